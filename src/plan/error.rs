@@ -1,0 +1,31 @@
+//! Errors of the plan stage: the request names things the schema cache does not have.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    /// PGRST205
+    #[error("Could not find the table '{schema}.{name}' in the schema cache")]
+    RelationNotFound { schema: String, name: String, hint: Option<String> },
+    /// 42703, as Postgres would report it.
+    #[error("column {relation}.{column} does not exist")]
+    ColumnNotFound { relation: String, column: String },
+    /// PGRST200
+    #[error("Could not find a relationship between '{parent}' and '{child}' in the schema cache")]
+    RelationshipNotFound { parent: String, child: String },
+    /// PGRST108
+    #[error("'{0}' is not an embedded resource in this request")]
+    NotEmbedded(String),
+    /// PGRST100: a cast to a type outside the allow-list.
+    #[error("\"failed to parse select parameter\" (cast to unsupported type '{0}')")]
+    UnsupportedCast(String),
+    /// PGRST100: an alias or key Postgres could not carry (NUL byte).
+    #[error("invalid name in query string")]
+    InvalidName,
+    /// PGRST127
+    #[error("Feature not implemented")]
+    NotImplemented(String),
+    /// PGRST125
+    #[error("Invalid path specified in request URL")]
+    InvalidPath,
+}

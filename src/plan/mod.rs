@@ -1,0 +1,10 @@
+//! Plan stage: resolves a parsed request against the schema cache. Unknown tables, columns and
+//! relationships are rejected here; the result holds only names the cache vouched for.
+//! Pure: no I/O.
+
+mod casts;
+pub mod error;
+pub mod read;
+
+pub use error::PlanError;
+pub use read::{plan_read, ColumnRef, CountPlan, OutputColumn, PlannedCondition, PlannedOrder, ReadPlan};

@@ -1,0 +1,84 @@
+-- One round trip: everything the planner needs about the exposed schemas, as one JSON document.
+-- $1: the exposed schema names (text[]).
+with rels as (
+  select c.oid, n.nspname as schema, c.relname as name, c.relkind::text as kind,
+         obj_description(c.oid, 'pg_class') as comment,
+         pg_relation_is_updatable(c.oid::regclass, true) as updatable_mask
+  from pg_class c
+  join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = any($1::text[]) and c.relkind in ('r', 'v', 'm', 'f', 'p')
+),
+cols as (
+  select a.attrelid,
+         json_agg(json_build_object(
+           'name', a.attname,
+           'type', format_type(a.atttypid, a.atttypmod),
+           'base_type', format_type(coalesce(nullif(t.typbasetype, 0), t.oid), null),
+           'category', coalesce(bt.typcategory, t.typcategory)::text,
+           'nullable', not a.attnotnull,
+           'default', pg_get_expr(d.adbin, d.adrelid),
+           'comment', col_description(a.attrelid, a.attnum)
+         ) order by a.attnum) as columns
+  from pg_attribute a
+  join rels r on r.oid = a.attrelid
+  join pg_type t on t.oid = a.atttypid
+  left join pg_type bt on bt.oid = nullif(t.typbasetype, 0)
+  left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+  where a.attnum > 0 and not a.attisdropped
+  group by a.attrelid
+),
+keyed as (
+  select con.conrelid, con.confrelid, con.conname, con.contype,
+         (select array_agg(a.attname order by k.ord)
+            from unnest(con.conkey) with ordinality k(num, ord)
+            join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.num) as columns,
+         (select array_agg(a.attname order by k.ord)
+            from unnest(con.confkey) with ordinality k(num, ord)
+            join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num) as ref_columns
+  from pg_constraint con
+  where con.contype in ('p', 'u', 'f')
+    and (con.conrelid in (select oid from rels) or con.confrelid in (select oid from rels))
+),
+fns as (
+  select n.nspname as schema, p.proname as name, p.provolatile::text as volatility,
+         p.proretset as returns_set, p.provariadic <> 0 as variadic,
+         format_type(p.prorettype, null) as return_type,
+         rt.typtype::text as return_typtype,
+         rn.nspname as return_rel_schema, rc.relname as return_rel_name,
+         p.pronargs as nargs, p.pronargdefaults as nargdefaults,
+         obj_description(p.oid, 'pg_proc') as comment,
+         coalesce((
+           select json_agg(json_build_object(
+                    'name', coalesce(p.proargnames[a.i], ''),
+                    'type', format_type(a.t, null),
+                    'mode', coalesce(p.proargmodes[a.i], 'i')) order by a.i)
+           from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) with ordinality a(t, i)
+         ), '[]') as args
+  from pg_proc p
+  join pg_namespace n on n.oid = p.pronamespace
+  join pg_type rt on rt.oid = p.prorettype
+  left join pg_class rc on rc.oid = rt.typrelid
+  left join pg_namespace rn on rn.oid = rc.relnamespace
+  where n.nspname = any($1::text[]) and p.prokind = 'f'
+)
+select json_build_object(
+  'relations', coalesce((
+    select json_agg(json_build_object(
+      'schema', r.schema, 'name', r.name, 'kind', r.kind, 'comment', r.comment,
+      'updatable_mask', r.updatable_mask,
+      'columns', coalesce(c.columns, '[]'),
+      'primary_key', coalesce((select k.columns from keyed k where k.conrelid = r.oid and k.contype = 'p' limit 1), '{}'),
+      'unique', coalesce((select json_agg(k.columns) from keyed k where k.conrelid = r.oid and k.contype = 'u'), '[]')
+    ))
+    from rels r left join cols c on c.attrelid = r.oid), '[]'),
+  'foreign_keys', coalesce((
+    select json_agg(json_build_object(
+      'name', k.conname,
+      'schema', sn.nspname, 'table', s.relname, 'columns', k.columns,
+      'ref_schema', tn.nspname, 'ref_table', t.relname, 'ref_columns', k.ref_columns))
+    from keyed k
+    join pg_class s on s.oid = k.conrelid join pg_namespace sn on sn.oid = s.relnamespace
+    join pg_class t on t.oid = k.confrelid join pg_namespace tn on tn.oid = t.relnamespace
+    where k.contype = 'f'), '[]'),
+  'functions', coalesce((select json_agg(row_to_json(f)) from fns f), '[]')
+)::text

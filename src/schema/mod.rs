@@ -1,0 +1,154 @@
+//! The schema cache: what the exposed schemas contain, loaded by one introspection query
+//! and swapped in atomically so requests never wait on a reload.
+
+mod load;
+pub mod listener;
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+pub use load::{load, LoadError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum RelationKind {
+    #[serde(rename = "r")]
+    Table,
+    #[serde(rename = "v")]
+    View,
+    #[serde(rename = "m")]
+    MaterializedView,
+    #[serde(rename = "f")]
+    ForeignTable,
+    #[serde(rename = "p")]
+    PartitionedTable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Column {
+    pub name: String,
+    /// `format_type` of the column, e.g. `character varying(20)`.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// The type after resolving domains, without modifiers, e.g. `jsonb`.
+    pub base_type: String,
+    /// `pg_type.typcategory` of the base type (`A` array, `S` string, `U` user/json, ...).
+    pub category: String,
+    pub nullable: bool,
+    pub default: Option<String>,
+    pub comment: Option<String>,
+}
+
+impl Column {
+    pub fn is_json(&self) -> bool {
+        matches!(self.base_type.as_str(), "json" | "jsonb")
+    }
+
+    pub fn is_tsvector(&self) -> bool {
+        self.base_type == "tsvector"
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Relation {
+    pub schema: String,
+    pub name: String,
+    pub kind: RelationKind,
+    pub comment: Option<String>,
+    /// `pg_relation_is_updatable` bits: 4 insert, 8 update, 16 delete.
+    pub updatable_mask: i32,
+    pub columns: Vec<Column>,
+    pub primary_key: Vec<String>,
+    pub unique: Vec<Vec<String>>,
+}
+
+impl Relation {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ForeignKey {
+    pub name: String,
+    pub schema: String,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub ref_schema: String,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FunctionArg {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// `i` in, `o` out, `b` inout, `v` variadic, `t` table column.
+    pub mode: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Function {
+    pub schema: String,
+    pub name: String,
+    /// `i` immutable, `s` stable, `v` volatile.
+    pub volatility: String,
+    pub returns_set: bool,
+    pub variadic: bool,
+    pub return_type: String,
+    /// `pg_type.typtype` of the return type (`c` composite, `b` base, `p` pseudo, ...).
+    pub return_typtype: String,
+    pub return_rel_schema: Option<String>,
+    pub return_rel_name: Option<String>,
+    pub nargs: i32,
+    pub nargdefaults: i32,
+    pub comment: Option<String>,
+    pub args: Vec<FunctionArg>,
+}
+
+/// The decoded introspection document.
+#[derive(Debug, Deserialize)]
+struct Document {
+    relations: Vec<Relation>,
+    foreign_keys: Vec<ForeignKey>,
+    functions: Vec<Function>,
+}
+
+/// Lookups by schema, then name.
+#[derive(Debug, Default)]
+pub struct SchemaCache {
+    relations: HashMap<String, HashMap<String, Relation>>,
+    functions: HashMap<String, HashMap<String, Vec<Function>>>,
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+impl SchemaCache {
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        let doc: Document = serde_json::from_str(text)?;
+        let mut cache = SchemaCache { foreign_keys: doc.foreign_keys, ..Default::default() };
+        for r in doc.relations {
+            cache.relations.entry(r.schema.clone()).or_default().insert(r.name.clone(), r);
+        }
+        for f in doc.functions {
+            cache.functions.entry(f.schema.clone()).or_default().entry(f.name.clone()).or_default().push(f);
+        }
+        Ok(cache)
+    }
+
+    pub fn relation(&self, schema: &str, name: &str) -> Option<&Relation> {
+        self.relations.get(schema)?.get(name)
+    }
+
+    pub fn relations_in<'a>(&'a self, schema: &str) -> impl Iterator<Item = &'a Relation> + 'a {
+        self.relations.get(schema).into_iter().flat_map(|m| m.values())
+    }
+
+    pub fn functions(&self, schema: &str, name: &str) -> &[Function] {
+        self.functions.get(schema).and_then(|m| m.get(name)).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn relation_count(&self) -> usize {
+        self.relations.values().map(HashMap::len).sum()
+    }
+}

@@ -1,0 +1,13 @@
+//! SQL stage: renders plans as statements. Every value is a bind parameter, every identifier
+//! goes through [`quote::push_ident`], operators and casts come from fixed lists. Pure: no I/O.
+
+pub mod builder;
+pub mod context;
+pub mod quote;
+pub mod read;
+
+pub use builder::Statement;
+pub use read::{render_read, ReadStatements};
+
+#[cfg(test)]
+mod tests;

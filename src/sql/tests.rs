@@ -1,0 +1,136 @@
+//! Exact-SQL tests: request text in, statement text and parameters out.
+
+use crate::plan::plan_read;
+use crate::request;
+use crate::schema::SchemaCache;
+
+use super::read::render_read;
+
+fn cache() -> SchemaCache {
+    let col = |name: &str, ty: &str| {
+        serde_json::json!({"name": name, "type": ty, "base_type": ty, "category": "S", "nullable": true, "default": null, "comment": null})
+    };
+    let doc = serde_json::json!({
+        "relations": [{
+            "schema": "api", "name": "todos", "kind": "r", "comment": null, "updatable_mask": 28,
+            "columns": [col("id", "integer"), col("title", "text"), col("data", "jsonb"), col("doc", "tsvector"), col("tags", "text[]")],
+            "primary_key": ["id"], "unique": []
+        }],
+        "foreign_keys": [], "functions": []
+    });
+    SchemaCache::from_json(&doc.to_string()).unwrap()
+}
+
+fn render(uri: &str, headers: &[(&str, &str)]) -> (String, Vec<String>) {
+    let mut b = hyper::Request::builder().uri(uri);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let parts = b.body(()).unwrap().into_parts().0;
+    let req = request::parse(&parts, &["api".to_string()]).unwrap();
+    let cache = cache();
+    let plan = plan_read(&req, "todos", &cache, None).unwrap();
+    let st = render_read(&plan);
+    (st.main.sql, st.main.params)
+}
+
+const TAIL: &str = " AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, coalesce(json_agg(_postgrest_t), '[]')::text AS body, nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status FROM (SELECT * FROM pgrst_source) _postgrest_t";
+
+#[test]
+fn plain_read() {
+    let (sql, params) = render("/todos", &[]);
+    assert_eq!(sql, format!("WITH pgrst_source AS (SELECT \"api\".\"todos\".* FROM \"api\".\"todos\") SELECT null::bigint{TAIL}"));
+    assert!(params.is_empty());
+}
+
+#[test]
+fn filters_order_limit_are_parameters() {
+    let (sql, params) = render("/todos?select=id,t:title&id=gt.5&title=like.*x*&order=id.desc.nullslast&limit=10&offset=20", &[]);
+    assert_eq!(
+        sql,
+        format!("WITH pgrst_source AS (SELECT \"api\".\"todos\".\"id\", \"api\".\"todos\".\"title\" AS \"t\" FROM \"api\".\"todos\" WHERE \"api\".\"todos\".\"id\" > $1 AND \"api\".\"todos\".\"title\" LIKE $2 ORDER BY \"api\".\"todos\".\"id\" DESC NULLS LAST LIMIT $3 OFFSET $4) SELECT null::bigint{TAIL}")
+    );
+    assert_eq!(params, vec!["5", "%x%", "10", "20"]);
+}
+
+#[test]
+fn in_list_is_one_array_parameter_whatever_its_length() {
+    let (sql1, p1) = render("/todos?id=in.(1,2,3)", &[]);
+    let (sql2, p2) = render("/todos?id=in.(4)", &[]);
+    assert_eq!(sql1, sql2);
+    assert!(sql1.contains("WHERE \"api\".\"todos\".\"id\" = ANY($1)"));
+    assert_eq!(p1, vec!["{\"1\",\"2\",\"3\"}"]);
+    assert_eq!(p2, vec!["{\"4\"}"]);
+}
+
+#[test]
+fn stable_text_across_values() {
+    assert_eq!(render("/todos?id=eq.1", &[]).0, render("/todos?id=eq.999", &[]).0);
+}
+
+#[test]
+fn json_paths_bind_keys() {
+    let (sql, params) = render("/todos?select=data-%3Ea-%3E0-%3E%3Eb&data-%3E%3Ek=eq.v", &[]);
+    assert!(sql.contains("SELECT \"api\".\"todos\".\"data\"->$3::text->$4::integer->>$5::text AS \"b\" FROM"), "{sql}");
+    assert!(sql.contains("WHERE \"api\".\"todos\".\"data\"->>$1::text = $2"), "{sql}");
+    assert_eq!(params, vec!["k", "v", "a", "0", "b"]);
+}
+
+#[test]
+fn non_json_columns_go_through_to_jsonb() {
+    let (sql, _) = render("/todos?select=tags-%3E0", &[]);
+    assert!(sql.contains("SELECT to_jsonb(\"api\".\"todos\".\"tags\")->$1::integer AS \"0\""), "{sql}");
+}
+
+#[test]
+fn logic_trees_and_negation() {
+    let (sql, params) = render("/todos?or=(id.lt.2,not.and(id.gte.5,title.is.null))&title=not.eq.a", &[]);
+    assert!(
+        sql.contains("WHERE (\"api\".\"todos\".\"id\" < $1 OR NOT (\"api\".\"todos\".\"id\" >= $2 AND \"api\".\"todos\".\"title\" IS NULL)) AND NOT (\"api\".\"todos\".\"title\" = $3)"),
+        "{sql}"
+    );
+    assert_eq!(params, vec!["2", "5", "a"]);
+}
+
+#[test]
+fn quantifiers_and_fts() {
+    let (sql, params) = render("/todos?title=ilike(any).%7Ba*,b*%7D&doc=fts(english).cat&title=wfts.dog", &[]);
+    assert!(sql.contains("\"api\".\"todos\".\"title\" ILIKE ANY($1)"), "{sql}");
+    assert!(sql.contains("\"api\".\"todos\".\"doc\" @@ to_tsquery($2::regconfig, $3)"), "{sql}");
+    assert!(sql.contains("to_tsvector(\"api\".\"todos\".\"title\") @@ websearch_to_tsquery($4)"), "{sql}");
+    assert_eq!(params, vec!["{a%,b%}", "english", "cat", "dog"]);
+}
+
+#[test]
+fn exact_count_reuses_where_parameters() {
+    let (sql, params) = render("/todos?id=gt.1&limit=5", &[("prefer", "count=exact")]);
+    assert!(
+        sql.contains(") SELECT (SELECT pg_catalog.count(*) FROM (SELECT 1 FROM \"api\".\"todos\" WHERE \"api\".\"todos\".\"id\" > $1) pgrst_count) AS total_result_set"),
+        "{sql}"
+    );
+    assert_eq!(params, vec!["1", "5"]);
+}
+
+#[test]
+fn casts_and_csv_and_singular() {
+    let (sql, _) = render("/todos?select=id::text", &[]);
+    assert!(sql.contains("SELECT (\"api\".\"todos\".\"id\")::text AS \"id\" FROM"), "{sql}");
+    let (sql, params) = render("/todos?select=id,title", &[("accept", "text/csv")]);
+    assert!(sql.contains("$1::text || coalesce(chr(10) || string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), chr(10)), '') AS body"), "{sql}");
+    assert_eq!(params, vec!["id,title"]);
+    let (sql, _) = render("/todos", &[("accept", "application/vnd.pgrst.object+json")]);
+    assert!(sql.contains("coalesce((json_agg(_postgrest_t)->0)::text, 'null') AS body"));
+}
+
+#[test]
+fn hostile_identifiers_stay_quoted_or_rejected() {
+    let cache = cache();
+    let parts = hyper::Request::builder().uri("/todos?select=%22x%5C%22%3Bdrop%22:id").body(()).unwrap().into_parts().0;
+    let req = request::parse(&parts, &["api".to_string()]).unwrap();
+    let plan = plan_read(&req, "todos", &cache, None).unwrap();
+    let sql = render_read(&plan).main.sql;
+    assert!(sql.contains("\"api\".\"todos\".\"id\" AS \"x\"\";drop\""), "{sql}");
+    let parts = hyper::Request::builder().uri("/todos?select=id::text;drop").body(()).unwrap().into_parts().0;
+    let req = request::parse(&parts, &["api".to_string()]).unwrap();
+    assert!(plan_read(&req, "todos", &cache, None).is_err());
+}
