@@ -1,7 +1,17 @@
 //! rowgate: a PostgREST-compatible gateway. Modules follow the request pipeline:
-//! http → auth → request → plan → sql → db → response.
+//! http → auth → request → plan → sql → db → response; `app` wires them together.
 
+// Errors carry the whole PostgREST body; they are the cold path, so size beats indirection.
+#![allow(clippy::result_large_err)]
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod embedded;
+pub mod http;
 pub mod plan;
 pub mod request;
+pub mod response;
 pub mod schema;
 pub mod sql;

@@ -1,1 +1,174 @@
-fn main() {}
+//! Command-line entry point: parses the command and wires the pieces from the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use rowgate::config::{Cli, Command, Config, KeysCommand, LogFormat, ServeArgs, TokenArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    let result = match cli.command {
+        None => runtime.block_on(serve(cli.serve)),
+        Some(Command::Serve(args)) => runtime.block_on(serve(args)),
+        Some(Command::Migrate(args)) => runtime.block_on(migrate(args)),
+        Some(Command::Token(args)) => token(args),
+        Some(Command::Keys(KeysCommand::Generate)) => {
+            println!("{}", rowgate::embedded::random_secret());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("rowgate: {message}");
+    ExitCode::FAILURE
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn init_logging(config: &Config) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let mut config = Config::from_args(&args, &env).map_err(|e| e.to_string())?;
+    init_logging(&config);
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+
+    let embedded = if config.database_url.is_none() {
+        eprintln!(
+            "rowgate: DATABASE_URL is not set; starting the embedded PostgreSQL under ./.rowgate/"
+        );
+        let e = rowgate::embedded::start(&cwd).await?;
+        if let Some(n) = &e.notice {
+            eprintln!("rowgate: {n}");
+        }
+        config.database_url = Some(e.database_url.clone());
+        if config.jwt_secret.is_none() {
+            config.jwt_secret = Some(rowgate::embedded::ensure_secret(&cwd)?);
+        }
+        Some(e)
+    } else {
+        None
+    };
+
+    let running = rowgate::app::start(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "rowgate: serving http://{} (admin http://{})",
+        running.api_addr, running.admin_addr
+    );
+    if embedded.is_some() {
+        eprintln!(
+            "rowgate: try  curl http://{}/todos   or, as alice:  curl -H \"Authorization: Bearer $(rowgate token --sub alice)\" http://{}/todos",
+            running.api_addr, running.api_addr
+        );
+    }
+
+    shutdown_signal().await;
+    eprintln!("rowgate: shutting down");
+    running.shutdown().await;
+    if let Some(e) = embedded {
+        if e.cluster.started_by_us() {
+            e.cluster.stop().await.map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+async fn migrate(args: ServeArgs) -> Result<(), String> {
+    let config = Config::from_args(&args, &env).map_err(|e| e.to_string())?;
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    match config.database_url {
+        Some(url) => {
+            let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| format!("DATABASE_URL: cannot connect: {e}"))?;
+            tokio::spawn(connection);
+            let n = rowgate::db::migrate::migrate(&mut client)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!("rowgate: {n} migration(s) applied");
+        }
+        None => {
+            let e = rowgate::embedded::start(&cwd).await?;
+            eprintln!("rowgate: embedded PostgreSQL migrated");
+            if e.cluster.started_by_us() {
+                e.cluster.stop().await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Signs a token with the configured secret, or the embedded default's stored one.
+fn token(args: TokenArgs) -> Result<(), String> {
+    let secret = match args.jwt_secret {
+        Some(s) => s,
+        None => {
+            let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+            std::fs::read_to_string(rowgate::embedded::secret_path(&cwd)).map(|s| s.trim().to_string()).map_err(|_| {
+                "ROWGATE_JWT_SECRET: not set, and no embedded default secret in ./.rowgate/jwt_secret (start rowgate once first)"
+                    .to_string()
+            })?
+        }
+    };
+    if secret.starts_with('{') || secret.starts_with('@') {
+        return Err(
+            "ROWGATE_JWT_SECRET: `rowgate token` signs only with a plain HS256 secret".into(),
+        );
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut claims =
+        serde_json::json!({"role": args.role, "iat": now, "exp": now + args.expires_in});
+    if let Some(sub) = args.sub {
+        claims["sub"] = sub.into();
+    }
+    for kv in args.claims {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--claim {kv}: expected KEY=VALUE"))?;
+        claims[k] =
+            serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_string()));
+    }
+    println!("{}", rowgate::auth::mint_hs256(&secret, &claims));
+    Ok(())
+}

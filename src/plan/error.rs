@@ -6,7 +6,11 @@ use thiserror::Error;
 pub enum PlanError {
     /// PGRST205
     #[error("Could not find the table '{schema}.{name}' in the schema cache")]
-    RelationNotFound { schema: String, name: String, hint: Option<String> },
+    RelationNotFound {
+        schema: String,
+        name: String,
+        hint: Option<String>,
+    },
     /// 42703, as Postgres would report it.
     #[error("column {relation}.{column} does not exist")]
     ColumnNotFound { relation: String, column: String },

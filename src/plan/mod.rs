@@ -7,4 +7,6 @@ pub mod error;
 pub mod read;
 
 pub use error::PlanError;
-pub use read::{plan_read, ColumnRef, CountPlan, OutputColumn, PlannedCondition, PlannedOrder, ReadPlan};
+pub use read::{
+    plan_read, ColumnRef, CountPlan, OutputColumn, PlannedCondition, PlannedOrder, ReadPlan,
+};

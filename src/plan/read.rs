@@ -1,6 +1,8 @@
 //! Plans a read (GET/HEAD) of a table or view.
 
-use crate::request::ast::{Condition, Field, JsonKey, JsonStep, LogicOp, Operation, OrderTerm, SelectItem};
+use crate::request::ast::{
+    Condition, Field, JsonKey, JsonStep, LogicOp, Operation, OrderTerm, SelectItem,
+};
 use crate::request::{ApiRequest, CountPreference, MediaType, RowRange};
 use crate::schema::{Column, Relation, SchemaCache};
 
@@ -18,14 +20,27 @@ pub struct ColumnRef<'a> {
 pub enum OutputColumn<'a> {
     /// Every column of the relation.
     Star,
-    Column { target: ColumnRef<'a>, cast: Option<&'static str>, name: &'a str, renamed: bool },
+    Column {
+        target: ColumnRef<'a>,
+        cast: Option<&'static str>,
+        name: &'a str,
+        renamed: bool,
+    },
 }
 
 /// A filter tree whose every column was found in the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlannedCondition<'a> {
-    Filter { target: ColumnRef<'a>, negated: bool, operation: &'a Operation },
-    Group { op: LogicOp, negated: bool, children: Vec<PlannedCondition<'a>> },
+    Filter {
+        target: ColumnRef<'a>,
+        negated: bool,
+        operation: &'a Operation,
+    },
+    Group {
+        op: LogicOp,
+        negated: bool,
+        children: Vec<PlannedCondition<'a>>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +57,9 @@ pub enum CountPlan {
     /// EXPLAIN's row estimate.
     Planned,
     /// Exact up to `max_rows`, planned beyond.
-    Estimated { max_rows: u64 },
+    Estimated {
+        max_rows: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -73,16 +90,26 @@ pub fn plan_read<'a>(
             SelectItem::Column { field, alias, cast } => {
                 let target = column_ref(relation, field)?;
                 let cast = match cast {
-                    Some(t) => Some(cast_type(t).ok_or_else(|| PlanError::UnsupportedCast(t.clone()))?),
+                    Some(t) => {
+                        Some(cast_type(t).ok_or_else(|| PlanError::UnsupportedCast(t.clone()))?)
+                    }
                     None => None,
                 };
                 let name = alias.as_deref().unwrap_or_else(|| field.output_name());
                 check_name(name)?;
                 let renamed = alias.is_some() || !field.json_path.is_empty();
-                select.push(OutputColumn::Column { target, cast, name, renamed });
+                select.push(OutputColumn::Column {
+                    target,
+                    cast,
+                    name,
+                    renamed,
+                });
             }
             SelectItem::Embed(e) => {
-                return Err(PlanError::RelationshipNotFound { parent: relation.name.clone(), child: e.name.clone() })
+                return Err(PlanError::RelationshipNotFound {
+                    parent: relation.name.clone(),
+                    child: e.name.clone(),
+                })
             }
         }
     }
@@ -101,7 +128,10 @@ pub fn plan_read<'a>(
             return Err(PlanError::NotEmbedded(first.clone()));
         }
         for term in terms {
-            order.push(PlannedOrder { target: column_ref(relation, &term.field)?, term });
+            order.push(PlannedOrder {
+                target: column_ref(relation, &term.field)?,
+                term,
+            });
         }
     }
     for (path, _) in req.query.limit.iter().chain(&req.query.offset) {
@@ -128,16 +158,25 @@ pub fn plan_read<'a>(
         range: req.range.capped(max_rows),
         count,
         media: req.media,
-        headers_only: matches!(req.action, crate::request::Action::Read { headers_only: true }),
+        headers_only: matches!(
+            req.action,
+            crate::request::Action::Read { headers_only: true }
+        ),
     })
 }
 
-pub fn find_relation<'a>(cache: &'a SchemaCache, schema: &str, name: &str) -> Result<&'a Relation, PlanError> {
-    cache.relation(schema, name).ok_or_else(|| PlanError::RelationNotFound {
-        schema: schema.to_string(),
-        name: name.to_string(),
-        hint: closest_relation(cache, schema, name),
-    })
+pub fn find_relation<'a>(
+    cache: &'a SchemaCache,
+    schema: &str,
+    name: &str,
+) -> Result<&'a Relation, PlanError> {
+    cache
+        .relation(schema, name)
+        .ok_or_else(|| PlanError::RelationNotFound {
+            schema: schema.to_string(),
+            name: name.to_string(),
+            hint: closest_relation(cache, schema, name),
+        })
 }
 
 /// "Perhaps you meant the table 'api.todos'" for a near miss.
@@ -151,29 +190,44 @@ fn closest_relation(cache: &SchemaCache, schema: &str, name: &str) -> Option<Str
 }
 
 fn column_ref<'a>(relation: &'a Relation, field: &'a Field) -> Result<ColumnRef<'a>, PlanError> {
-    let column = relation.column(&field.name).ok_or_else(|| PlanError::ColumnNotFound {
-        relation: relation.name.clone(),
-        column: field.name.clone(),
-    })?;
+    let column = relation
+        .column(&field.name)
+        .ok_or_else(|| PlanError::ColumnNotFound {
+            relation: relation.name.clone(),
+            column: field.name.clone(),
+        })?;
     for step in &field.json_path {
         let (JsonStep::Arrow(k) | JsonStep::DoubleArrow(k)) = step;
         let (JsonKey::Key(s) | JsonKey::Index(s)) = k;
         check_name(s)?;
     }
-    Ok(ColumnRef { column, json_path: &field.json_path })
+    Ok(ColumnRef {
+        column,
+        json_path: &field.json_path,
+    })
 }
 
-fn plan_condition<'a>(relation: &'a Relation, cond: &'a Condition) -> Result<PlannedCondition<'a>, PlanError> {
+fn plan_condition<'a>(
+    relation: &'a Relation,
+    cond: &'a Condition,
+) -> Result<PlannedCondition<'a>, PlanError> {
     Ok(match cond {
         Condition::Filter(f) => PlannedCondition::Filter {
             target: column_ref(relation, &f.field)?,
             negated: f.negated,
             operation: &f.operation,
         },
-        Condition::Group { op, negated, children } => PlannedCondition::Group {
+        Condition::Group {
+            op,
+            negated,
+            children,
+        } => PlannedCondition::Group {
             op: *op,
             negated: *negated,
-            children: children.iter().map(|c| plan_condition(relation, c)).collect::<Result<_, _>>()?,
+            children: children
+                .iter()
+                .map(|c| plan_condition(relation, c))
+                .collect::<Result<_, _>>()?,
         },
     })
 }

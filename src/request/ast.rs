@@ -9,7 +9,10 @@ pub struct Field {
 
 impl Field {
     pub fn plain(name: &str) -> Self {
-        Field { name: name.to_string(), json_path: Vec::new() }
+        Field {
+            name: name.to_string(),
+            json_path: Vec::new(),
+        }
     }
 
     /// The key PostgREST gives the output column: the last path element, else the name.

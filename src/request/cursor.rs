@@ -13,7 +13,11 @@ const NAME_STOP: &[char] = &['.', ',', ':', '(', ')', '!', '"'];
 
 impl<'a> Cursor<'a> {
     pub fn new(input: &'a str, what: &'static str) -> Self {
-        Cursor { input, pos: 0, what }
+        Cursor {
+            input,
+            pos: 0,
+            what,
+        }
     }
 
     pub fn rest(&self) -> &'a str {
@@ -22,7 +26,11 @@ impl<'a> Cursor<'a> {
 
     /// A copy of this cursor moved back (or forward) to `pos`.
     pub fn at(&self, pos: usize) -> Cursor<'a> {
-        Cursor { input: self.input, pos, what: self.what }
+        Cursor {
+            input: self.input,
+            pos,
+            what: self.what,
+        }
     }
 
     pub fn pos(&self) -> usize {

@@ -7,7 +7,9 @@ pub enum MediaType {
     Json,
     Csv,
     /// `application/vnd.pgrst.object+json`: exactly one row.
-    SingleObject { strip_nulls: bool },
+    SingleObject {
+        strip_nulls: bool,
+    },
     /// `application/vnd.pgrst.array+json;nulls=stripped`
     ArrayStripped,
 }
@@ -17,11 +19,15 @@ impl MediaType {
         match self {
             MediaType::Json => "application/json; charset=utf-8",
             MediaType::Csv => "text/csv; charset=utf-8",
-            MediaType::SingleObject { strip_nulls: false } => "application/vnd.pgrst.object+json; charset=utf-8",
+            MediaType::SingleObject { strip_nulls: false } => {
+                "application/vnd.pgrst.object+json; charset=utf-8"
+            }
             MediaType::SingleObject { strip_nulls: true } => {
                 "application/vnd.pgrst.object+json; nulls=stripped; charset=utf-8"
             }
-            MediaType::ArrayStripped => "application/vnd.pgrst.array+json; nulls=stripped; charset=utf-8",
+            MediaType::ArrayStripped => {
+                "application/vnd.pgrst.array+json; nulls=stripped; charset=utf-8"
+            }
         }
     }
 }
@@ -51,9 +57,11 @@ pub fn negotiate(accept: Option<&str>) -> Result<MediaType, RequestError> {
             "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
                 Some(MediaType::SingleObject { strip_nulls: strip })
             }
-            "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" => {
-                Some(if strip { MediaType::ArrayStripped } else { MediaType::Json })
-            }
+            "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" => Some(if strip {
+                MediaType::ArrayStripped
+            } else {
+                MediaType::Json
+            }),
             _ => None,
         };
         if let Some(m) = media.filter(|_| q > 0.0) {
@@ -61,7 +69,10 @@ pub fn negotiate(accept: Option<&str>) -> Result<MediaType, RequestError> {
         }
     }
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    candidates.first().map(|c| c.2).ok_or_else(|| RequestError::UnacceptableMedia(accept.to_string()))
+    candidates
+        .first()
+        .map(|c| c.2)
+        .ok_or_else(|| RequestError::UnacceptableMedia(accept.to_string()))
 }
 
 #[cfg(test)]
@@ -72,18 +83,30 @@ mod tests {
     fn picks_by_quality() {
         assert_eq!(negotiate(None).unwrap(), MediaType::Json);
         assert_eq!(negotiate(Some("text/csv")).unwrap(), MediaType::Csv);
-        assert_eq!(negotiate(Some("text/html, */*;q=0.8")).unwrap(), MediaType::Json);
-        assert_eq!(negotiate(Some("application/json;q=0.5, text/csv")).unwrap(), MediaType::Csv);
+        assert_eq!(
+            negotiate(Some("text/html, */*;q=0.8")).unwrap(),
+            MediaType::Json
+        );
+        assert_eq!(
+            negotiate(Some("application/json;q=0.5, text/csv")).unwrap(),
+            MediaType::Csv
+        );
         assert_eq!(
             negotiate(Some("application/vnd.pgrst.object+json;nulls=stripped")).unwrap(),
             MediaType::SingleObject { strip_nulls: true }
         );
-        assert_eq!(negotiate(Some("application/vnd.pgrst.array+json;nulls=stripped")).unwrap(), MediaType::ArrayStripped);
+        assert_eq!(
+            negotiate(Some("application/vnd.pgrst.array+json;nulls=stripped")).unwrap(),
+            MediaType::ArrayStripped
+        );
     }
 
     #[test]
     fn unsupported_is_pgrst107() {
-        assert_eq!(negotiate(Some("text/html")), Err(RequestError::UnacceptableMedia("text/html".into())));
+        assert_eq!(
+            negotiate(Some("text/html")),
+            Err(RequestError::UnacceptableMedia("text/html".into()))
+        );
         assert!(negotiate(Some("application/json;q=0")).is_err());
     }
 }

@@ -18,10 +18,16 @@ pub struct Preferences {
 }
 
 /// Parses every `Prefer` header value. Unknown preferences are ignored unless `handling=strict`.
-pub fn parse_prefer<'a>(values: impl Iterator<Item = &'a str>) -> Result<Preferences, RequestError> {
+pub fn parse_prefer<'a>(
+    values: impl Iterator<Item = &'a str>,
+) -> Result<Preferences, RequestError> {
     let mut p = Preferences::default();
     let mut unknown = Vec::new();
-    for token in values.flat_map(|v| v.split(',')).map(str::trim).filter(|t| !t.is_empty()) {
+    for token in values
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         match token {
             "count=exact" => p.count = Some(CountPreference::Exact),
             "count=planned" => p.count = Some(CountPreference::Planned),
@@ -36,7 +42,9 @@ pub fn parse_prefer<'a>(values: impl Iterator<Item = &'a str>) -> Result<Prefere
         p.applied.push(token.to_string());
     }
     if p.strict && !unknown.is_empty() {
-        return Err(RequestError::InvalidPreferences { details: format!("Invalid preferences: {}", unknown.join(", ")) });
+        return Err(RequestError::InvalidPreferences {
+            details: format!("Invalid preferences: {}", unknown.join(", ")),
+        });
     }
     Ok(p)
 }
@@ -52,6 +60,8 @@ mod tests {
         assert!(!p.strict);
         assert_eq!(p.applied, vec!["count=exact", "handling=lenient"]);
         let e = parse_prefer(["handling=strict, foo=bar"].into_iter()).unwrap_err();
-        assert!(matches!(e, RequestError::InvalidPreferences { details } if details.contains("foo=bar")));
+        assert!(
+            matches!(e, RequestError::InvalidPreferences { details } if details.contains("foo=bar"))
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! The schema cache: what the exposed schemas contain, loaded by one introspection query
 //! and swapped in atomically so requests never wait on a reload.
 
-mod load;
 pub mod listener;
+mod load;
 
 use std::collections::HashMap;
 
@@ -126,12 +126,25 @@ pub struct SchemaCache {
 impl SchemaCache {
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         let doc: Document = serde_json::from_str(text)?;
-        let mut cache = SchemaCache { foreign_keys: doc.foreign_keys, ..Default::default() };
+        let mut cache = SchemaCache {
+            foreign_keys: doc.foreign_keys,
+            ..Default::default()
+        };
         for r in doc.relations {
-            cache.relations.entry(r.schema.clone()).or_default().insert(r.name.clone(), r);
+            cache
+                .relations
+                .entry(r.schema.clone())
+                .or_default()
+                .insert(r.name.clone(), r);
         }
         for f in doc.functions {
-            cache.functions.entry(f.schema.clone()).or_default().entry(f.name.clone()).or_default().push(f);
+            cache
+                .functions
+                .entry(f.schema.clone())
+                .or_default()
+                .entry(f.name.clone())
+                .or_default()
+                .push(f);
         }
         Ok(cache)
     }
@@ -141,11 +154,18 @@ impl SchemaCache {
     }
 
     pub fn relations_in<'a>(&'a self, schema: &str) -> impl Iterator<Item = &'a Relation> + 'a {
-        self.relations.get(schema).into_iter().flat_map(|m| m.values())
+        self.relations
+            .get(schema)
+            .into_iter()
+            .flat_map(|m| m.values())
     }
 
     pub fn functions(&self, schema: &str, name: &str) -> &[Function] {
-        self.functions.get(schema).and_then(|m| m.get(name)).map(Vec::as_slice).unwrap_or(&[])
+        self.functions
+            .get(schema)
+            .and_then(|m| m.get(name))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     pub fn relation_count(&self) -> usize {

@@ -4,7 +4,8 @@ use super::builder::Statement;
 use super::quote::quote_ident;
 
 /// Fixed SQL text, so every connection prepares it once. Order as PostgREST: search_path, role, claims, request.
-pub const CONTEXT_SQL: &str = "select set_config('search_path', $1, true), set_config('role', $2, true), \
+pub const CONTEXT_SQL: &str =
+    "select set_config('search_path', $1, true), set_config('role', $2, true), \
 set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
 set_config('request.path', $5, true), set_config('request.headers', $6, true), \
 set_config('request.cookies', $7, true), set_config('statement_timeout', $8, true)";
@@ -72,6 +73,9 @@ mod tests {
         assert_eq!(st.params[0], "\"api\", \"public\"");
         assert_eq!(st.params[1], "anon");
         assert_eq!(st.params[7], "8000");
-        assert_eq!(pre_request_sql("api", "check"), "select \"api\".\"check\"()");
+        assert_eq!(
+            pre_request_sql("api", "check"),
+            "select \"api\".\"check\"()"
+        );
     }
 }

@@ -2,7 +2,10 @@
 //! total, page size, the body built by Postgres, and the response GUCs.
 
 use crate::plan::{ColumnRef, CountPlan, OutputColumn, PlannedCondition, ReadPlan};
-use crate::request::ast::{Direction, FtsOperator, IsValue, JsonKey, JsonStep, LogicOp, Nulls, Operation, Operator, Quantifier};
+use crate::request::ast::{
+    Direction, FtsOperator, IsValue, JsonKey, JsonStep, LogicOp, Nulls, Operation, Operator,
+    Quantifier,
+};
 use crate::request::MediaType;
 use crate::schema::Relation;
 
@@ -28,7 +31,9 @@ pub fn render_read(plan: &ReadPlan) -> ReadStatements {
 
     b.push("WITH pgrst_source AS (SELECT ");
     render_select_list(&mut b, rel, &plan.select);
-    b.push(" FROM ").qualified(&rel.schema, &rel.name).push(&where_text);
+    b.push(" FROM ")
+        .qualified(&rel.schema, &rel.name)
+        .push(&where_text);
     render_order(&mut b, rel, plan);
     if let Some(limit) = plan.range.limit {
         b.push(" LIMIT ").param(limit.to_string());
@@ -64,14 +69,20 @@ pub fn render_read(plan: &ReadPlan) -> ReadStatements {
          FROM (SELECT * FROM pgrst_source) _postgrest_t",
     );
 
-    let explain = matches!(plan.count, CountPlan::Planned | CountPlan::Estimated { .. }).then(|| {
-        let mut e = SqlBuilder::new();
-        e.push("EXPLAIN (FORMAT JSON) SELECT 1 FROM ").qualified(&rel.schema, &rel.name).push(&where_text);
-        // Only the WHERE parameters appear in the EXPLAIN text.
-        e.params = b.params[..where_params].to_vec();
-        e.finish()
-    });
-    ReadStatements { main: b.finish(), explain }
+    let explain =
+        matches!(plan.count, CountPlan::Planned | CountPlan::Estimated { .. }).then(|| {
+            let mut e = SqlBuilder::new();
+            e.push("EXPLAIN (FORMAT JSON) SELECT 1 FROM ")
+                .qualified(&rel.schema, &rel.name)
+                .push(&where_text);
+            // Only the WHERE parameters appear in the EXPLAIN text.
+            e.params = b.params[..where_params].to_vec();
+            e.finish()
+        });
+    ReadStatements {
+        main: b.finish(),
+        explain,
+    }
 }
 
 fn render_body(b: &mut SqlBuilder, plan: &ReadPlan) {
@@ -124,7 +135,12 @@ fn render_select_list(b: &mut SqlBuilder, rel: &Relation, select: &[OutputColumn
             OutputColumn::Star => {
                 b.qualified(&rel.schema, &rel.name).push(".*");
             }
-            OutputColumn::Column { target, cast, name, renamed } => {
+            OutputColumn::Column {
+                target,
+                cast,
+                name,
+                renamed,
+            } => {
                 if cast.is_some() {
                     b.push("(");
                 }
@@ -146,7 +162,9 @@ fn render_column(b: &mut SqlBuilder, rel: &Relation, target: &ColumnRef) {
     if json_wrap {
         b.push("to_jsonb(");
     }
-    b.qualified(&rel.schema, &rel.name).push(".").ident(&target.column.name);
+    b.qualified(&rel.schema, &rel.name)
+        .push(".")
+        .ident(&target.column.name);
     if json_wrap {
         b.push(")");
     }
@@ -176,7 +194,11 @@ fn render_where(b: &mut SqlBuilder, rel: &Relation, conditions: &[PlannedConditi
 
 fn render_condition(b: &mut SqlBuilder, rel: &Relation, cond: &PlannedCondition) {
     match cond {
-        PlannedCondition::Filter { target, negated, operation } => {
+        PlannedCondition::Filter {
+            target,
+            negated,
+            operation,
+        } => {
             if *negated {
                 b.push("NOT (");
             }
@@ -185,7 +207,11 @@ fn render_condition(b: &mut SqlBuilder, rel: &Relation, cond: &PlannedCondition)
                 b.push(")");
             }
         }
-        PlannedCondition::Group { op, negated, children } => {
+        PlannedCondition::Group {
+            op,
+            negated,
+            children,
+        } => {
             if *negated {
                 b.push("NOT ");
             }
@@ -227,7 +253,11 @@ fn operator_sql(op: Operator) -> &'static str {
 
 fn render_operation(b: &mut SqlBuilder, rel: &Relation, target: &ColumnRef, operation: &Operation) {
     match operation {
-        Operation::Compare { op, quantifier, value } => {
+        Operation::Compare {
+            op,
+            quantifier,
+            value,
+        } => {
             render_column(b, rel, target);
             b.push(" ").push(operator_sql(*op)).push(" ");
             let value = if matches!(op, Operator::Like | Operator::Ilike) {
@@ -237,7 +267,13 @@ fn render_operation(b: &mut SqlBuilder, rel: &Relation, target: &ColumnRef, oper
             };
             match quantifier {
                 Some(q) => {
-                    b.push(if *q == Quantifier::Any { "ANY(" } else { "ALL(" }).param(value).push(")");
+                    b.push(if *q == Quantifier::Any {
+                        "ANY("
+                    } else {
+                        "ALL("
+                    })
+                    .param(value)
+                    .push(")");
                 }
                 None => {
                     b.param(value);
@@ -258,7 +294,11 @@ fn render_operation(b: &mut SqlBuilder, rel: &Relation, target: &ColumnRef, oper
                 IsValue::Unknown => " IS UNKNOWN",
             });
         }
-        Operation::Fts { op, language, value } => {
+        Operation::Fts {
+            op,
+            language,
+            value,
+        } => {
             let lang_param = language.as_ref().map(|l| {
                 b.params.push(l.clone());
                 b.params.len()

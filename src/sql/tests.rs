@@ -7,9 +7,7 @@ use crate::schema::SchemaCache;
 use super::read::render_read;
 
 fn cache() -> SchemaCache {
-    let col = |name: &str, ty: &str| {
-        serde_json::json!({"name": name, "type": ty, "base_type": ty, "category": "S", "nullable": true, "default": null, "comment": null})
-    };
+    let col = |name: &str, ty: &str| serde_json::json!({"name": name, "type": ty, "base_type": ty, "category": "S", "nullable": true, "default": null, "comment": null});
     let doc = serde_json::json!({
         "relations": [{
             "schema": "api", "name": "todos", "kind": "r", "comment": null, "updatable_mask": 28,
@@ -65,26 +63,46 @@ fn in_list_is_one_array_parameter_whatever_its_length() {
 
 #[test]
 fn stable_text_across_values() {
-    assert_eq!(render("/todos?id=eq.1", &[]).0, render("/todos?id=eq.999", &[]).0);
+    assert_eq!(
+        render("/todos?id=eq.1", &[]).0,
+        render("/todos?id=eq.999", &[]).0
+    );
 }
 
 #[test]
 fn json_paths_bind_keys() {
-    let (sql, params) = render("/todos?select=data-%3Ea-%3E0-%3E%3Eb&data-%3E%3Ek=eq.v", &[]);
-    assert!(sql.contains("SELECT \"api\".\"todos\".\"data\"->$3::text->$4::integer->>$5::text AS \"b\" FROM"), "{sql}");
-    assert!(sql.contains("WHERE \"api\".\"todos\".\"data\"->>$1::text = $2"), "{sql}");
+    let (sql, params) = render(
+        "/todos?select=data-%3Ea-%3E0-%3E%3Eb&data-%3E%3Ek=eq.v",
+        &[],
+    );
+    assert!(
+        sql.contains(
+            "SELECT \"api\".\"todos\".\"data\"->$3::text->$4::integer->>$5::text AS \"b\" FROM"
+        ),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("WHERE \"api\".\"todos\".\"data\"->>$1::text = $2"),
+        "{sql}"
+    );
     assert_eq!(params, vec!["k", "v", "a", "0", "b"]);
 }
 
 #[test]
 fn non_json_columns_go_through_to_jsonb() {
     let (sql, _) = render("/todos?select=tags-%3E0", &[]);
-    assert!(sql.contains("SELECT to_jsonb(\"api\".\"todos\".\"tags\")->$1::integer AS \"0\""), "{sql}");
+    assert!(
+        sql.contains("SELECT to_jsonb(\"api\".\"todos\".\"tags\")->$1::integer AS \"0\""),
+        "{sql}"
+    );
 }
 
 #[test]
 fn logic_trees_and_negation() {
-    let (sql, params) = render("/todos?or=(id.lt.2,not.and(id.gte.5,title.is.null))&title=not.eq.a", &[]);
+    let (sql, params) = render(
+        "/todos?or=(id.lt.2,not.and(id.gte.5,title.is.null))&title=not.eq.a",
+        &[],
+    );
     assert!(
         sql.contains("WHERE (\"api\".\"todos\".\"id\" < $1 OR NOT (\"api\".\"todos\".\"id\" >= $2 AND \"api\".\"todos\".\"title\" IS NULL)) AND NOT (\"api\".\"todos\".\"title\" = $3)"),
         "{sql}"
@@ -94,10 +112,22 @@ fn logic_trees_and_negation() {
 
 #[test]
 fn quantifiers_and_fts() {
-    let (sql, params) = render("/todos?title=ilike(any).%7Ba*,b*%7D&doc=fts(english).cat&title=wfts.dog", &[]);
-    assert!(sql.contains("\"api\".\"todos\".\"title\" ILIKE ANY($1)"), "{sql}");
-    assert!(sql.contains("\"api\".\"todos\".\"doc\" @@ to_tsquery($2::regconfig, $3)"), "{sql}");
-    assert!(sql.contains("to_tsvector(\"api\".\"todos\".\"title\") @@ websearch_to_tsquery($4)"), "{sql}");
+    let (sql, params) = render(
+        "/todos?title=ilike(any).%7Ba*,b*%7D&doc=fts(english).cat&title=wfts.dog",
+        &[],
+    );
+    assert!(
+        sql.contains("\"api\".\"todos\".\"title\" ILIKE ANY($1)"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("\"api\".\"todos\".\"doc\" @@ to_tsquery($2::regconfig, $3)"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("to_tsvector(\"api\".\"todos\".\"title\") @@ websearch_to_tsquery($4)"),
+        "{sql}"
+    );
     assert_eq!(params, vec!["{a%,b%}", "english", "cat", "dog"]);
 }
 
@@ -114,7 +144,10 @@ fn exact_count_reuses_where_parameters() {
 #[test]
 fn casts_and_csv_and_singular() {
     let (sql, _) = render("/todos?select=id::text", &[]);
-    assert!(sql.contains("SELECT (\"api\".\"todos\".\"id\")::text AS \"id\" FROM"), "{sql}");
+    assert!(
+        sql.contains("SELECT (\"api\".\"todos\".\"id\")::text AS \"id\" FROM"),
+        "{sql}"
+    );
     let (sql, params) = render("/todos?select=id,title", &[("accept", "text/csv")]);
     assert!(sql.contains("$1::text || coalesce(chr(10) || string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), chr(10)), '') AS body"), "{sql}");
     assert_eq!(params, vec!["id,title"]);
@@ -125,12 +158,25 @@ fn casts_and_csv_and_singular() {
 #[test]
 fn hostile_identifiers_stay_quoted_or_rejected() {
     let cache = cache();
-    let parts = hyper::Request::builder().uri("/todos?select=%22x%5C%22%3Bdrop%22:id").body(()).unwrap().into_parts().0;
+    let parts = hyper::Request::builder()
+        .uri("/todos?select=%22x%5C%22%3Bdrop%22:id")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
     let req = request::parse(&parts, &["api".to_string()]).unwrap();
     let plan = plan_read(&req, "todos", &cache, None).unwrap();
     let sql = render_read(&plan).main.sql;
-    assert!(sql.contains("\"api\".\"todos\".\"id\" AS \"x\"\";drop\""), "{sql}");
-    let parts = hyper::Request::builder().uri("/todos?select=id::text;drop").body(()).unwrap().into_parts().0;
+    assert!(
+        sql.contains("\"api\".\"todos\".\"id\" AS \"x\"\";drop\""),
+        "{sql}"
+    );
+    let parts = hyper::Request::builder()
+        .uri("/todos?select=id::text;drop")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
     let req = request::parse(&parts, &["api".to_string()]).unwrap();
     assert!(plan_read(&req, "todos", &cache, None).is_err());
 }

@@ -1,0 +1,211 @@
+//! Wires the stages into a running server: state, pool, schema cache and its reloads,
+//! the API and admin listeners. `main.rs` and the integration tests both start rowgate here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use deadpool_postgres::Pool;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::auth::{AuthConfig, Authenticator};
+use crate::config::Config;
+use crate::db::pool::build_pool;
+use crate::schema::{self, SchemaCache};
+use crate::sql::context::pre_request_sql;
+
+pub struct AppState {
+    pub config: Config,
+    pub auth: Authenticator,
+    pub pool: Pool,
+    /// None until the first successful load.
+    pub schema: ArcSwapOption<SchemaCache>,
+    pub pre_request_sql: Option<String>,
+    /// Notified to reload the schema cache (NOTIFY, SIGUSR1, reconnects).
+    pub reload: Arc<Notify>,
+}
+
+/// A started rowgate; dropping it does not stop it, call [`Running::shutdown`].
+pub struct Running {
+    pub api_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub state: Arc<AppState>,
+    shutdown: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, drains in-flight requests, stops background tasks.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for s in self.servers {
+            let _ = s.await;
+        }
+        for b in self.background {
+            b.abort();
+        }
+    }
+
+    /// Resolves once the schema cache is loaded (or the timeout passes).
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline {
+            if self.state.schema.load().is_some() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Key(#[from] crate::auth::KeyError),
+    #[error("DATABASE_URL: {0}")]
+    Pool(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let auth = Authenticator::new(AuthConfig {
+        secret: config.jwt_secret.clone(),
+        audience: config.jwt_aud.clone(),
+        role_claim: config.jwt_role_claim.clone(),
+        anon_role: config.anon_role.clone(),
+        cache_max_entries: config.jwt_cache_max_entries,
+    })?;
+    let url = config
+        .database_url
+        .clone()
+        .ok_or_else(|| StartError::Pool("not set".into()))?;
+    let pool = build_pool(&url, config.pool_size, config.pool_timeout).map_err(StartError::Pool)?;
+    let pg_config: tokio_postgres::Config =
+        url.parse().map_err(|e| StartError::Pool(format!("{e}")))?;
+
+    let api_listener =
+        TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+    let admin_listener = TcpListener::bind(config.admin_listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.admin_listen,
+            source,
+        })?;
+    let api_addr = api_listener
+        .local_addr()
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .map_err(|source| StartError::Listen {
+            addr: config.admin_listen,
+            source,
+        })?;
+
+    let state = Arc::new(AppState {
+        pre_request_sql: config
+            .pre_request
+            .as_ref()
+            .map(|(s, f)| pre_request_sql(s, f)),
+        config,
+        auth,
+        pool,
+        schema: ArcSwapOption::empty(),
+        reload: Arc::new(Notify::new()),
+    });
+
+    let background = vec![
+        tokio::spawn(schema::listener::listen(pg_config, state.reload.clone())),
+        tokio::spawn(reloader(state.clone())),
+        tokio::spawn(sigusr1(state.reload.clone())),
+    ];
+    // The first load does not wait for the listener.
+    state.reload.notify_one();
+
+    let (shutdown, rx) = watch::channel(false);
+    let servers = vec![
+        tokio::spawn(crate::http::server::serve(
+            api_listener,
+            state.clone(),
+            crate::http::handler::handle,
+            rx.clone(),
+        )),
+        tokio::spawn(crate::http::server::serve(
+            admin_listener,
+            state.clone(),
+            crate::http::admin::handle,
+            rx,
+        )),
+    ];
+    tracing::info!(%api_addr, %admin_addr, "rowgate listening");
+    Ok(Running {
+        api_addr,
+        admin_addr,
+        state,
+        shutdown,
+        servers,
+        background,
+    })
+}
+
+/// Reloads the schema cache on request; a failed load keeps serving the old one and retries.
+async fn reloader(state: Arc<AppState>) {
+    loop {
+        state.reload.notified().await;
+        // Coalesce bursts of notifications.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match reload_once(&state).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "schema cache load failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+pub async fn reload_once(state: &AppState) -> Result<(), String> {
+    let client = state.pool.get().await.map_err(|e| e.to_string())?;
+    let (cache, took) = schema::load(&**client, &state.config.schemas)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        relations = cache.relation_count(),
+        ms = took.as_millis() as u64,
+        "schema cache loaded"
+    );
+    state.schema.store(Some(Arc::new(cache)));
+    // Prepared statements may describe dropped or changed objects.
+    state.pool.manager().statement_caches.clear();
+    Ok(())
+}
+
+async fn sigusr1(reload: Arc<Notify>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut sig) = signal(SignalKind::user_defined1()) else {
+        return;
+    };
+    while sig.recv().await.is_some() {
+        reload.notify_one();
+    }
+}

@@ -1,0 +1,124 @@
+//! Command-line definitions; every flag also reads its `ROWGATE_*` variable.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rowgate",
+    version,
+    about = "A PostgREST-compatible, database-centric backend for multi-tenant SaaS"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default). Without DATABASE_URL, start the embedded PostgreSQL under ./.rowgate/.
+    Serve(ServeArgs),
+    /// Apply the embedded migrations, then exit.
+    Migrate(ServeArgs),
+    /// Print a signed JWT for trying the API (uses ROWGATE_JWT_SECRET, or the embedded default's secret).
+    Token(TokenArgs),
+    /// Key management.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new random HS256 secret suitable for ROWGATE_JWT_SECRET.
+    Generate,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The Postgres role claim.
+    #[arg(long, default_value = "authenticated")]
+    pub role: String,
+    /// The subject claim (`sub`).
+    #[arg(long)]
+    pub sub: Option<String>,
+    /// Extra claims as key=value (value parsed as JSON when possible).
+    #[arg(long = "claim", value_name = "KEY=VALUE")]
+    pub claims: Vec<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub expires_in: u64,
+    #[arg(long, env = "ROWGATE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+/// Raw strings: validation happens in one place (`parse::resolve`) so errors read alike.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ServeArgs {
+    /// Connection string of the authenticator role; unset = embedded PostgreSQL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// API address.
+    #[arg(long, env = "ROWGATE_LISTEN")]
+    pub listen: Option<String>,
+    /// Admin address (/live, /ready, /metrics).
+    #[arg(long, env = "ROWGATE_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
+    /// Exposed schemas, comma-separated; the first is the default.
+    #[arg(long, env = "ROWGATE_DB_SCHEMAS")]
+    pub db_schemas: Option<String>,
+    /// Role for requests without a token; empty disables anonymous access.
+    #[arg(long, env = "ROWGATE_DB_ANON_ROLE")]
+    pub db_anon_role: Option<String>,
+    /// HS256 secret (>= 32 chars), a JWK or JWKS JSON literal, or @path.
+    #[arg(long, env = "ROWGATE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Required audience.
+    #[arg(long, env = "ROWGATE_JWT_AUD")]
+    pub jwt_aud: Option<String>,
+    /// JSON path of the role claim.
+    #[arg(long, env = "ROWGATE_JWT_ROLE_CLAIM")]
+    pub jwt_role_claim: Option<String>,
+    /// Maximum cached verified tokens (0 disables the cache).
+    #[arg(long, env = "ROWGATE_JWT_CACHE_MAX_ENTRIES")]
+    pub jwt_cache_max_entries: Option<String>,
+    /// Connection pool size.
+    #[arg(long, env = "ROWGATE_DB_POOL")]
+    pub db_pool: Option<String>,
+    /// Seconds to wait for a pooled connection before 504.
+    #[arg(long, env = "ROWGATE_DB_POOL_ACQUISITION_TIMEOUT")]
+    pub db_pool_acquisition_timeout: Option<String>,
+    /// Hard cap on rows returned.
+    #[arg(long, env = "ROWGATE_DB_MAX_ROWS")]
+    pub db_max_rows: Option<String>,
+    /// Function (schema.name) called before every main statement.
+    #[arg(long, env = "ROWGATE_DB_PRE_REQUEST")]
+    pub db_pre_request: Option<String>,
+    /// Per-request statement_timeout, e.g. 8s, 500ms.
+    #[arg(long, env = "ROWGATE_STATEMENT_TIMEOUT")]
+    pub statement_timeout: Option<String>,
+    /// Schemas appended to search_path.
+    #[arg(long, env = "ROWGATE_DB_EXTRA_SEARCH_PATH")]
+    pub db_extra_search_path: Option<String>,
+    /// commit, commit-allow-override, rollback, rollback-allow-override.
+    #[arg(long, env = "ROWGATE_DB_TX_END")]
+    pub db_tx_end: Option<String>,
+    #[arg(long, env = "ROWGATE_DB_AGGREGATES_ENABLED")]
+    pub db_aggregates_enabled: Option<String>,
+    #[arg(long, env = "ROWGATE_DB_PLAN_ENABLED")]
+    pub db_plan_enabled: Option<String>,
+    /// follow-privileges, ignore-privileges, disabled.
+    #[arg(long, env = "ROWGATE_OPENAPI_MODE")]
+    pub openapi_mode: Option<String>,
+    #[arg(long, env = "ROWGATE_SERVER_TIMING")]
+    pub server_timing: Option<String>,
+    /// Allowed CORS origins, comma-separated (unset echoes the request origin).
+    #[arg(long, env = "ROWGATE_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+    /// tracing filter, e.g. info or rowgate=debug.
+    #[arg(long, env = "ROWGATE_LOG")]
+    pub log: Option<String>,
+    /// json or text.
+    #[arg(long, env = "ROWGATE_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}

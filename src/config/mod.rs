@@ -1,0 +1,78 @@
+//! Configuration from flags and environment (`ROWGATE_*`, falling back to `PGRST_*`).
+//! Every invalid value stops start-up with one line naming the variable.
+
+mod args;
+mod parse;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use thiserror::Error;
+
+pub use args::{Cli, Command, KeysCommand, ServeArgs, TokenArgs};
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxEnd {
+    Commit,
+    CommitAllowOverride,
+    Rollback,
+    RollbackAllowOverride,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenApiMode {
+    FollowPrivileges,
+    IgnorePrivileges,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: Option<String>,
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub schemas: Vec<String>,
+    pub anon_role: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub jwt_aud: Option<String>,
+    pub jwt_role_claim: String,
+    pub jwt_cache_max_entries: usize,
+    pub pool_size: usize,
+    pub pool_timeout: Duration,
+    pub max_rows: Option<u64>,
+    /// `(schema, function)` called before every main statement.
+    pub pre_request: Option<(String, String)>,
+    pub statement_timeout: Duration,
+    pub extra_search_path: Vec<String>,
+    pub tx_end: TxEnd,
+    pub aggregates_enabled: bool,
+    pub plan_enabled: bool,
+    pub openapi_mode: OpenApiMode,
+    pub server_timing: bool,
+    pub cors_origins: Option<Vec<String>>,
+    pub log: String,
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Resolves the serve arguments; `env` looks up fallback variables (`PGRST_*`).
+    pub fn from_args(
+        a: &ServeArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        parse::resolve(a, env)
+    }
+}

@@ -1,0 +1,83 @@
+//! The embedded default: with no DATABASE_URL, a private PostgreSQL under `./.rowgate/`,
+//! migrated and loaded with the demo schema, plus a generated JWT secret kept beside it.
+
+use std::path::{Path, PathBuf};
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+
+use crate::db::cluster::{self, Cluster};
+use crate::db::migrate;
+
+/// Where the generated secret lives: in the working directory's `.rowgate/`.
+pub fn secret_path(cwd: &Path) -> PathBuf {
+    cwd.join(".rowgate").join("jwt_secret")
+}
+
+/// Reads the stored secret, creating a random 48-character one (mode 0600) on first use.
+pub fn ensure_secret(cwd: &Path) -> Result<String, String> {
+    let path = secret_path(cwd);
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_string();
+        if s.len() >= 32 {
+            return Ok(s);
+        }
+    }
+    let secret = random_secret();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(&path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    Ok(secret)
+}
+
+pub fn random_secret() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(48)
+        .map(char::from)
+        .collect()
+}
+
+pub struct Embedded {
+    pub cluster: Cluster,
+    /// Connection string for the gateway (authenticator).
+    pub database_url: String,
+    pub notice: Option<String>,
+}
+
+/// Starts (or reuses) the cluster, applies migrations and the demo schema.
+pub async fn start(cwd: &Path) -> Result<Embedded, String> {
+    let (cluster, notice) = cluster::start_embedded(cwd)
+        .await
+        .map_err(|e| e.to_string())?;
+    prepare_database(&cluster, "postgres").await?;
+    Ok(Embedded {
+        database_url: cluster.conn_string("authenticator", "postgres"),
+        cluster,
+        notice,
+    })
+}
+
+/// Migrations and the demo schema, as the superuser.
+pub async fn prepare_database(cluster: &Cluster, dbname: &str) -> Result<(), String> {
+    let (mut client, connection) = tokio_postgres::connect(
+        &cluster.conn_string("postgres", dbname),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .map_err(|e| format!("cannot connect to the embedded PostgreSQL: {e}"))?;
+    let conn = tokio::spawn(connection);
+    migrate::migrate(&mut client)
+        .await
+        .map_err(|e| e.to_string())?;
+    migrate::load_demo(&client)
+        .await
+        .map_err(|e| e.to_string())?;
+    drop(client);
+    let _ = conn.await;
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! Builds the HTTP response of a read from the single result row.
+
+use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+use tokio_postgres::Row;
+
+use crate::db::execute::Outcome;
+use crate::plan::{CountPlan, ReadPlan};
+use crate::request::{ApiRequest, MediaType};
+
+use super::error::ApiError;
+
+/// The decoded result row.
+struct ReadRow<'r> {
+    total: Option<i64>,
+    page_total: i64,
+    body: &'r str,
+    response_headers: Option<&'r str>,
+    response_status: Option<&'r str>,
+}
+
+fn decode(row: &Row) -> Result<ReadRow<'_>, ApiError> {
+    let shape = |e: tokio_postgres::Error| {
+        ApiError::new(500, "PGRSTX00", "Internal database error").details(e.to_string())
+    };
+    Ok(ReadRow {
+        total: row.try_get(0).map_err(shape)?,
+        page_total: row.try_get(1).map_err(shape)?,
+        body: row.try_get(2).map_err(shape)?,
+        response_headers: row.try_get(3).map_err(shape)?,
+        response_status: row.try_get(4).map_err(shape)?,
+    })
+}
+
+/// `Plan Rows` of the top node of `EXPLAIN (FORMAT JSON)`.
+fn planned_rows(row: &Row) -> Option<i64> {
+    let v: serde_json::Value = row.try_get(0).ok()?;
+    v.get(0)?
+        .get("Plan")?
+        .get("Plan Rows")?
+        .as_f64()
+        .map(|f| f as i64)
+}
+
+pub fn read_response(
+    req: &ApiRequest,
+    plan: &ReadPlan,
+    outcome: &Outcome,
+) -> Result<Response<crate::http::Body>, ApiError> {
+    let row = decode(&outcome.main)?;
+    let offset = plan.range.offset as i64;
+    let total = match plan.count {
+        CountPlan::None => None,
+        // Without a page bound the page is the whole result.
+        CountPlan::Exact if plan.range.limit.is_none() && offset == 0 => Some(row.page_total),
+        CountPlan::Exact => row.total,
+        CountPlan::Planned => outcome.explain.as_ref().and_then(planned_rows),
+        CountPlan::Estimated { max_rows } => match row.total {
+            Some(n) if n > max_rows as i64 => {
+                outcome.explain.as_ref().and_then(planned_rows).or(Some(n))
+            }
+            other => other,
+        },
+    };
+
+    if let MediaType::SingleObject { .. } = plan.media {
+        if row.page_total != 1 {
+            return Err(ApiError::new(
+                406,
+                "PGRST116",
+                "Cannot coerce the result to a single JSON object",
+            )
+            .details(format!("The result contains {} rows", row.page_total)));
+        }
+    }
+
+    let mut status = match total {
+        Some(t) if offset > t => {
+            return Err(
+                ApiError::new(416, "PGRST103", "Requested range not satisfiable")
+                    .details(format!(
+                        "An offset of {offset} was requested, but there are only {t} rows."
+                    ))
+                    .header(hyper::header::CONTENT_RANGE, format!("*/{t}")),
+            );
+        }
+        Some(t) if row.page_total < t => StatusCode::PARTIAL_CONTENT,
+        _ => StatusCode::OK,
+    };
+
+    let content_range = {
+        let total_text = total.map_or_else(|| "*".to_string(), |t| t.to_string());
+        if row.page_total > 0 {
+            format!("{}-{}/{}", offset, offset + row.page_total - 1, total_text)
+        } else {
+            format!("*/{total_text}")
+        }
+    };
+
+    let body = if plan.headers_only {
+        Bytes::new()
+    } else {
+        Bytes::copy_from_slice(row.body.as_bytes())
+    };
+    let mut resp = Response::new(crate::http::full(body));
+    let h = resp.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(plan.media.content_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&content_range) {
+        h.insert(hyper::header::CONTENT_RANGE, v);
+    }
+    if req.multi_schema {
+        if let Ok(v) = HeaderValue::from_str(&req.schema) {
+            h.insert(HeaderName::from_static("content-profile"), v);
+        }
+    }
+    if !req.prefer.applied.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&req.prefer.applied.join(", ")) {
+            h.insert(HeaderName::from_static("preference-applied"), v);
+        }
+    }
+    apply_response_gucs(
+        &mut resp,
+        &mut status,
+        row.response_headers,
+        row.response_status,
+    )?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+/// `response.headers` (a JSON array of one-key objects) and `response.status` set by SQL.
+pub fn apply_response_gucs(
+    resp: &mut Response<crate::http::Body>,
+    status: &mut StatusCode,
+    headers: Option<&str>,
+    status_text: Option<&str>,
+) -> Result<(), ApiError> {
+    if let Some(text) = headers {
+        let bad = || {
+            ApiError::new(500, "PGRST111", "response.headers guc must be a JSON array composed of objects with a single key and a string value")
+        };
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|_| bad())?;
+        // The first value of a name replaces ours (e.g. Content-Type); repeats accumulate (Set-Cookie).
+        let mut seen: Vec<HeaderName> = Vec::new();
+        for item in v.as_array().ok_or_else(bad)? {
+            let obj = item.as_object().filter(|o| o.len() == 1).ok_or_else(bad)?;
+            for (k, v) in obj {
+                let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| bad())?;
+                let value =
+                    HeaderValue::from_str(v.as_str().ok_or_else(bad)?).map_err(|_| bad())?;
+                if !seen.contains(&name) {
+                    resp.headers_mut().remove(&name);
+                    seen.push(name.clone());
+                }
+                resp.headers_mut().append(name, value);
+            }
+        }
+    }
+    if let Some(text) = status_text {
+        let code = text
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .and_then(|c| StatusCode::from_u16(c).ok());
+        *status = code.ok_or_else(|| {
+            ApiError::new(
+                500,
+                "PGRST112",
+                "response.status guc must be a valid status code",
+            )
+        })?;
+    }
+    Ok(())
+}
