@@ -1,0 +1,13 @@
+//! Integration tests over HTTP against a real PostgreSQL (see `harness`).
+
+#![allow(dead_code)]
+
+mod harness;
+
+mod auth;
+mod context;
+mod errors;
+mod hostile;
+mod operators;
+mod reads;
+mod shapes;
