@@ -286,3 +286,83 @@ async fn reads_run_read_only_in_one_transaction() {
     assert_eq!(w["path"], "/whoami");
     assert_eq!(w["search_path"], "\"api\", \"public\"");
 }
+
+/// A TCP proxy to the cluster's socket that can be cut, to play a database outage.
+struct CuttableProxy {
+    port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl CuttableProxy {
+    async fn start() -> CuttableProxy {
+        let socket = cluster().socket_dir().join(format!(".s.PGSQL.{}", cluster().port()));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            loop {
+                let mut rx_accept = rx.clone();
+                let (client, _) = tokio::select! {
+                    a = listener.accept() => a.unwrap(),
+                    _ = rx_accept.wait_for(|c| *c) => return,
+                };
+                let server = UnixStream::connect(&socket).await.unwrap();
+                let mut rx = rx.clone();
+                tokio::spawn(async move {
+                    let (mut c, mut s) = (client, server);
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut c, &mut s) => {}
+                        _ = rx.wait_for(|c| *c) => {}
+                    }
+                });
+            }
+        });
+        CuttableProxy { port, cut }
+    }
+}
+
+#[tokio::test]
+async fn database_outage_is_503_with_retry_after_not_a_hang() {
+    let db = TestDb::new().await;
+    let proxy = CuttableProxy::start().await;
+    let url = format!("host=127.0.0.1 port={} user=authenticator dbname={} sslmode=disable", proxy.port, db.name);
+    let config = config(&db, |a| {
+        a.database_url = Some(url);
+        a.db_pool = Some("2".into());
+        a.db_pool_acquisition_timeout = Some("2".into());
+    });
+    let g = Gateway::start_on(db, config).await;
+    assert_eq!(g.get("/items?id=eq.1").await.status, 200);
+
+    proxy.cut.send(true).unwrap();
+    for _ in 0..3 {
+        let r = tokio::time::timeout(Duration::from_secs(10), g.get("/items?id=eq.1")).await.expect("no hang");
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert!(["PGRST000", "PGRST001"].contains(&r.code().as_str()), "{}", r.body);
+        assert_eq!(r.header("retry-after"), Some("1"));
+    }
+}
+
+#[tokio::test]
+async fn pool_exhaustion_is_504_pgrst003_after_the_acquisition_timeout() {
+    let g = Arc::new(
+        Gateway::start_with(|a| {
+            a.db_pool = Some("1".into());
+            a.db_pool_acquisition_timeout = Some("1".into());
+        })
+        .await,
+    );
+    // Hold the only connection with a 3 s read.
+    let slow = {
+        let g = g.clone();
+        tokio::spawn(async move { g.get("/sleepy").await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let r = g.get("/items?id=eq.1").await;
+    assert_eq!((r.status, r.code()), (504, "PGRST003".to_string()), "{}", r.body);
+    assert!(started.elapsed() < Duration::from_millis(2500), "waited {:?}", started.elapsed());
+    assert_eq!(slow.await.unwrap().status, 200);
+    // The pool recovers.
+    assert_eq!(g.get("/items?id=eq.1").await.status, 200);
+}
