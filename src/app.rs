@@ -69,6 +69,8 @@ pub enum StartError {
     Key(#[from] crate::auth::KeyError),
     #[error("DATABASE_URL: {0}")]
     Pool(String),
+    #[error("{0}")]
+    Signal(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -130,10 +132,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         reload: Arc::new(Notify::new()),
     });
 
+    // Registered before returning, so an early SIGUSR1 never falls back to "terminate".
+    let usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        .map_err(|e| StartError::Signal(format!("cannot handle SIGUSR1: {e}")))?;
     let background = vec![
         tokio::spawn(schema::listener::listen(pg_config, state.reload.clone())),
         tokio::spawn(reloader(state.clone())),
-        tokio::spawn(sigusr1(state.reload.clone())),
+        tokio::spawn(sigusr1(usr1, state.reload.clone())),
     ];
     // The first load does not wait for the listener.
     state.reload.notify_one();
@@ -200,11 +205,7 @@ pub async fn reload_once(state: &AppState) -> Result<(), String> {
     Ok(())
 }
 
-async fn sigusr1(reload: Arc<Notify>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut sig) = signal(SignalKind::user_defined1()) else {
-        return;
-    };
+async fn sigusr1(mut sig: tokio::signal::unix::Signal, reload: Arc<Notify>) {
     while sig.recv().await.is_some() {
         reload.notify_one();
     }

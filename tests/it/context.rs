@@ -366,3 +366,23 @@ async fn pool_exhaustion_is_504_pgrst003_after_the_acquisition_timeout() {
     // The pool recovers.
     assert_eq!(g.get("/items?id=eq.1").await.status, 200);
 }
+
+#[tokio::test]
+async fn sigusr1_reloads_the_schema_cache() {
+    let g = Gateway::start().await;
+    let admin = g.db.admin().await;
+    admin.batch_execute("alter table api.items add column by_signal int default 7").await.unwrap();
+    // No NOTIFY: only the signal can make the new column known.
+    nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGUSR1).unwrap();
+    let mut ok = false;
+    for _ in 0..100 {
+        let r = g.get("/items?select=by_signal&id=eq.1").await;
+        if r.status == 200 {
+            assert_eq!(r.json(), json!([{"by_signal": 7}]));
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ok, "SIGUSR1 did not reload the schema cache");
+}
