@@ -6,7 +6,13 @@ pub struct Cursor<'a> {
     input: &'a str,
     pos: usize,
     what: &'static str,
+    depth: usize,
 }
+
+/// Nesting of embeds and logic groups; deeper input is refused instead of exhausting the stack.
+pub const MAX_DEPTH: usize = 32;
+/// Steps of a JSON path (`a->b->c`); longer paths are refused before Postgres sees them.
+pub const MAX_JSON_PATH: usize = 32;
 
 /// Characters that end a bare name in select/order/filter grammar.
 const NAME_STOP: &[char] = &['.', ',', ':', '(', ')', '!', '"'];
@@ -17,6 +23,7 @@ impl<'a> Cursor<'a> {
             input,
             pos: 0,
             what,
+            depth: 0,
         }
     }
 
@@ -30,7 +37,21 @@ impl<'a> Cursor<'a> {
             input: self.input,
             pos,
             what: self.what,
+            depth: self.depth,
         }
+    }
+
+    /// Enters a nested group; fails past [`MAX_DEPTH`].
+    pub fn descend(&mut self) -> Result<(), RequestError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(&format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(())
+    }
+
+    pub fn ascend(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
     }
 
     pub fn pos(&self) -> usize {

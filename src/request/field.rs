@@ -1,7 +1,7 @@
 //! `name->key->>key` column references shared by select, order and filters.
 
 use super::ast::{Field, JsonKey, JsonStep};
-use super::cursor::Cursor;
+use super::cursor::{Cursor, MAX_JSON_PATH};
 use super::error::RequestError;
 
 pub fn parse_field(c: &mut Cursor) -> Result<Field, RequestError> {
@@ -15,6 +15,9 @@ pub fn parse_field(c: &mut Cursor) -> Result<Field, RequestError> {
         } else {
             break;
         };
+        if json_path.len() >= MAX_JSON_PATH {
+            return Err(c.error(&format!("a JSON path of at most {MAX_JSON_PATH} steps")));
+        }
         let key = json_key(c)?;
         json_path.push(if text {
             JsonStep::Arrow(key)

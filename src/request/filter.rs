@@ -41,6 +41,7 @@ pub fn parse_logic(op: LogicOp, negated: bool, value: &str) -> Result<Condition,
 
 fn logic_children(c: &mut Cursor) -> Result<Vec<Condition>, RequestError> {
     c.expect("(")?;
+    c.descend()?;
     let mut children = Vec::new();
     loop {
         children.push(logic_condition(c)?);
@@ -49,6 +50,7 @@ fn logic_children(c: &mut Cursor) -> Result<Vec<Condition>, RequestError> {
             continue;
         }
         c.expect(")")?;
+        c.ascend();
         return Ok(children);
     }
 }
@@ -352,6 +354,17 @@ mod tests {
         assert_eq!(values[0], cmp(Operator::Cs, None, "{a,b}"));
         assert_eq!(values[1], cmp(Operator::Ov, None, "[1,5)"));
         assert_eq!(values[2], Operation::In(vec!["1".into(), "2".into()]));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let deep = format!("{}a.eq.1{}", "(or".repeat(5000), ")".repeat(5000));
+        assert!(matches!(
+            parse_logic(LogicOp::Or, false, &deep[2..]),
+            Err(RequestError::Parse { .. })
+        ));
+        let ok = format!("({}a.eq.1{})", "or(".repeat(30), ")".repeat(30));
+        assert!(parse_logic(LogicOp::Or, false, &ok).is_ok());
     }
 
     #[test]

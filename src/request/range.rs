@@ -16,7 +16,8 @@ impl RowRange {
     };
 
     fn upper(&self) -> Option<u64> {
-        self.limit.map(|l| (self.offset + l).saturating_sub(1))
+        self.limit
+            .map(|l| self.offset.saturating_add(l).saturating_sub(1))
     }
 
     fn from_bounds(lower: u64, upper: Option<u64>) -> Option<RowRange> {
@@ -24,7 +25,7 @@ impl RowRange {
             Some(u) if u < lower => None,
             Some(u) => Some(RowRange {
                 offset: lower,
-                limit: Some(u - lower + 1),
+                limit: Some((u - lower).saturating_add(1)),
             }),
             None => Some(RowRange {
                 offset: lower,
@@ -56,9 +57,14 @@ pub fn parse_range_header(value: &str) -> Result<RowRange, RequestError> {
     if !digits(lo) || !(hi.is_empty() || digits(hi)) {
         return Ok(RowRange::ALL);
     }
-    let (Ok(lower), upper) = (lo.parse::<u64>(), hi.parse::<u64>().ok()) else {
+    // Postgres LIMIT/OFFSET are bigint: larger bounds are treated like a malformed header.
+    let bigint = |s: &str| s.parse::<u64>().ok().filter(|n| *n <= i64::MAX as u64);
+    let (Some(lower), upper) = (bigint(lo), bigint(hi)) else {
         return Ok(RowRange::ALL);
     };
+    if !hi.is_empty() && upper.is_none() {
+        return Ok(RowRange::ALL);
+    }
     RowRange::from_bounds(lower, upper).ok_or_else(|| RequestError::InvalidRange {
         details: "The lower boundary must be lower than or equal to the upper boundary in the Range header.".into(),
     })
@@ -161,6 +167,25 @@ mod tests {
         );
         assert!(effective_range(RowRange::ALL, Some(-1), None).is_err());
         assert!(effective_range(h, None, Some(10)).is_err());
+    }
+
+    #[test]
+    fn huge_bounds_do_not_overflow() {
+        assert_eq!(
+            parse_range_header("0-18446744073709551615").unwrap(),
+            RowRange::ALL
+        );
+        assert_eq!(
+            parse_range_header("9223372036854775807-9223372036854775807")
+                .unwrap()
+                .limit,
+            Some(1)
+        );
+        let r = parse_range_header("9223372036854775807-").unwrap();
+        assert_eq!(
+            effective_range(r, None, None).unwrap().offset,
+            i64::MAX as u64
+        );
     }
 
     #[test]

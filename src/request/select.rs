@@ -96,8 +96,10 @@ fn embed_after_name(
         }
     }
     c.expect("(")?;
+    c.descend()?;
     let select = item_list(c)?;
     c.expect(")")?;
+    c.ascend();
     Ok(Embed {
         name,
         alias,
@@ -190,6 +192,17 @@ mod tests {
             parse_select("\"a,b\"").unwrap(),
             vec![col("a,b", None, None)]
         );
+    }
+
+    #[test]
+    fn deep_embedding_is_refused() {
+        let deep = format!("id,{}id{}", "items(".repeat(500), ")".repeat(500));
+        assert!(matches!(
+            parse_select(&deep),
+            Err(RequestError::Parse { .. })
+        ));
+        let spread = format!("{}id{}", "...items(".repeat(500), ")".repeat(500));
+        assert!(parse_select(&spread).is_err());
     }
 
     #[test]
