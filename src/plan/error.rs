@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone, PartialEq)]
 pub enum PlanError {
     /// PGRST205
     #[error("Could not find the table '{schema}.{name}' in the schema cache")]
@@ -16,7 +16,27 @@ pub enum PlanError {
     ColumnNotFound { relation: String, column: String },
     /// PGRST200
     #[error("Could not find a relationship between '{parent}' and '{child}' in the schema cache")]
-    RelationshipNotFound { parent: String, child: String },
+    RelationshipNotFound {
+        parent: String,
+        child: String,
+        schema: String,
+    },
+    /// PGRST201
+    #[error(
+        "Could not embed because more than one relationship was found for '{parent}' and '{child}'"
+    )]
+    AmbiguousRelationship {
+        parent: String,
+        child: String,
+        details: Vec<serde_json::Value>,
+        hint: String,
+    },
+    /// PGRST120
+    #[error("Bad operator on the '{0}' embedded resource")]
+    UnacceptableEmbedFilter(String),
+    /// PGRST118
+    #[error("A related order on '{target}' is not possible")]
+    RelatedOrderNotToOne { origin: String, target: String },
     /// PGRST108
     #[error("'{0}' is not an embedded resource in this request")]
     NotEmbedded(String),

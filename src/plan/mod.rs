@@ -3,10 +3,11 @@
 //! Pure: no I/O.
 
 mod casts;
+mod embed;
 pub mod error;
 pub mod read;
+pub mod select;
 
 pub use error::PlanError;
-pub use read::{
-    plan_read, ColumnRef, CountPlan, OutputColumn, PlannedCondition, PlannedOrder, ReadPlan,
-};
+pub use read::{plan_read, CountPlan, ReadPlan};
+pub use select::{ColumnRef, EmbedPlan, OutputColumn, PlannedCondition, PlannedOrder, SelectTree};

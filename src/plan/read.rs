@@ -1,53 +1,10 @@
 //! Plans a read (GET/HEAD) of a table or view.
 
-use crate::request::ast::{
-    Condition, Field, JsonKey, JsonStep, LogicOp, Operation, OrderTerm, SelectItem,
-};
 use crate::request::{ApiRequest, CountPreference, MediaType, RowRange};
-use crate::schema::{Column, Relation, SchemaCache};
+use crate::schema::{Relation, SchemaCache};
 
-use super::casts::cast_type;
 use super::error::PlanError;
-
-/// A column reference checked against the cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ColumnRef<'a> {
-    pub column: &'a Column,
-    pub json_path: &'a [JsonStep],
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputColumn<'a> {
-    /// Every column of the relation.
-    Star,
-    Column {
-        target: ColumnRef<'a>,
-        cast: Option<&'static str>,
-        name: &'a str,
-        renamed: bool,
-    },
-}
-
-/// A filter tree whose every column was found in the cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PlannedCondition<'a> {
-    Filter {
-        target: ColumnRef<'a>,
-        negated: bool,
-        operation: &'a Operation,
-    },
-    Group {
-        op: LogicOp,
-        negated: bool,
-        children: Vec<PlannedCondition<'a>>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedOrder<'a> {
-    pub target: ColumnRef<'a>,
-    pub term: &'a OrderTerm,
-}
+use super::select::{plan_tree, SelectTree};
 
 /// How to get the total for `Content-Range`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,15 +21,17 @@ pub enum CountPlan {
 
 #[derive(Debug)]
 pub struct ReadPlan<'a> {
-    pub relation: &'a Relation,
-    pub select: Vec<OutputColumn<'a>>,
-    /// ANDed root conditions, each already checked.
-    pub conditions: Vec<PlannedCondition<'a>>,
-    pub order: Vec<PlannedOrder<'a>>,
+    pub tree: SelectTree<'a>,
     pub range: RowRange,
     pub count: CountPlan,
     pub media: MediaType,
     pub headers_only: bool,
+}
+
+impl<'a> ReadPlan<'a> {
+    pub fn relation(&self) -> &'a Relation {
+        self.tree.relation
+    }
 }
 
 pub fn plan_read<'a>(
@@ -82,65 +41,21 @@ pub fn plan_read<'a>(
     max_rows: Option<u64>,
 ) -> Result<ReadPlan<'a>, PlanError> {
     let relation = find_relation(cache, &req.schema, name)?;
+    let tree = plan_tree(cache, relation, &req.query.select, &req.query)?;
+    Ok(ReadPlan {
+        tree,
+        range: req.range.capped(max_rows),
+        count: count_plan(req.prefer.count, max_rows),
+        media: req.media,
+        headers_only: matches!(
+            req.action,
+            crate::request::Action::Read { headers_only: true }
+        ),
+    })
+}
 
-    let mut select = Vec::with_capacity(req.query.select.len());
-    for item in &req.query.select {
-        match item {
-            SelectItem::Star => select.push(OutputColumn::Star),
-            SelectItem::Column { field, alias, cast } => {
-                let target = column_ref(relation, field)?;
-                let cast = match cast {
-                    Some(t) => {
-                        Some(cast_type(t).ok_or_else(|| PlanError::UnsupportedCast(t.clone()))?)
-                    }
-                    None => None,
-                };
-                let name = alias.as_deref().unwrap_or_else(|| field.output_name());
-                check_name(name)?;
-                let renamed = alias.is_some() || !field.json_path.is_empty();
-                select.push(OutputColumn::Column {
-                    target,
-                    cast,
-                    name,
-                    renamed,
-                });
-            }
-            SelectItem::Embed(e) => {
-                return Err(PlanError::RelationshipNotFound {
-                    parent: relation.name.clone(),
-                    child: e.name.clone(),
-                })
-            }
-        }
-    }
-
-    let mut conditions = Vec::new();
-    for (path, cond) in &req.query.conditions {
-        if let Some(first) = path.first() {
-            return Err(PlanError::NotEmbedded(first.clone()));
-        }
-        conditions.push(plan_condition(relation, cond)?);
-    }
-
-    let mut order = Vec::new();
-    for (path, terms) in &req.query.order {
-        if let Some(first) = path.first() {
-            return Err(PlanError::NotEmbedded(first.clone()));
-        }
-        for term in terms {
-            order.push(PlannedOrder {
-                target: column_ref(relation, &term.field)?,
-                term,
-            });
-        }
-    }
-    for (path, _) in req.query.limit.iter().chain(&req.query.offset) {
-        if let Some(first) = path.first() {
-            return Err(PlanError::NotEmbedded(first.clone()));
-        }
-    }
-
-    let count = match req.prefer.count {
+pub fn count_plan(pref: Option<CountPreference>, max_rows: Option<u64>) -> CountPlan {
+    match pref {
         None => CountPlan::None,
         Some(CountPreference::Exact) => CountPlan::Exact,
         Some(CountPreference::Planned) => CountPlan::Planned,
@@ -148,21 +63,7 @@ pub fn plan_read<'a>(
             Some(max_rows) => CountPlan::Estimated { max_rows },
             None => CountPlan::Exact,
         },
-    };
-
-    Ok(ReadPlan {
-        relation,
-        select,
-        conditions,
-        order,
-        range: req.range.capped(max_rows),
-        count,
-        media: req.media,
-        headers_only: matches!(
-            req.action,
-            crate::request::Action::Read { headers_only: true }
-        ),
-    })
+    }
 }
 
 pub fn find_relation<'a>(
@@ -187,56 +88,4 @@ fn closest_relation(cache: &SchemaCache, schema: &str, name: &str) -> Option<Str
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, r)| format!("Perhaps you meant the table '{}.{}'", r.schema, r.name))
-}
-
-fn column_ref<'a>(relation: &'a Relation, field: &'a Field) -> Result<ColumnRef<'a>, PlanError> {
-    let column = relation
-        .column(&field.name)
-        .ok_or_else(|| PlanError::ColumnNotFound {
-            relation: relation.name.clone(),
-            column: field.name.clone(),
-        })?;
-    for step in &field.json_path {
-        let (JsonStep::Arrow(k) | JsonStep::DoubleArrow(k)) = step;
-        let (JsonKey::Key(s) | JsonKey::Index(s)) = k;
-        check_name(s)?;
-    }
-    Ok(ColumnRef {
-        column,
-        json_path: &field.json_path,
-    })
-}
-
-fn plan_condition<'a>(
-    relation: &'a Relation,
-    cond: &'a Condition,
-) -> Result<PlannedCondition<'a>, PlanError> {
-    Ok(match cond {
-        Condition::Filter(f) => PlannedCondition::Filter {
-            target: column_ref(relation, &f.field)?,
-            negated: f.negated,
-            operation: &f.operation,
-        },
-        Condition::Group {
-            op,
-            negated,
-            children,
-        } => PlannedCondition::Group {
-            op: *op,
-            negated: *negated,
-            children: children
-                .iter()
-                .map(|c| plan_condition(relation, c))
-                .collect::<Result<_, _>>()?,
-        },
-    })
-}
-
-/// Postgres protocol strings cannot carry NUL.
-fn check_name(name: &str) -> Result<(), PlanError> {
-    if name.contains('\0') {
-        Err(PlanError::InvalidName)
-    } else {
-        Ok(())
-    }
 }

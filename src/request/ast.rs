@@ -84,6 +84,8 @@ pub enum Nulls {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderTerm {
+    /// `order=directors(last_name)`: the to-one embed whose column orders the parent.
+    pub relation: Option<String>,
     pub field: Field,
     pub direction: Option<Direction>,
     pub nulls: Option<Nulls>,

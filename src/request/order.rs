@@ -9,7 +9,13 @@ pub fn parse_order(input: &str) -> Result<Vec<OrderTerm>, RequestError> {
     let mut c = Cursor::new(input, "order");
     let mut terms = Vec::new();
     loop {
-        let field = parse_field(&mut c)?;
+        let mut field = parse_field(&mut c)?;
+        let mut relation = None;
+        if field.json_path.is_empty() && c.eat("(") {
+            relation = Some(std::mem::take(&mut field.name));
+            field = parse_field(&mut c)?;
+            c.expect(")")?;
+        }
         let mut direction = None;
         let mut nulls = None;
         while c.eat(".") {
@@ -29,6 +35,7 @@ pub fn parse_order(input: &str) -> Result<Vec<OrderTerm>, RequestError> {
             }
         }
         terms.push(OrderTerm {
+            relation,
             field,
             direction,
             nulls,
@@ -56,6 +63,16 @@ mod tests {
         assert_eq!(t[2].field.output_name(), "k");
         let t = parse_order("a.nullsfirst").unwrap();
         assert_eq!(t[0].nulls, Some(Nulls::First));
+    }
+
+    #[test]
+    fn related_order() {
+        let t = parse_order("directors(last_name).desc,id").unwrap();
+        assert_eq!(t[0].relation.as_deref(), Some("directors"));
+        assert_eq!(t[0].field.name, "last_name");
+        assert_eq!(t[0].direction, Some(Direction::Desc));
+        assert_eq!(t[1].relation, None);
+        assert!(parse_order("directors(last_name.desc").is_err());
     }
 
     #[test]

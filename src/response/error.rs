@@ -15,7 +15,8 @@ pub struct ApiError {
     pub status: u16,
     pub code: String,
     pub message: String,
-    pub details: Option<String>,
+    /// A string for most errors; PGRST201 lists candidates as an array.
+    pub details: Option<serde_json::Value>,
     pub hint: Option<String>,
     pub headers: Vec<(HeaderName, String)>,
 }
@@ -33,7 +34,7 @@ impl ApiError {
     }
 
     pub fn details(mut self, d: impl Into<String>) -> Self {
-        self.details = Some(d.into());
+        self.details = Some(serde_json::Value::String(d.into()));
         self
     }
 
@@ -109,13 +110,40 @@ impl From<PlanError> for ApiError {
     fn from(e: PlanError) -> Self {
         let msg = e.to_string();
         match e {
-            PlanError::RelationNotFound { hint, .. } => ApiError::new(404, "PGRST205", msg).hint(hint),
+            PlanError::RelationNotFound { hint, .. } => {
+                ApiError::new(404, "PGRST205", msg).hint(hint)
+            }
             PlanError::ColumnNotFound { .. } => ApiError::new(400, "42703", msg),
-            PlanError::RelationshipNotFound { .. } => ApiError::new(400, "PGRST200", msg)
-                .hint(Some("Verify that the tables are related by a foreign key and that the schema cache is fresh".into())),
-            PlanError::NotEmbedded(_) => ApiError::new(400, "PGRST108", msg)
-                .hint(Some("Verify that the resource is included in the 'select' query parameter.".into())),
-            PlanError::UnsupportedCast(_) | PlanError::InvalidName => ApiError::new(400, "PGRST100", msg),
+            PlanError::RelationshipNotFound {
+                ref parent,
+                ref child,
+                ref schema,
+            } => {
+                let details = format!(
+                    "Searched for a foreign key relationship between '{parent}' and '{child}' in the schema '{schema}', but no matches were found."
+                );
+                ApiError::new(400, "PGRST200", msg).details(details)
+            }
+            PlanError::AmbiguousRelationship { details, hint, .. } => {
+                let mut e = ApiError::new(300, "PGRST201", msg).hint(Some(hint));
+                e.details = Some(serde_json::Value::Array(details));
+                e
+            }
+            PlanError::UnacceptableEmbedFilter(_) => ApiError::new(400, "PGRST120", msg)
+                .details("Only is null or not is null filters are allowed on embedded resources"),
+            PlanError::RelatedOrderNotToOne {
+                ref origin,
+                ref target,
+            } => {
+                let details = format!("'{origin}' and '{target}' do not form a many-to-one or one-to-one relationship");
+                ApiError::new(400, "PGRST118", msg).details(details)
+            }
+            PlanError::NotEmbedded(_) => ApiError::new(400, "PGRST108", msg).hint(Some(
+                "Verify that the resource is included in the 'select' query parameter.".into(),
+            )),
+            PlanError::UnsupportedCast(_) | PlanError::InvalidName => {
+                ApiError::new(400, "PGRST100", msg)
+            }
             PlanError::NotImplemented(what) => ApiError::new(400, "PGRST127", msg).details(what),
             PlanError::InvalidPath => ApiError::new(404, "PGRST125", msg),
         }
@@ -128,8 +156,8 @@ pub fn from_db(e: DbError, has_token: bool) -> ApiError {
         DbError::PoolTimeout => ApiError::new(504, "PGRST003", e.to_string()),
         DbError::Unavailable(ref m) => ApiError::new(
             503,
-            "PGRST001",
-            "Database client error. Retrying the connection.",
+            "PGRST000",
+            "Could not connect with the database. Retrying.",
         )
         .details(m.clone())
         .header(hyper::header::RETRY_AFTER, "1"),
@@ -158,7 +186,9 @@ fn from_postgres(err: &tokio_postgres::Error, has_token: bool) -> ApiError {
         code,
         db.message(),
     );
-    e.details = db.detail().map(str::to_string);
+    e.details = db
+        .detail()
+        .map(|d| serde_json::Value::String(d.to_string()));
     e.hint = db.hint().map(str::to_string);
     if e.status == 401 {
         e = e.header(hyper::header::WWW_AUTHENTICATE, "Bearer");
@@ -232,7 +262,7 @@ fn custom_pgrst(message: &str, detail: Option<&str>) -> ApiError {
         &text("code").unwrap_or_default(),
         text("message").unwrap_or_default(),
     );
-    e.details = text("details");
+    e.details = text("details").map(serde_json::Value::String);
     e.hint = text("hint");
     if let Some(headers) = meta.get("headers").and_then(|h| h.as_object()) {
         for (k, v) in headers {

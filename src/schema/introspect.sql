@@ -27,6 +27,22 @@ cols as (
   where a.attnum > 0 and not a.attisdropped
   group by a.attrelid
 ),
+-- For simple views: which base column each view column reads (from the view's query tree),
+-- so views embed through their base tables' keys.
+view_cols as (
+  select r.ev_class as view_oid,
+         regexp_replace(m[1], '\\(.)', '\1', 'g') as view_column,
+         m[2]::oid as base_oid,
+         m[3]::int as base_attnum
+  from pg_rewrite r
+  join rels v on v.oid = r.ev_class and v.kind = 'v'
+  cross join lateral regexp_matches(r.ev_action::text,
+    ':resname (\S+) :ressortgroupref \d+ :resorigtbl (\d+) :resorigcol (\d+)', 'g') m
+  where r.rulename = '_RETURN' and m[2] <> '0'
+),
+relevant as (
+  select oid from rels union select base_oid from view_cols
+),
 keyed as (
   select con.conrelid, con.confrelid, con.conname, con.contype,
          (select array_agg(a.attname order by k.ord)
@@ -37,7 +53,7 @@ keyed as (
             join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num) as ref_columns
   from pg_constraint con
   where con.contype in ('p', 'u', 'f')
-    and (con.conrelid in (select oid from rels) or con.confrelid in (select oid from rels))
+    and (con.conrelid in (select oid from relevant) or con.confrelid in (select oid from relevant))
 ),
 fns as (
   select n.nspname as schema, p.proname as name, p.provolatile::text as volatility,
@@ -71,6 +87,18 @@ select json_build_object(
       'unique', coalesce((select json_agg(k.columns) from keyed k where k.conrelid = r.oid and k.contype = 'u'), '[]')
     ))
     from rels r left join cols c on c.attrelid = r.oid), '[]'),
+  'view_columns', coalesce((
+    select json_agg(json_build_object(
+      'view_schema', v.schema, 'view', v.name, 'column', vc.view_column,
+      'schema', bn.nspname, 'table', bc.relname, 'base_column', a.attname))
+    from view_cols vc
+    join rels v on v.oid = vc.view_oid
+    join pg_class bc on bc.oid = vc.base_oid join pg_namespace bn on bn.oid = bc.relnamespace
+    join pg_attribute a on a.attrelid = vc.base_oid and a.attnum = vc.base_attnum), '[]'),
+  'keys', coalesce((
+    select json_agg(json_build_object('schema', n.nspname, 'table', c.relname, 'kind', k.contype::text, 'columns', k.columns))
+    from keyed k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace
+    where k.contype in ('p', 'u')), '[]'),
   'foreign_keys', coalesce((
     select json_agg(json_build_object(
       'name', k.conname,

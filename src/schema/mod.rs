@@ -3,12 +3,14 @@
 
 pub mod listener;
 mod load;
+pub mod relationships;
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 
 pub use load::{load, LoadError};
+pub use relationships::{Cardinality, Relationship};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum RelationKind {
@@ -68,7 +70,7 @@ impl Relation {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ForeignKey {
     pub name: String,
     pub schema: String,
@@ -113,6 +115,10 @@ struct Document {
     relations: Vec<Relation>,
     foreign_keys: Vec<ForeignKey>,
     functions: Vec<Function>,
+    #[serde(default)]
+    view_columns: Vec<relationships::ViewColumn>,
+    #[serde(default)]
+    keys: Vec<relationships::KeyConstraint>,
 }
 
 /// Lookups by schema, then name.
@@ -121,13 +127,22 @@ pub struct SchemaCache {
     relations: HashMap<String, HashMap<String, Relation>>,
     functions: HashMap<String, HashMap<String, Vec<Function>>>,
     pub foreign_keys: Vec<ForeignKey>,
+    relationships: HashMap<(String, String), Vec<Relationship>>,
 }
 
 impl SchemaCache {
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         let doc: Document = serde_json::from_str(text)?;
+        let exposed = doc
+            .relations
+            .iter()
+            .map(|r| (r.schema.clone(), r.name.clone()))
+            .collect();
+        let relationships =
+            relationships::build(&doc.foreign_keys, &doc.keys, &doc.view_columns, &exposed);
         let mut cache = SchemaCache {
             foreign_keys: doc.foreign_keys,
+            relationships,
             ..Default::default()
         };
         for r in doc.relations {
@@ -166,6 +181,20 @@ impl SchemaCache {
             .and_then(|m| m.get(name))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// Relationships from `schema.name` to relations named `target` (any exposed schema).
+    pub fn relationships_to<'a>(
+        &'a self,
+        schema: &str,
+        name: &str,
+        target: &'a str,
+    ) -> impl Iterator<Item = &'a Relationship> + 'a {
+        self.relationships
+            .get(&(schema.to_string(), name.to_string()))
+            .into_iter()
+            .flatten()
+            .filter(move |r| r.target.1 == target)
     }
 
     pub fn relation_count(&self) -> usize {

@@ -3,8 +3,10 @@
 
 pub mod builder;
 pub mod context;
+pub mod expr;
 pub mod quote;
 pub mod read;
+pub mod shape;
 
 pub use builder::Statement;
 pub use read::{render_read, ReadStatements};

@@ -180,3 +180,64 @@ fn hostile_identifiers_stay_quoted_or_rejected() {
     let req = request::parse(&parts, &["api".to_string()]).unwrap();
     assert!(plan_read(&req, "todos", &cache, None).is_err());
 }
+
+fn film_cache() -> SchemaCache {
+    let col = |name: &str, ty: &str| serde_json::json!({"name": name, "type": ty, "base_type": ty, "category": "N", "nullable": true, "default": null, "comment": null});
+    let rel = |name: &str, cols: Vec<serde_json::Value>| serde_json::json!({"schema": "api", "name": name, "kind": "r", "comment": null, "updatable_mask": 28, "columns": cols, "primary_key": ["id"], "unique": []});
+    let doc = serde_json::json!({
+        "relations": [
+            rel("directors", vec![col("id", "integer"), col("name", "text")]),
+            rel("films", vec![col("id", "integer"), col("title", "text"), col("director_id", "integer")]),
+        ],
+        "foreign_keys": [{"name": "films_director_fk", "schema": "api", "table": "films", "columns": ["director_id"], "ref_schema": "api", "ref_table": "directors", "ref_columns": ["id"]}],
+        "keys": [{"schema": "api", "table": "films", "kind": "p", "columns": ["id"]}, {"schema": "api", "table": "directors", "kind": "p", "columns": ["id"]}],
+        "functions": []
+    });
+    SchemaCache::from_json(&doc.to_string()).unwrap()
+}
+
+fn render_on(cache: &SchemaCache, table: &str, uri: &str) -> (String, Vec<String>) {
+    let parts = hyper::Request::builder()
+        .uri(uri)
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    let req = request::parse(&parts, &["api".to_string()]).unwrap();
+    let plan = plan_read(&req, table, cache, None).unwrap();
+    let st = render_read(&plan);
+    (st.main.sql, st.main.params)
+}
+
+#[test]
+fn many_to_one_embed_is_a_lateral_row() {
+    let cache = film_cache();
+    let (sql, params) = render_on(
+        &cache,
+        "films",
+        "/films?select=title,d:directors(name)&d.name=eq.x",
+    );
+    assert!(sql.starts_with(
+        "WITH pgrst_source AS (SELECT \"api\".\"films\".\"title\", row_to_json(\"pgrst_1\".*)::jsonb AS \"d\" FROM \"api\".\"films\" \
+         LEFT JOIN LATERAL (SELECT \"pgrst_1_t\".\"name\" FROM \"api\".\"directors\" AS \"pgrst_1_t\" \
+         WHERE \"pgrst_1_t\".\"id\" = \"api\".\"films\".\"director_id\" AND \"pgrst_1_t\".\"name\" = $1) AS \"pgrst_1\" ON TRUE) SELECT"
+    ), "{sql}");
+    assert_eq!(params, vec!["x"]);
+}
+
+#[test]
+fn one_to_many_embed_is_an_aggregated_lateral_and_inner_is_exists() {
+    let cache = film_cache();
+    let (sql, params) = render_on(
+        &cache,
+        "directors",
+        "/directors?select=name,films!inner(title)&films.order=title&films.limit=2",
+    );
+    assert!(sql.starts_with(
+        "WITH pgrst_source AS (SELECT \"api\".\"directors\".\"name\", COALESCE(\"pgrst_1\".\"pgrst_1\", '[]') AS \"films\" FROM \"api\".\"directors\" \
+         LEFT JOIN LATERAL (SELECT json_agg(\"pgrst_1\")::jsonb AS \"pgrst_1\" FROM (SELECT \"pgrst_1_t\".\"title\" FROM \"api\".\"films\" AS \"pgrst_1_t\" \
+         WHERE \"pgrst_1_t\".\"director_id\" = \"api\".\"directors\".\"id\" ORDER BY \"pgrst_1_t\".\"title\" LIMIT $1) AS \"pgrst_1\") AS \"pgrst_1\" ON TRUE \
+         WHERE EXISTS (SELECT 1 FROM \"api\".\"films\" AS \"pgrst_1_t\" WHERE \"pgrst_1_t\".\"director_id\" = \"api\".\"directors\".\"id\")) SELECT"
+    ), "{sql}");
+    assert_eq!(params, vec!["2"]);
+}
