@@ -9,6 +9,7 @@ mod cli;
 mod context;
 mod errors;
 mod hostile;
+mod openapi;
 mod operators;
 mod reads;
 mod shapes;
