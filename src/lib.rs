@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod embedded;
 pub mod http;
+pub mod openapi;
 pub mod plan;
 pub mod request;
 pub mod response;

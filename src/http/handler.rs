@@ -4,18 +4,21 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 
 use super::{full, Body};
 use crate::app::AppState;
 use crate::auth::Identity;
-use crate::db::execute::{self, Transaction};
+use crate::config::OpenApiMode;
+use crate::db::execute::{self, Outcome, Transaction};
+use crate::openapi;
 use crate::plan::{self, PlanError};
 use crate::request::{self, Action, ApiRequest, Target};
 use crate::response::{self, from_db, ApiError};
-use crate::sql::{self, context};
+use crate::schema::SchemaCache;
+use crate::sql::{self, context, Statement};
 
 pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
     let (parts, _body) = req.into_parts();
@@ -39,9 +42,14 @@ async fn serve(state: &AppState, parts: &Parts) -> Result<Response<Body>, ApiErr
     match (&api.action, &api.target) {
         (Action::Read { .. }, Target::Relation(name)) => read(state, &api, &identity, name).await,
         (Action::Options, Target::Relation(_)) => Ok(options("OPTIONS,GET,HEAD")),
-        (_, Target::Root) => {
-            Err(PlanError::NotImplemented("the OpenAPI document is not served yet".into()).into())
+        (Action::Read { headers_only }, Target::Root) => {
+            openapi_document(state, &api, &identity, *headers_only).await
         }
+        (_, Target::Root) => Err(ApiError::new(
+            405,
+            "PGRST117",
+            format!("Unsupported HTTP method: {}", api.method),
+        )),
         (_, Target::Rpc(_)) => {
             Err(PlanError::NotImplemented("RPC is not supported yet".into()).into())
         }
@@ -51,15 +59,26 @@ async fn serve(state: &AppState, parts: &Parts) -> Result<Response<Body>, ApiErr
     }
 }
 
-async fn read(
+fn schema_cache(state: &AppState) -> Result<Arc<SchemaCache>, ApiError> {
+    state.schema.load_full().ok_or_else(|| {
+        ApiError::new(
+            503,
+            "PGRST002",
+            "Could not query the database for the schema cache. Retrying.",
+        )
+        .header(hyper::header::RETRY_AFTER, "1")
+    })
+}
+
+/// Runs `main` in the request's transaction: context, pre-request, main, commit; one round trip.
+async fn transaction(
     state: &AppState,
     api: &ApiRequest,
     identity: &Identity,
-    name: &str,
-) -> Result<Response<Body>, ApiError> {
-    let cache = state.schema.load_full().ok_or_else(schema_unavailable)?;
-    let plan = plan::plan_read(api, name, &cache, state.config.max_rows)?;
-    let statements = sql::render_read(&plan);
+    read_only: bool,
+    main: &Statement,
+    explain: Option<&Statement>,
+) -> Result<Outcome, ApiError> {
     let ctx = context::context_statement(&context::RequestContext {
         schema: &api.schema,
         extra_search_path: &state.config.extra_search_path,
@@ -73,28 +92,92 @@ async fn read(
     });
     let db_err = |e| from_db(e, identity.has_token);
     let client = state.pool.get().await.map_err(|e| db_err(e.into()))?;
-    let outcome = execute::run(
+    execute::run(
         &client,
         Transaction {
-            read_only: true,
+            read_only,
             context: &ctx,
             pre_request: state.pre_request_sql.as_deref(),
-            main: &statements.main,
-            explain: statements.explain.as_ref(),
+            main,
+            explain,
         },
     )
     .await
-    .map_err(db_err)?;
+    .map_err(db_err)
+}
+
+async fn read(
+    state: &AppState,
+    api: &ApiRequest,
+    identity: &Identity,
+    name: &str,
+) -> Result<Response<Body>, ApiError> {
+    let cache = schema_cache(state)?;
+    let plan = plan::plan_read(api, name, &cache, state.config.max_rows)?;
+    let statements = sql::render_read(&plan);
+    let outcome = transaction(
+        state,
+        api,
+        identity,
+        true,
+        &statements.main,
+        statements.explain.as_ref(),
+    )
+    .await?;
     response::read::read_response(api, &plan, &outcome)
 }
 
-fn schema_unavailable() -> ApiError {
-    ApiError::new(
-        503,
-        "PGRST002",
-        "Could not query the database for the schema cache. Retrying.",
-    )
-    .header(hyper::header::RETRY_AFTER, "1")
+/// `GET /`: the OpenAPI 3.1 document of the requested schema, limited to what the caller's
+/// role may use unless `ROWGATE_OPENAPI_MODE=ignore-privileges`.
+async fn openapi_document(
+    state: &AppState,
+    api: &ApiRequest,
+    identity: &Identity,
+    headers_only: bool,
+) -> Result<Response<Body>, ApiError> {
+    let visibility = match state.config.openapi_mode {
+        OpenApiMode::Disabled => {
+            return Err(ApiError::new(
+                404,
+                "PGRST126",
+                "Root endpoint metadata is disabled",
+            ))
+        }
+        OpenApiMode::IgnorePrivileges => openapi::Visibility::All,
+        OpenApiMode::FollowPrivileges => {
+            let statement = openapi::privileges_statement(&api.schema);
+            let outcome = transaction(state, api, identity, true, &statement, None).await?;
+            let text: &str = outcome
+                .main
+                .try_get(0)
+                .map_err(|e| internal(e.to_string()))?;
+            openapi::visibility_from_json(text).map_err(|e| internal(e.to_string()))?
+        }
+    };
+    let cache = schema_cache(state)?;
+    let doc = openapi::document(&openapi::DocumentInput {
+        cache: &cache,
+        schema: &api.schema,
+        schemas: &state.config.schemas,
+        visibility: &visibility,
+        server_url: None,
+        title: None,
+    });
+    let body = if headers_only {
+        String::new()
+    } else {
+        doc.to_string()
+    };
+    let mut resp = Response::new(full(body));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/openapi+json; charset=utf-8"),
+    );
+    Ok(resp)
+}
+
+fn internal(details: String) -> ApiError {
+    ApiError::new(500, "PGRSTX00", "Internal error").details(details)
 }
 
 fn options(allow: &'static str) -> Response<Body> {

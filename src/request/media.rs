@@ -53,6 +53,8 @@ pub fn negotiate(accept: Option<&str>) -> Result<MediaType, RequestError> {
         }
         let media = match essence.as_str() {
             "application/json" | "*/*" | "application/*" => Some(MediaType::Json),
+            // Only meaningful for `/`; elsewhere the planner treats it as JSON's alias.
+            "application/openapi+json" => Some(MediaType::Json),
             "text/csv" => Some(MediaType::Csv),
             "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
                 Some(MediaType::SingleObject { strip_nulls: strip })

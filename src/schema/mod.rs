@@ -197,6 +197,14 @@ impl SchemaCache {
             .filter(move |r| r.target.1 == target)
     }
 
+    /// Every function in `schema`, overloads included, in no particular order.
+    pub fn functions_in<'a>(&'a self, schema: &str) -> impl Iterator<Item = &'a Function> + 'a {
+        self.functions
+            .get(schema)
+            .into_iter()
+            .flat_map(|m| m.values().flatten())
+    }
+
     pub fn relation_count(&self) -> usize {
         self.relations.values().map(HashMap::len).sum()
     }

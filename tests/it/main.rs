@@ -10,6 +10,7 @@ mod context;
 mod embed;
 mod errors;
 mod hostile;
+mod openapi;
 mod operators;
 mod reads;
 mod shapes;
