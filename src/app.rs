@@ -72,10 +72,7 @@ pub enum StartError {
     #[error("{0}")]
     Signal(String),
     #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Listen { addr: SocketAddr, source: std::io::Error },
 }
 
 pub async fn start(config: Config) -> Result<Running, StartError> {
@@ -86,45 +83,21 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         anon_role: config.anon_role.clone(),
         cache_max_entries: config.jwt_cache_max_entries,
     })?;
-    let url = config
-        .database_url
-        .clone()
-        .ok_or_else(|| StartError::Pool("not set".into()))?;
+    let url = config.database_url.clone().ok_or_else(|| StartError::Pool("not set".into()))?;
     let pool = build_pool(&url, config.pool_size, config.pool_timeout).map_err(StartError::Pool)?;
-    let pg_config: tokio_postgres::Config =
-        url.parse().map_err(|e| StartError::Pool(format!("{e}")))?;
+    let pg_config: tokio_postgres::Config = url.parse().map_err(|e| StartError::Pool(format!("{e}")))?;
 
     let api_listener =
-        TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Listen {
-                addr: config.listen,
-                source,
-            })?;
+        TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let admin_listener = TcpListener::bind(config.admin_listen)
         .await
-        .map_err(|source| StartError::Listen {
-            addr: config.admin_listen,
-            source,
-        })?;
-    let api_addr = api_listener
-        .local_addr()
-        .map_err(|source| StartError::Listen {
-            addr: config.listen,
-            source,
-        })?;
-    let admin_addr = admin_listener
-        .local_addr()
-        .map_err(|source| StartError::Listen {
-            addr: config.admin_listen,
-            source,
-        })?;
+        .map_err(|source| StartError::Listen { addr: config.admin_listen, source })?;
+    let api_addr = api_listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let admin_addr =
+        admin_listener.local_addr().map_err(|source| StartError::Listen { addr: config.admin_listen, source })?;
 
     let state = Arc::new(AppState {
-        pre_request_sql: config
-            .pre_request
-            .as_ref()
-            .map(|(s, f)| pre_request_sql(s, f)),
+        pre_request_sql: config.pre_request.as_ref().map(|(s, f)| pre_request_sql(s, f)),
         config,
         auth,
         pool,
@@ -145,28 +118,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let (shutdown, rx) = watch::channel(false);
     let servers = vec![
-        tokio::spawn(crate::http::server::serve(
-            api_listener,
-            state.clone(),
-            crate::http::handler::handle,
-            rx.clone(),
-        )),
-        tokio::spawn(crate::http::server::serve(
-            admin_listener,
-            state.clone(),
-            crate::http::admin::handle,
-            rx,
-        )),
+        tokio::spawn(crate::http::server::serve(api_listener, state.clone(), crate::http::handler::handle, rx.clone())),
+        tokio::spawn(crate::http::server::serve(admin_listener, state.clone(), crate::http::admin::handle, rx)),
     ];
     tracing::info!(%api_addr, %admin_addr, "rowgate listening");
-    Ok(Running {
-        api_addr,
-        admin_addr,
-        state,
-        shutdown,
-        servers,
-        background,
-    })
+    Ok(Running { api_addr, admin_addr, state, shutdown, servers, background })
 }
 
 /// Reloads the schema cache on request; a failed load keeps serving the old one and retries.
@@ -191,14 +147,8 @@ async fn reloader(state: Arc<AppState>) {
 
 pub async fn reload_once(state: &AppState) -> Result<(), String> {
     let client = state.pool.get().await.map_err(|e| e.to_string())?;
-    let (cache, took) = schema::load(&**client, &state.config.schemas)
-        .await
-        .map_err(|e| e.to_string())?;
-    tracing::info!(
-        relations = cache.relation_count(),
-        ms = took.as_millis() as u64,
-        "schema cache loaded"
-    );
+    let (cache, took) = schema::load(&**client, &state.config.schemas).await.map_err(|e| e.to_string())?;
+    tracing::info!(relations = cache.relation_count(), ms = took.as_millis() as u64, "schema cache loaded");
     state.schema.store(Some(Arc::new(cache)));
     // Prepared statements may describe dropped or changed objects.
     state.pool.manager().statement_caches.clear();

@@ -25,8 +25,7 @@ pub fn ensure_secret(cwd: &Path) -> Result<String, String> {
     }
     let secret = random_secret();
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     std::fs::write(&path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     use std::os::unix::fs::PermissionsExt;
@@ -35,11 +34,7 @@ pub fn ensure_secret(cwd: &Path) -> Result<String, String> {
 }
 
 pub fn random_secret() -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(48)
-        .map(char::from)
-        .collect()
+    rand::thread_rng().sample_iter(&Alphanumeric).take(48).map(char::from).collect()
 }
 
 pub struct Embedded {
@@ -51,32 +46,20 @@ pub struct Embedded {
 
 /// Starts (or reuses) the cluster, applies migrations and the demo schema.
 pub async fn start(cwd: &Path) -> Result<Embedded, String> {
-    let (cluster, notice) = cluster::start_embedded(cwd)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (cluster, notice) = cluster::start_embedded(cwd).await.map_err(|e| e.to_string())?;
     prepare_database(&cluster, "postgres").await?;
-    Ok(Embedded {
-        database_url: cluster.conn_string("authenticator", "postgres"),
-        cluster,
-        notice,
-    })
+    Ok(Embedded { database_url: cluster.conn_string("authenticator", "postgres"), cluster, notice })
 }
 
 /// Migrations and the demo schema, as the superuser.
 pub async fn prepare_database(cluster: &Cluster, dbname: &str) -> Result<(), String> {
-    let (mut client, connection) = tokio_postgres::connect(
-        &cluster.conn_string("postgres", dbname),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .map_err(|e| format!("cannot connect to the embedded PostgreSQL: {e}"))?;
+    let (mut client, connection) =
+        tokio_postgres::connect(&cluster.conn_string("postgres", dbname), tokio_postgres::NoTls)
+            .await
+            .map_err(|e| format!("cannot connect to the embedded PostgreSQL: {e}"))?;
     let conn = tokio::spawn(connection);
-    migrate::migrate(&mut client)
-        .await
-        .map_err(|e| e.to_string())?;
-    migrate::load_demo(&client)
-        .await
-        .map_err(|e| e.to_string())?;
+    migrate::migrate(&mut client).await.map_err(|e| e.to_string())?;
+    migrate::load_demo(&client).await.map_err(|e| e.to_string())?;
     drop(client);
     let _ = conn.await;
     Ok(())

@@ -7,10 +7,7 @@ use rowgate::config::{Cli, Command, Config, KeysCommand, LogFormat, ServeArgs, T
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
@@ -40,11 +37,8 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn init_logging(config: &Config) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -54,13 +48,10 @@ fn init_logging(config: &Config) {
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let mut config = Config::from_args(&args, &env).map_err(|e| e.to_string())?;
     init_logging(&config);
-    let cwd =
-        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
 
     let embedded = if config.database_url.is_none() {
-        eprintln!(
-            "rowgate: DATABASE_URL is not set; starting the embedded PostgreSQL under ./.rowgate/"
-        );
+        eprintln!("rowgate: DATABASE_URL is not set; starting the embedded PostgreSQL under ./.rowgate/");
         let e = rowgate::embedded::start(&cwd).await?;
         if let Some(n) = &e.notice {
             eprintln!("rowgate: {n}");
@@ -74,13 +65,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         None
     };
 
-    let running = rowgate::app::start(config)
-        .await
-        .map_err(|e| e.to_string())?;
-    eprintln!(
-        "rowgate: serving http://{} (admin http://{})",
-        running.api_addr, running.admin_addr
-    );
+    let running = rowgate::app::start(config).await.map_err(|e| e.to_string())?;
+    eprintln!("rowgate: serving http://{} (admin http://{})", running.api_addr, running.admin_addr);
     if embedded.is_some() {
         eprintln!(
             "rowgate: try  curl http://{}/todos   or, as alice:  curl -H \"Authorization: Bearer $(rowgate token --sub alice)\" http://{}/todos",
@@ -120,9 +106,7 @@ async fn migrate(args: ServeArgs) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("DATABASE_URL: cannot connect: {e}"))?;
             tokio::spawn(connection);
-            let n = rowgate::db::migrate::migrate(&mut client)
-                .await
-                .map_err(|e| e.to_string())?;
+            let n = rowgate::db::migrate::migrate(&mut client).await.map_err(|e| e.to_string())?;
             eprintln!("rowgate: {n} migration(s) applied");
         }
         None => {
@@ -149,25 +133,16 @@ fn token(args: TokenArgs) -> Result<(), String> {
         }
     };
     if secret.starts_with('{') || secret.starts_with('@') {
-        return Err(
-            "ROWGATE_JWT_SECRET: `rowgate token` signs only with a plain HS256 secret".into(),
-        );
+        return Err("ROWGATE_JWT_SECRET: `rowgate token` signs only with a plain HS256 secret".into());
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut claims =
-        serde_json::json!({"role": args.role, "iat": now, "exp": now + args.expires_in});
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let mut claims = serde_json::json!({"role": args.role, "iat": now, "exp": now + args.expires_in});
     if let Some(sub) = args.sub {
         claims["sub"] = sub.into();
     }
     for kv in args.claims {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| format!("--claim {kv}: expected KEY=VALUE"))?;
-        claims[k] =
-            serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_string()));
+        let (k, v) = kv.split_once('=').ok_or_else(|| format!("--claim {kv}: expected KEY=VALUE"))?;
+        claims[k] = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_string()));
     }
     println!("{}", rowgate::auth::mint_hs256(&secret, &claims));
     Ok(())

@@ -18,11 +18,7 @@ pub(crate) struct TimeClaims {
 impl TimeClaims {
     /// Extracts `exp`, `nbf` and `iat`; each must be a JSON number if present.
     pub(crate) fn extract(claims: &Map<String, Value>) -> Result<Self, AuthError> {
-        Ok(TimeClaims {
-            exp: numeric(claims, "exp")?,
-            nbf: numeric(claims, "nbf")?,
-            iat: numeric(claims, "iat")?,
-        })
+        Ok(TimeClaims { exp: numeric(claims, "exp")?, nbf: numeric(claims, "nbf")?, iat: numeric(claims, "iat")? })
     }
 
     /// Checks the claims against `now` (unix seconds) with [`LEEWAY_SECS`].
@@ -69,10 +65,7 @@ fn not_a_number(name: &'static str) -> AuthError {
 /// Audience rule: with a configured audience, an `aud` claim that is missing,
 /// `null` or `[]` is accepted; a string must equal it; an array of strings
 /// must contain it; anything else is rejected.
-pub(crate) fn check_audience(
-    claims: &Map<String, Value>,
-    audience: Option<&str>,
-) -> Result<(), AuthError> {
+pub(crate) fn check_audience(claims: &Map<String, Value>, audience: Option<&str>) -> Result<(), AuthError> {
     let Some(expected) = audience else {
         return Ok(());
     };
@@ -81,8 +74,7 @@ pub(crate) fn check_audience(
         Some(Value::String(s)) => s == expected,
         Some(Value::Array(items)) => {
             items.is_empty()
-                || (items.iter().all(Value::is_string)
-                    && items.iter().any(|v| v.as_str() == Some(expected)))
+                || (items.iter().all(Value::is_string) && items.iter().any(|v| v.as_str() == Some(expected)))
         }
         Some(_) => false,
     };
@@ -149,9 +141,8 @@ impl RolePath {
                             digits.push(d);
                             chars.next();
                         }
-                        let index = digits
-                            .parse::<usize>()
-                            .map_err(|_| "expected an array index like [0]".to_owned())?;
+                        let index =
+                            digits.parse::<usize>().map_err(|_| "expected an array index like [0]".to_owned())?;
                         steps.push(Step::Index(index));
                     }
                     if chars.next() != Some(']') {
@@ -237,37 +228,17 @@ mod tests {
         assert_eq!(steps(".role"), role);
         assert_eq!(steps("$.role"), role);
         assert_eq!(steps(" $.role "), role);
-        assert_eq!(
-            steps("$.a.b"),
-            vec![Step::Key("a".into()), Step::Key("b".into())]
-        );
-        assert_eq!(
-            steps("a.b"),
-            vec![Step::Key("a".into()), Step::Key("b".into())]
-        );
-        assert_eq!(
-            steps("$.roles[0]"),
-            vec![Step::Key("roles".into()), Step::Index(0)]
-        );
-        assert_eq!(
-            steps(".roles[12]"),
-            vec![Step::Key("roles".into()), Step::Index(12)]
-        );
-        assert_eq!(
-            steps("$.\"https://x.io/ro\\\"le\""),
-            vec![Step::Key("https://x.io/ro\"le".into())]
-        );
-        assert_eq!(
-            steps("$[\"a.b\"].c"),
-            vec![Step::Key("a.b".into()), Step::Key("c".into())]
-        );
+        assert_eq!(steps("$.a.b"), vec![Step::Key("a".into()), Step::Key("b".into())]);
+        assert_eq!(steps("a.b"), vec![Step::Key("a".into()), Step::Key("b".into())]);
+        assert_eq!(steps("$.roles[0]"), vec![Step::Key("roles".into()), Step::Index(0)]);
+        assert_eq!(steps(".roles[12]"), vec![Step::Key("roles".into()), Step::Index(12)]);
+        assert_eq!(steps("$.\"https://x.io/ro\\\"le\""), vec![Step::Key("https://x.io/ro\"le".into())]);
+        assert_eq!(steps("$[\"a.b\"].c"), vec![Step::Key("a.b".into()), Step::Key("c".into())]);
     }
 
     #[test]
     fn rejects_bad_paths() {
-        for p in [
-            "", "$", "$role", "a..b", "a.", "[x]", "roles[0", "$.\"open", "a]", "[-1]",
-        ] {
+        for p in ["", "$", "$role", "a..b", "a.", "[x]", "roles[0", "$.\"open", "a]", "[-1]"] {
             assert!(RolePath::parse(p).is_err(), "{p:?} should be rejected");
         }
     }
@@ -309,16 +280,9 @@ mod tests {
     fn numeric_claims_must_be_numbers() {
         let obj = |v: Value| v.as_object().unwrap().clone();
         assert!(TimeClaims::extract(&obj(json!({"exp": 1.5, "nbf": 2, "iat": 3}))).is_ok());
-        for (claim, bad) in [
-            ("exp", json!("1")),
-            ("nbf", json!(null)),
-            ("iat", json!([1])),
-        ] {
+        for (claim, bad) in [("exp", json!("1")), ("nbf", json!(null)), ("iat", json!([1]))] {
             let err = TimeClaims::extract(&obj(json!({ claim: bad }))).unwrap_err();
-            assert_eq!(
-                err.message(),
-                format!("JWT claim '{claim}' must be a number")
-            );
+            assert_eq!(err.message(), format!("JWT claim '{claim}' must be a number"));
             assert_eq!(err.code(), "PGRST303");
         }
     }

@@ -54,10 +54,9 @@ impl AuthError {
         match self {
             AuthError::SecretMissing => None,
             AuthError::AnonDisabled => Some("Bearer".to_owned()),
-            AuthError::InvalidToken(msg) | AuthError::ClaimsInvalid(msg) => Some(format!(
-                "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                escape_quoted(msg)
-            )),
+            AuthError::InvalidToken(msg) | AuthError::ClaimsInvalid(msg) => {
+                Some(format!("Bearer error=\"invalid_token\", error_description=\"{}\"", escape_quoted(msg)))
+            }
         }
     }
 
@@ -113,11 +112,7 @@ pub enum KeyError {
          line {line}, column {column}); provide a valid JWK or JWKS object, or a plain secret \
          of at least 32 characters"
     )]
-    InvalidJson {
-        line: usize,
-        column: usize,
-        origin: String,
-    },
+    InvalidJson { line: usize, column: usize, origin: String },
 
     /// A JWK (or a JWKS entry) is malformed or unsupported.
     #[error(
@@ -125,11 +120,7 @@ pub enum KeyError {
          (supported: kty oct with HS256/HS384/HS512, kty RSA with RS*/PS*, kty EC with \
          P-256/ES256 or P-384/ES384)"
     )]
-    InvalidJwk {
-        what: String,
-        reason: String,
-        origin: String,
-    },
+    InvalidJwk { what: String, reason: String, origin: String },
 
     /// A JWKS without a single usable signature-verification key.
     #[error(

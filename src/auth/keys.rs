@@ -25,10 +25,7 @@ pub(crate) struct VerifyKey {
 impl std::fmt::Debug for VerifyKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material.
-        f.debug_struct("VerifyKey")
-            .field("kid", &self.kid)
-            .field("alg", &self.alg)
-            .finish_non_exhaustive()
+        f.debug_struct("VerifyKey").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
     }
 }
 
@@ -40,12 +37,7 @@ impl VerifyKey {
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
         validation.leeway = 0;
-        VerifyKey {
-            kid,
-            alg,
-            key,
-            validation,
-        }
+        VerifyKey { kid, alg, key, validation }
     }
 }
 
@@ -78,15 +70,11 @@ pub(crate) fn load(secret: &str) -> Result<Option<Vec<VerifyKey>>, KeyError> {
     }
     if let Some(path) = secret.strip_prefix('@') {
         let path = path.trim();
-        let text = std::fs::read_to_string(path).map_err(|e| KeyError::SecretFileUnreadable {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| KeyError::SecretFileUnreadable { path: path.to_owned(), reason: e.to_string() })?;
         let content = text.trim();
         if content.is_empty() {
-            return Err(KeyError::SecretFileEmpty {
-                path: path.to_owned(),
-            });
+            return Err(KeyError::SecretFileEmpty { path: path.to_owned() });
         }
         let origin = format!(" (read from file {path:?})");
         parse_secret(content, &origin).map(Some)
@@ -100,10 +88,7 @@ fn parse_secret(text: &str, origin: &str) -> Result<Vec<VerifyKey>, KeyError> {
     if !text.trim_start().starts_with('{') {
         let len = text.chars().count();
         if len < MIN_SECRET_CHARS {
-            return Err(KeyError::SecretTooShort {
-                len,
-                origin: origin.to_owned(),
-            });
+            return Err(KeyError::SecretTooShort { len, origin: origin.to_owned() });
         }
         let key = DecodingKey::from_secret(text.as_bytes());
         return Ok(vec![VerifyKey::new(None, Algorithm::HS256, key)]);
@@ -148,29 +133,19 @@ fn parse_secret(text: &str, origin: &str) -> Result<Vec<VerifyKey>, KeyError> {
                 // A JWKS may legitimately contain keys we do not use
                 // (encryption keys, other curves, ...): skip those.
                 Ok(Jwk::Skip(_)) => {}
-                Err(reason) => {
-                    return Err(KeyError::InvalidJwk {
-                        what: what(),
-                        reason,
-                        origin: origin.to_owned(),
-                    })
-                }
+                Err(reason) => return Err(KeyError::InvalidJwk { what: what(), reason, origin: origin.to_owned() }),
             }
         }
         if out.is_empty() {
-            return Err(KeyError::NoUsableKeys {
-                origin: origin.to_owned(),
-            });
+            return Err(KeyError::NoUsableKeys { origin: origin.to_owned() });
         }
         Ok(out)
     } else {
         match parse_jwk(&obj) {
             Ok(Jwk::Key(k)) => Ok(vec![*k]),
-            Ok(Jwk::Skip(reason)) | Err(reason) => Err(KeyError::InvalidJwk {
-                what: "JWK".to_owned(),
-                reason,
-                origin: origin.to_owned(),
-            }),
+            Ok(Jwk::Skip(reason)) | Err(reason) => {
+                Err(KeyError::InvalidJwk { what: "JWK".to_owned(), reason, origin: origin.to_owned() })
+            }
         }
     }
 }
@@ -192,9 +167,8 @@ fn opt_str<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str
 
 fn req_b64(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
     let s = opt_str(jwk, name)?.ok_or_else(|| format!("missing \"{name}\""))?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(s.trim_end_matches('='))
-        .map_err(|_| format!("\"{name}\" is not valid base64url"))?;
+    let bytes =
+        URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|_| format!("\"{name}\" is not valid base64url"))?;
     if bytes.is_empty() {
         return Err(format!("\"{name}\" is empty"));
     }
@@ -215,9 +189,7 @@ fn parse_jwk(jwk: &Map<String, Value>) -> Result<Jwk, String> {
             return Err("\"key_ops\" is not an array".to_owned());
         };
         if !ops.iter().any(|op| op.as_str() == Some("verify")) {
-            return Ok(Jwk::Skip(
-                "\"key_ops\" does not allow \"verify\"".to_owned(),
-            ));
+            return Ok(Jwk::Skip("\"key_ops\" does not allow \"verify\"".to_owned()));
         }
     }
     let declared_alg = match opt_str(jwk, "alg")? {
@@ -225,9 +197,7 @@ fn parse_jwk(jwk: &Map<String, Value>) -> Result<Jwk, String> {
         Some(name) => match parse_alg(name) {
             Some(alg) => Some(alg),
             None => {
-                return Ok(Jwk::Skip(format!(
-                    "unsupported \"alg\" {name:?} (not a supported JWS signature algorithm)"
-                )))
+                return Ok(Jwk::Skip(format!("unsupported \"alg\" {name:?} (not a supported JWS signature algorithm)")))
             }
         },
     };
@@ -237,20 +207,14 @@ fn parse_jwk(jwk: &Map<String, Value>) -> Result<Jwk, String> {
             Some(alg) if allowed.contains(&alg) => Ok(alg),
             Some(alg) => Err(format!(
                 "\"alg\" {alg:?} is inconsistent with \"kty\" {kty:?}{}",
-                jwk.get("crv")
-                    .and_then(Value::as_str)
-                    .map(|c| format!(" / \"crv\" {c:?}"))
-                    .unwrap_or_default()
+                jwk.get("crv").and_then(Value::as_str).map(|c| format!(" / \"crv\" {c:?}")).unwrap_or_default()
             )),
         }
     };
 
     match kty {
         "oct" => {
-            let alg = check_alg(
-                &[Algorithm::HS256, Algorithm::HS384, Algorithm::HS512],
-                Algorithm::HS256,
-            )?;
+            let alg = check_alg(&[Algorithm::HS256, Algorithm::HS384, Algorithm::HS512], Algorithm::HS256)?;
             let secret = req_b64(jwk, "k")?;
             // RFC 7518 3.2: the key must be at least as long as the hash output.
             let min = match alg {
@@ -259,16 +223,9 @@ fn parse_jwk(jwk: &Map<String, Value>) -> Result<Jwk, String> {
                 _ => 32,
             };
             if secret.len() < min {
-                return Err(format!(
-                    "\"k\" is {} bytes but {alg:?} needs at least {min} bytes",
-                    secret.len()
-                ));
+                return Err(format!("\"k\" is {} bytes but {alg:?} needs at least {min} bytes", secret.len()));
             }
-            Ok(Jwk::Key(Box::new(VerifyKey::new(
-                kid,
-                alg,
-                DecodingKey::from_secret(&secret),
-            ))))
+            Ok(Jwk::Key(Box::new(VerifyKey::new(kid, alg, DecodingKey::from_secret(&secret)))))
         }
         "RSA" => {
             let alg = check_alg(
@@ -286,15 +243,9 @@ fn parse_jwk(jwk: &Map<String, Value>) -> Result<Jwk, String> {
             let e = req_b64(jwk, "e")?;
             let bits = significant_bits(&n);
             if !(2048..=8192).contains(&bits) {
-                return Err(format!(
-                    "RSA modulus is {bits} bits; 2048 to 8192 bits are supported"
-                ));
+                return Err(format!("RSA modulus is {bits} bits; 2048 to 8192 bits are supported"));
             }
-            Ok(Jwk::Key(Box::new(VerifyKey::new(
-                kid,
-                alg,
-                DecodingKey::from_rsa_raw_components(&n, &e),
-            ))))
+            Ok(Jwk::Key(Box::new(VerifyKey::new(kid, alg, DecodingKey::from_rsa_raw_components(&n, &e)))))
         }
         "EC" => {
             let crv = opt_str(jwk, "crv")?.ok_or("missing \"crv\"")?;
@@ -306,20 +257,13 @@ fn parse_jwk(jwk: &Map<String, Value>) -> Result<Jwk, String> {
             let x = req_b64(jwk, "x")?;
             let y = req_b64(jwk, "y")?;
             if x.len() != coord_len || y.len() != coord_len {
-                return Err(format!(
-                    "\"x\"/\"y\" must be {coord_len} bytes each for curve {crv}"
-                ));
+                return Err(format!("\"x\"/\"y\" must be {coord_len} bytes each for curve {crv}"));
             }
-            let key = DecodingKey::from_ec_components(
-                &URL_SAFE_NO_PAD.encode(&x),
-                &URL_SAFE_NO_PAD.encode(&y),
-            )
-            .map_err(|_| "invalid EC coordinates".to_owned())?;
+            let key = DecodingKey::from_ec_components(&URL_SAFE_NO_PAD.encode(&x), &URL_SAFE_NO_PAD.encode(&y))
+                .map_err(|_| "invalid EC coordinates".to_owned())?;
             Ok(Jwk::Key(Box::new(VerifyKey::new(kid, alg, key))))
         }
-        other => Ok(Jwk::Skip(format!(
-            "unsupported \"kty\" {other:?} (supported: oct, RSA, EC)"
-        ))),
+        other => Ok(Jwk::Skip(format!("unsupported \"kty\" {other:?} (supported: oct, RSA, EC)"))),
     }
 }
 

@@ -134,19 +134,13 @@ impl Authenticator {
             None => None,
             Some(secret) => keys::load(secret)?,
         };
-        let role_path =
-            RolePath::parse(&cfg.role_claim).map_err(|reason| KeyError::InvalidRoleClaim {
-                path: cfg.role_claim.clone(),
-                reason,
-            })?;
-        let anonymous = cfg
-            .anon_role
-            .filter(|r| !r.is_empty())
-            .map(|role| Identity {
-                claims: serde_json::json!({ "role": role }).to_string().into(),
-                role: role.into(),
-                has_token: false,
-            });
+        let role_path = RolePath::parse(&cfg.role_claim)
+            .map_err(|reason| KeyError::InvalidRoleClaim { path: cfg.role_claim.clone(), reason })?;
+        let anonymous = cfg.anon_role.filter(|r| !r.is_empty()).map(|role| Identity {
+            claims: serde_json::json!({ "role": role }).to_string().into(),
+            role: role.into(),
+            has_token: false,
+        });
         let cache = (cfg.cache_max_entries > 0).then(|| Cache::new(cfg.cache_max_entries));
         Ok(Authenticator {
             keys,
@@ -166,19 +160,13 @@ impl Authenticator {
 
     /// Authenticates a request. `authorization` is the raw `Authorization`
     /// header value, if any; `now` is the current time in unix seconds.
-    pub fn authenticate(
-        &self,
-        authorization: Option<&[u8]>,
-        now: u64,
-    ) -> Result<Identity, AuthError> {
+    pub fn authenticate(&self, authorization: Option<&[u8]>, now: u64) -> Result<Identity, AuthError> {
         let Some(raw) = token::bearer_token(authorization) else {
             return self.anonymous.clone().ok_or(AuthError::AnonDisabled);
         };
         if raw.is_empty() {
             // Reported before PGRST300: an empty token is not a token.
-            return Err(AuthError::invalid_token(
-                "Empty JWT is sent in Authorization header",
-            ));
+            return Err(AuthError::invalid_token("Empty JWT is sent in Authorization header"));
         }
         let Some(keys) = &self.keys else {
             return Err(AuthError::SecretMissing);
@@ -204,10 +192,7 @@ impl Authenticator {
 
     /// `(hits, misses)` of the verified-token cache since startup.
     pub fn cache_stats(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
+        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
     }
 
     /// Verifies the signature and all time-independent claim rules.
@@ -224,9 +209,7 @@ impl Authenticator {
             .filter(|k| k.alg == header.alg)
             .peekable();
         if candidates.peek().is_none() {
-            return Err(AuthError::invalid_token(
-                "No suitable key or wrong key type",
-            ));
+            return Err(AuthError::invalid_token("No suitable key or wrong key type"));
         }
 
         let mut claims = None;
@@ -238,21 +221,14 @@ impl Authenticator {
                 }
                 // The header and signature encodings were checked before, so
                 // decoding errors here concern the (signature-verified) payload.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::Json(_) | ErrorKind::Base64(_) | ErrorKind::Utf8(_)
-                    ) =>
-                {
+                Err(e) if matches!(e.kind(), ErrorKind::Json(_) | ErrorKind::Base64(_) | ErrorKind::Utf8(_)) => {
                     return Err(AuthError::claims_invalid("Parsing claims failed"));
                 }
                 Err(_) => continue,
             }
         }
         let Some(claims) = claims else {
-            return Err(AuthError::invalid_token(
-                "JWT cryptographic operation failed",
-            ));
+            return Err(AuthError::invalid_token("JWT cryptographic operation failed"));
         };
         let Value::Object(mut obj) = claims else {
             return Err(AuthError::claims_invalid("Parsing claims failed"));
@@ -269,28 +245,16 @@ impl Authenticator {
             },
         };
         obj.insert("role".to_owned(), Value::String(role.to_string()));
-        Ok(Verified {
-            role,
-            claims: Value::Object(obj).to_string().into(),
-            times,
-        })
+        Ok(Verified { role, claims: Value::Object(obj).to_string().into(), times })
     }
 }
 
 fn identity(v: &Verified) -> Identity {
-    Identity {
-        role: v.role.clone(),
-        claims: v.claims.clone(),
-        has_token: true,
-    }
+    Identity { role: v.role.clone(), claims: v.claims.clone(), has_token: true }
 }
 
 /// Mints an HS256 token for `claims` (used by `rowgate token` and tests).
 pub fn mint_hs256(secret: &str, claims: &Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .expect("HS256 signing of a JSON value cannot fail")
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes()))
+        .expect("HS256 signing of a JSON value cannot fail")
 }

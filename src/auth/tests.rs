@@ -18,11 +18,7 @@ const EC_PRIVATE: &str = include_str!("testdata/ec_private.pem");
 const EC_JWK: &str = include_str!("testdata/ec_public.jwk.json");
 
 fn config(secret: &str) -> AuthConfig {
-    AuthConfig {
-        secret: Some(secret.to_owned()),
-        anon_role: Some("anon".to_owned()),
-        ..AuthConfig::default()
-    }
+    AuthConfig { secret: Some(secret.to_owned()), anon_role: Some("anon".to_owned()), ..AuthConfig::default() }
 }
 
 fn auth(secret: &str) -> Authenticator {
@@ -64,11 +60,7 @@ fn es256(kid: Option<&str>, claims: &Value) -> String {
 
 /// Builds an unsigned token from raw header/payload JSON text.
 fn raw_token(header: &str, payload: &str, signature: &str) -> String {
-    format!(
-        "{}.{}.{signature}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    )
+    format!("{}.{}.{signature}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload))
 }
 
 /// HS256-signs arbitrary payload bytes (which need not be a JSON object).
@@ -78,17 +70,10 @@ fn hs256_raw_payload(secret: &str, payload: &[u8]) -> String {
 
 /// HS256-signs an arbitrary header and payload.
 fn hs256_raw(secret: &str, header: &str, payload: &[u8]) -> String {
-    let message = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
-    let sig = jsonwebtoken::crypto::sign(
-        message.as_bytes(),
-        &EncodingKey::from_secret(secret.as_bytes()),
-        Algorithm::HS256,
-    )
-    .unwrap();
+    let message = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+    let sig =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(secret.as_bytes()), Algorithm::HS256)
+            .unwrap();
     format!("{message}.{sig}")
 }
 
@@ -135,8 +120,7 @@ struct TempFile(std::path::PathBuf);
 
 impl TempFile {
     fn new(name: &str, content: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("rowgate-auth-test-{}-{name}", std::process::id()));
+        let path = std::env::temp_dir().join(format!("rowgate-auth-test-{}-{name}", std::process::id()));
         std::fs::write(&path, content).unwrap();
         TempFile(path)
     }
@@ -159,11 +143,7 @@ fn secret_from_file_is_trimmed() {
     assert_eq!(&*run(&a, &token, NOW).unwrap().role, "file_user");
     // The trailing newline is not part of the key.
     let other = mint_hs256(&format!("{SECRET}\n"), &json!({"role": "file_user"}));
-    assert_err(
-        run(&a, &other, NOW),
-        "PGRST301",
-        "JWT cryptographic operation failed",
-    );
+    assert_err(run(&a, &other, NOW), "PGRST301", "JWT cryptographic operation failed");
 }
 
 #[test]
@@ -191,46 +171,19 @@ fn secret_file_with_jwks_and_errors() {
 #[test]
 fn invalid_json_and_unsupported_keys_are_key_errors() {
     let cases: Vec<(String, &str)> = vec![
-        (
-            r#"{"kty":"oct","k": supersecretvalue"#.to_owned(),
-            "InvalidJson",
-        ),
-        (
-            r#"{"kty":"OKP","crv":"Ed25519","x":"abc"}"#.to_owned(),
-            "InvalidJwk",
-        ),
+        (r#"{"kty":"oct","k": supersecretvalue"#.to_owned(), "InvalidJson"),
+        (r#"{"kty":"OKP","crv":"Ed25519","x":"abc"}"#.to_owned(), "InvalidJwk"),
         (r#"{"n":"abc"}"#.to_owned(), "InvalidJwk"),
         (r#"{"keys":"nope"}"#.to_owned(), "InvalidJwk"),
         (r#"{"keys":[]}"#.to_owned(), "NoUsableKeys"),
-        (
-            json!({"keys": [jwk_with(RSA1_JWK, json!({"use": "enc"}))]}).to_string(),
-            "NoUsableKeys",
-        ),
-        (
-            jwk_with(RSA1_JWK, json!({"alg": "HS256"})).to_string(),
-            "InvalidJwk",
-        ),
-        (
-            jwk_with(EC_JWK, json!({"alg": "ES384"})).to_string(),
-            "InvalidJwk",
-        ),
-        (
-            jwk_with(EC_JWK, json!({"crv": "P-521"})).to_string(),
-            "InvalidJwk",
-        ),
-        (
-            jwk_with(RSA1_JWK, json!({"kid": 7})).to_string(),
-            "InvalidJwk",
-        ),
-        (
-            jwk_with(RSA1_JWK, json!({"n": "AQAB"})).to_string(),
-            "InvalidJwk",
-        ),
+        (json!({"keys": [jwk_with(RSA1_JWK, json!({"use": "enc"}))]}).to_string(), "NoUsableKeys"),
+        (jwk_with(RSA1_JWK, json!({"alg": "HS256"})).to_string(), "InvalidJwk"),
+        (jwk_with(EC_JWK, json!({"alg": "ES384"})).to_string(), "InvalidJwk"),
+        (jwk_with(EC_JWK, json!({"crv": "P-521"})).to_string(), "InvalidJwk"),
+        (jwk_with(RSA1_JWK, json!({"kid": 7})).to_string(), "InvalidJwk"),
+        (jwk_with(RSA1_JWK, json!({"n": "AQAB"})).to_string(), "InvalidJwk"),
         // 31-byte HMAC key
-        (
-            json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode([7u8; 31])}).to_string(),
-            "InvalidJwk",
-        ),
+        (json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode([7u8; 31])}).to_string(), "InvalidJwk"),
     ];
     for (secret, kind) in cases {
         let err = Authenticator::new(config(&secret)).unwrap_err();
@@ -252,18 +205,9 @@ fn jwks_skips_unusable_keys() {
         jwk_with(EC_JWK, json!({"use": "sig"})),
     ]});
     let a = auth(&jwks.to_string());
-    assert_eq!(
-        &*run(&a, &es256(None, &json!({"role": "r"})), NOW)
-            .unwrap()
-            .role,
-        "r"
-    );
+    assert_eq!(&*run(&a, &es256(None, &json!({"role": "r"})), NOW).unwrap().role, "r");
     // The skipped encryption keys are not used for verification.
-    assert_err(
-        run(&a, &rs256(RSA2_PRIVATE, None, &json!({})), NOW),
-        "PGRST301",
-        "No suitable key or wrong key type",
-    );
+    assert_err(run(&a, &rs256(RSA2_PRIVATE, None, &json!({})), NOW), "PGRST301", "No suitable key or wrong key type");
 }
 
 #[test]
@@ -275,11 +219,7 @@ fn empty_secret_means_no_secret() {
 
 #[test]
 fn invalid_role_claim_path_is_refused() {
-    let err = Authenticator::new(AuthConfig {
-        role_claim: "$.roles[".to_owned(),
-        ..config(SECRET)
-    })
-    .unwrap_err();
+    let err = Authenticator::new(AuthConfig { role_claim: "$.roles[".to_owned(), ..config(SECRET) }).unwrap_err();
     assert!(matches!(err, KeyError::InvalidRoleClaim { .. }));
     assert!(err.to_string().contains("ROWGATE_JWT_ROLE_CLAIM"));
 }
@@ -293,11 +233,7 @@ fn jwk_oct_success() {
     let token = mint_hs256(SECRET, &json!({"role": "oct_user"}));
     assert_eq!(&*run(&a, &token, NOW).unwrap().role, "oct_user");
     let wrong = mint_hs256(&SECRET.to_uppercase(), &json!({"role": "oct_user"}));
-    assert_err(
-        run(&a, &wrong, NOW),
-        "PGRST301",
-        "JWT cryptographic operation failed",
-    );
+    assert_err(run(&a, &wrong, NOW), "PGRST301", "JWT cryptographic operation failed");
 }
 
 #[test]
@@ -308,11 +244,7 @@ fn jwk_oct_with_hs512_alg_is_pinned() {
     let ok = sign(Algorithm::HS512, &key, None, &json!({"role": "r"}));
     assert_eq!(&*run(&a, &ok, NOW).unwrap().role, "r");
     let hs256 = sign(Algorithm::HS256, &key, None, &json!({"role": "r"}));
-    assert_err(
-        run(&a, &hs256, NOW),
-        "PGRST301",
-        "No suitable key or wrong key type",
-    );
+    assert_err(run(&a, &hs256, NOW), "PGRST301", "No suitable key or wrong key type");
 }
 
 #[test]
@@ -322,17 +254,12 @@ fn rs256_via_jwk() {
     assert_eq!(&*run(&a, &token, NOW).unwrap().role, "rsa_user");
     // Signed by a different RSA key.
     let other = rs256(RSA2_PRIVATE, None, &json!({"role": "rsa_user"}));
-    assert_err(
-        run(&a, &other, NOW),
-        "PGRST301",
-        "JWT cryptographic operation failed",
-    );
+    assert_err(run(&a, &other, NOW), "PGRST301", "JWT cryptographic operation failed");
 }
 
 #[test]
 fn rs256_via_jwks() {
-    let jwks =
-        json!({"keys": [jwk_with(RSA1_JWK, json!({"kid": "k1", "alg": "RS256", "use": "sig"}))]});
+    let jwks = json!({"keys": [jwk_with(RSA1_JWK, json!({"kid": "k1", "alg": "RS256", "use": "sig"}))]});
     let a = auth(&jwks.to_string());
     let token = rs256(RSA1_PRIVATE, Some("k1"), &json!({"role": "rsa_user"}));
     assert_eq!(&*run(&a, &token, NOW).unwrap().role, "rsa_user");
@@ -365,22 +292,14 @@ fn kid_selects_key() {
     assert_eq!(&*run(&a, &t2, NOW).unwrap().role, "two");
     // The kid restricts the candidates: key 2's signature under kid k1 fails.
     let mislabeled = rs256(RSA2_PRIVATE, Some("k1"), &json!({"role": "two"}));
-    assert_err(
-        run(&a, &mislabeled, NOW),
-        "PGRST301",
-        "JWT cryptographic operation failed",
-    );
+    assert_err(run(&a, &mislabeled, NOW), "PGRST301", "JWT cryptographic operation failed");
 }
 
 #[test]
 fn unknown_kid_is_rejected() {
     let a = two_key_jwks();
     let token = rs256(RSA1_PRIVATE, Some("k3"), &json!({"role": "one"}));
-    assert_err(
-        run(&a, &token, NOW),
-        "PGRST301",
-        "No suitable key or wrong key type",
-    );
+    assert_err(run(&a, &token, NOW), "PGRST301", "No suitable key or wrong key type");
 }
 
 #[test]
@@ -402,11 +321,7 @@ fn bad_signature_is_rejected() {
     let mut sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
     sig[0] ^= 1;
     let tampered = format!("{message}.{}", URL_SAFE_NO_PAD.encode(sig));
-    assert_err(
-        run(&a, &tampered, NOW),
-        "PGRST301",
-        "JWT cryptographic operation failed",
-    );
+    assert_err(run(&a, &tampered, NOW), "PGRST301", "JWT cryptographic operation failed");
     // Tampered payload with the original signature.
     let (_, payload_and_sig) = token.split_once('.').unwrap();
     let forged = format!(
@@ -415,40 +330,19 @@ fn bad_signature_is_rejected() {
         URL_SAFE_NO_PAD.encode(r#"{"role":"postgres"}"#),
         payload_and_sig.split_once('.').unwrap().1
     );
-    assert_err(
-        run(&a, &forged, NOW),
-        "PGRST301",
-        "JWT cryptographic operation failed",
-    );
+    assert_err(run(&a, &forged, NOW), "PGRST301", "JWT cryptographic operation failed");
     // Garbage signature encoding.
-    assert_err(
-        run(&a, &format!("{message}.!!!"), NOW),
-        "PGRST301",
-        "JWT cryptographic operation failed",
-    );
+    assert_err(run(&a, &format!("{message}.!!!"), NOW), "PGRST301", "JWT cryptographic operation failed");
 }
 
 #[test]
 fn alg_none_is_rejected() {
     let a = auth(SECRET);
     let token = raw_token(r#"{"alg":"none"}"#, r#"{"role":"postgres"}"#, "");
-    assert_err(
-        run(&a, &token, NOW),
-        "PGRST301",
-        "Wrong or unsupported encoding algorithm",
-    );
-    for header in [
-        r#"{"alg":"None","typ":"JWT"}"#,
-        r#"{"alg":"EdDSA"}"#,
-        r#"{"alg":"XYZ"}"#,
-        r#"{"typ":"JWT"}"#,
-    ] {
+    assert_err(run(&a, &token, NOW), "PGRST301", "Wrong or unsupported encoding algorithm");
+    for header in [r#"{"alg":"None","typ":"JWT"}"#, r#"{"alg":"EdDSA"}"#, r#"{"alg":"XYZ"}"#, r#"{"typ":"JWT"}"#] {
         let token = raw_token(header, r#"{"role":"postgres"}"#, "");
-        assert_err(
-            run(&a, &token, NOW),
-            "PGRST301",
-            "Wrong or unsupported encoding algorithm",
-        );
+        assert_err(run(&a, &token, NOW), "PGRST301", "Wrong or unsupported encoding algorithm");
     }
 }
 
@@ -457,11 +351,7 @@ fn hs_rs_confusion_is_rejected() {
     let a = auth(RSA1_JWK);
     for secret in [RSA1_PUBLIC_PEM, RSA1_PUBLIC_PEM.trim(), RSA1_JWK] {
         let token = mint_hs256(secret, &json!({"role": "postgres"}));
-        assert_err(
-            run(&a, &token, NOW),
-            "PGRST301",
-            "No suitable key or wrong key type",
-        );
+        assert_err(run(&a, &token, NOW), "PGRST301", "No suitable key or wrong key type");
     }
 }
 
@@ -471,19 +361,11 @@ fn header_alg_must_equal_key_alg() {
     let key = EncodingKey::from_secret(SECRET.as_bytes());
     for alg in [Algorithm::HS384, Algorithm::HS512] {
         let token = sign(alg, &key, None, &json!({"role": "r"}));
-        assert_err(
-            run(&a, &token, NOW),
-            "PGRST301",
-            "No suitable key or wrong key type",
-        );
+        assert_err(run(&a, &token, NOW), "PGRST301", "No suitable key or wrong key type");
     }
     // An RS256 token against an HS256 secret.
     let rs = rs256(RSA1_PRIVATE, None, &json!({"role": "r"}));
-    assert_err(
-        run(&a, &rs, NOW),
-        "PGRST301",
-        "No suitable key or wrong key type",
-    );
+    assert_err(run(&a, &rs, NOW), "PGRST301", "No suitable key or wrong key type");
 }
 
 #[test]
@@ -495,27 +377,15 @@ fn kid_with_plain_secret_still_verifies() {
     // ...but only with the right secret.
     let other = EncodingKey::from_secret(b"another-secret-that-is-long-enough-too");
     let forged = sign(Algorithm::HS256, &other, Some("k1"), &json!({"role": "r"}));
-    assert_err(
-        run(&a, &forged, NOW),
-        "PGRST301",
-        "JWT cryptographic operation failed",
-    );
+    assert_err(run(&a, &forged, NOW), "PGRST301", "JWT cryptographic operation failed");
 }
 
 #[test]
 fn crit_header_and_malformed_header_are_rejected() {
     let a = auth(SECRET);
     // Correctly signed, but with a critical extension we do not understand.
-    let token = hs256_raw(
-        SECRET,
-        r#"{"alg":"HS256","crit":["ext"],"ext":"v"}"#,
-        br#"{"role":"r"}"#,
-    );
-    assert_err(
-        run(&a, &token, NOW),
-        "PGRST301",
-        "Unsupported critical JWT header parameter",
-    );
+    let token = hs256_raw(SECRET, r#"{"alg":"HS256","crit":["ext"],"ext":"v"}"#, br#"{"role":"r"}"#);
+    assert_err(run(&a, &token, NOW), "PGRST301", "Unsupported critical JWT header parameter");
     // The same header without "crit" is fine.
     let token = hs256_raw(SECRET, r#"{"alg":"HS256","ext":"v"}"#, br#"{"role":"r"}"#);
     assert!(run(&a, &token, NOW).is_ok());
@@ -541,11 +411,7 @@ fn verified_non_object_claims_fail_parsing() {
     }
     // With a wrong signature the signature error wins.
     let token = hs256_raw_payload(&SECRET.to_uppercase(), b"not json");
-    assert_err(
-        run(&a, &token, NOW),
-        "PGRST301",
-        "JWT cryptographic operation failed",
-    );
+    assert_err(run(&a, &token, NOW), "PGRST301", "JWT cryptographic operation failed");
 }
 
 // ---------------------------------------------------------------- claims
@@ -581,17 +447,9 @@ fn iat_in_future_is_rejected() {
 fn non_numeric_time_claims_are_rejected() {
     let a = auth(SECRET);
     let token = mint_hs256(SECRET, &json!({"role": "r", "exp": "9999999999"}));
-    assert_err(
-        run(&a, &token, NOW),
-        "PGRST303",
-        "JWT claim 'exp' must be a number",
-    );
+    assert_err(run(&a, &token, NOW), "PGRST303", "JWT claim 'exp' must be a number");
     let token = mint_hs256(SECRET, &json!({"role": "r", "nbf": true}));
-    assert_err(
-        run(&a, &token, NOW),
-        "PGRST303",
-        "JWT claim 'nbf' must be a number",
-    );
+    assert_err(run(&a, &token, NOW), "PGRST303", "JWT claim 'nbf' must be a number");
     // Fractional numbers are numbers.
     let token = mint_hs256(SECRET, &json!({"role": "r", "exp": (NOW as f64) + 0.5}));
     assert!(run(&a, &token, NOW).is_ok());
@@ -599,11 +457,7 @@ fn non_numeric_time_claims_are_rejected() {
 
 #[test]
 fn audience_rules() {
-    let with_aud = Authenticator::new(AuthConfig {
-        audience: Some("rowgate".to_owned()),
-        ..config(SECRET)
-    })
-    .unwrap();
+    let with_aud = Authenticator::new(AuthConfig { audience: Some("rowgate".to_owned()), ..config(SECRET) }).unwrap();
     let without_aud = auth(SECRET);
     let cases = [
         (json!({"role": "r"}), true),
@@ -625,21 +479,14 @@ fn audience_rules() {
         } else {
             assert_err(res, "PGRST303", "JWT not in audience");
         }
-        assert!(
-            run(&without_aud, &token, NOW).is_ok(),
-            "{claims} should be accepted without a configured audience"
-        );
+        assert!(run(&without_aud, &token, NOW).is_ok(), "{claims} should be accepted without a configured audience");
     }
 }
 
 // ------------------------------------------------------------------ roles
 
 fn with_role_claim(path: &str) -> Authenticator {
-    Authenticator::new(AuthConfig {
-        role_claim: path.to_owned(),
-        ..config(SECRET)
-    })
-    .unwrap()
+    Authenticator::new(AuthConfig { role_claim: path.to_owned(), ..config(SECRET) }).unwrap()
 }
 
 #[test]
@@ -671,10 +518,7 @@ fn nested_role_is_inserted_into_claims() {
     let token = mint_hs256(SECRET, &json!({"sub": "u1", "app": {"role": "editor"}}));
     let id = run(&a, &token, NOW).unwrap();
     assert_eq!(&*id.role, "editor");
-    assert_eq!(
-        claims_of(&id),
-        json!({"sub": "u1", "app": {"role": "editor"}, "role": "editor"})
-    );
+    assert_eq!(claims_of(&id), json!({"sub": "u1", "app": {"role": "editor"}, "role": "editor"}));
     // Compact serialization.
     assert!(!id.claims.contains(' '), "{}", id.claims);
 }
@@ -698,17 +542,9 @@ fn missing_or_non_string_role_uses_anon_role() {
 
 #[test]
 fn missing_role_with_anon_disabled_is_pgrst302() {
-    let a = Authenticator::new(AuthConfig {
-        anon_role: None,
-        ..config(SECRET)
-    })
-    .unwrap();
+    let a = Authenticator::new(AuthConfig { anon_role: None, ..config(SECRET) }).unwrap();
     let token = mint_hs256(SECRET, &json!({"sub": "u1"}));
-    assert_err(
-        run(&a, &token, NOW),
-        "PGRST302",
-        "Anonymous access is disabled",
-    );
+    assert_err(run(&a, &token, NOW), "PGRST302", "Anonymous access is disabled");
     let token = mint_hs256(SECRET, &json!({"role": "r"}));
     assert_eq!(&*run(&a, &token, NOW).unwrap().role, "r");
 }
@@ -726,11 +562,7 @@ fn no_header_is_anonymous() {
 
 #[test]
 fn anon_role_is_json_escaped() {
-    let a = Authenticator::new(AuthConfig {
-        anon_role: Some("we\"ird".to_owned()),
-        ..config(SECRET)
-    })
-    .unwrap();
+    let a = Authenticator::new(AuthConfig { anon_role: Some("we\"ird".to_owned()), ..config(SECRET) }).unwrap();
     let id = a.authenticate(None, NOW).unwrap();
     assert_eq!(claims_of(&id), json!({"role": "we\"ird"}));
 }
@@ -738,16 +570,8 @@ fn anon_role_is_json_escaped() {
 #[test]
 fn anon_disabled_without_header() {
     for anon_role in [None, Some(String::new())] {
-        let a = Authenticator::new(AuthConfig {
-            anon_role,
-            ..config(SECRET)
-        })
-        .unwrap();
-        let err = assert_err(
-            a.authenticate(None, NOW),
-            "PGRST302",
-            "Anonymous access is disabled",
-        );
+        let a = Authenticator::new(AuthConfig { anon_role, ..config(SECRET) }).unwrap();
+        let err = assert_err(a.authenticate(None, NOW), "PGRST302", "Anonymous access is disabled");
         assert_eq!(err.status(), 401);
         assert_eq!(err.www_authenticate().as_deref(), Some("Bearer"));
     }
@@ -756,9 +580,7 @@ fn anon_disabled_without_header() {
 #[test]
 fn basic_auth_is_anonymous() {
     let a = auth(SECRET);
-    let id = a
-        .authenticate(Some(b"Basic dXNlcjpwYXNzd29yZA=="), NOW)
-        .unwrap();
+    let id = a.authenticate(Some(b"Basic dXNlcjpwYXNzd29yZA=="), NOW).unwrap();
     assert_eq!(&*id.role, "anon");
     assert!(!id.has_token);
 }
@@ -768,52 +590,29 @@ fn bearer_scheme_is_case_insensitive() {
     let a = auth(SECRET);
     let token = mint_hs256(SECRET, &json!({"role": "r"}));
     let header = format!("bEARER {token}");
-    assert_eq!(
-        &*a.authenticate(Some(header.as_bytes()), NOW).unwrap().role,
-        "r"
-    );
+    assert_eq!(&*a.authenticate(Some(header.as_bytes()), NOW).unwrap().role, "r");
 }
 
 #[test]
 fn empty_bearer_token() {
     let a = auth(SECRET);
     for header in [&b"Bearer "[..], b"Bearer", b"bearer    "] {
-        assert_err(
-            a.authenticate(Some(header), NOW),
-            "PGRST301",
-            "Empty JWT is sent in Authorization header",
-        );
+        assert_err(a.authenticate(Some(header), NOW), "PGRST301", "Empty JWT is sent in Authorization header");
     }
 }
 
 #[test]
 fn wrong_number_of_parts() {
     let a = auth(SECRET);
-    assert_err(
-        run(&a, "aaa.bbb", NOW),
-        "PGRST301",
-        "Expected 3 parts in JWT; got 2",
-    );
-    assert_err(
-        run(&a, "abc", NOW),
-        "PGRST301",
-        "Expected 3 parts in JWT; got 1",
-    );
+    assert_err(run(&a, "aaa.bbb", NOW), "PGRST301", "Expected 3 parts in JWT; got 2");
+    assert_err(run(&a, "abc", NOW), "PGRST301", "Expected 3 parts in JWT; got 1");
     let token = mint_hs256(SECRET, &json!({"role": "r"}));
-    assert_err(
-        run(&a, &format!("{token}.x"), NOW),
-        "PGRST301",
-        "Expected 3 parts in JWT; got 4",
-    );
+    assert_err(run(&a, &format!("{token}.x"), NOW), "PGRST301", "Expected 3 parts in JWT; got 4");
 }
 
 #[test]
 fn token_without_secret_is_pgrst300() {
-    let a = Authenticator::new(AuthConfig {
-        anon_role: Some("anon".to_owned()),
-        ..AuthConfig::default()
-    })
-    .unwrap();
+    let a = Authenticator::new(AuthConfig { anon_role: Some("anon".to_owned()), ..AuthConfig::default() }).unwrap();
     let token = mint_hs256(SECRET, &json!({"role": "r"}));
     let err = assert_err(run(&a, &token, NOW), "PGRST300", "Server lacks JWT secret");
     assert_eq!(err.status(), 500);
@@ -853,22 +652,14 @@ fn only_verified_tokens_are_cached() {
     let a = auth(SECRET);
     let bad = mint_hs256(&SECRET.to_uppercase(), &json!({"role": "r"}));
     for _ in 0..2 {
-        assert_err(
-            run(&a, &bad, NOW),
-            "PGRST301",
-            "JWT cryptographic operation failed",
-        );
+        assert_err(run(&a, &bad, NOW), "PGRST301", "JWT cryptographic operation failed");
     }
     assert_eq!(a.cache_stats(), (0, 2));
 }
 
 #[test]
 fn cache_can_be_disabled() {
-    let a = Authenticator::new(AuthConfig {
-        cache_max_entries: 0,
-        ..config(SECRET)
-    })
-    .unwrap();
+    let a = Authenticator::new(AuthConfig { cache_max_entries: 0, ..config(SECRET) }).unwrap();
     let token = mint_hs256(SECRET, &json!({"role": "r", "exp": NOW + 100}));
     for _ in 0..3 {
         assert!(run(&a, &token, NOW).is_ok());
@@ -879,11 +670,7 @@ fn cache_can_be_disabled() {
 
 #[test]
 fn cache_is_bounded() {
-    let a = Authenticator::new(AuthConfig {
-        cache_max_entries: 4,
-        ..config(SECRET)
-    })
-    .unwrap();
+    let a = Authenticator::new(AuthConfig { cache_max_entries: 4, ..config(SECRET) }).unwrap();
     for i in 0..100 {
         let token = mint_hs256(SECRET, &json!({"role": "r", "n": i}));
         assert!(run(&a, &token, NOW).is_ok());
@@ -902,9 +689,7 @@ fn error_codes_statuses_and_www_authenticate() {
             AuthError::InvalidToken("JWT cryptographic operation failed".into()),
             "PGRST301",
             401,
-            Some(
-                r#"Bearer error="invalid_token", error_description="JWT cryptographic operation failed""#,
-            ),
+            Some(r#"Bearer error="invalid_token", error_description="JWT cryptographic operation failed""#),
         ),
         (AuthError::AnonDisabled, "PGRST302", 401, Some("Bearer")),
         (
@@ -924,10 +709,7 @@ fn error_codes_statuses_and_www_authenticate() {
 #[test]
 fn www_authenticate_escapes_quotes_and_backslashes() {
     let err = AuthError::InvalidToken(r#"a "b" \ c"#.into());
-    assert_eq!(
-        err.www_authenticate().unwrap(),
-        r#"Bearer error="invalid_token", error_description="a \"b\" \\ c""#
-    );
+    assert_eq!(err.www_authenticate().unwrap(), r#"Bearer error="invalid_token", error_description="a \"b\" \\ c""#);
 }
 
 #[test]
@@ -942,11 +724,7 @@ fn errors_never_contain_token_or_secret() {
     ];
     for token in tokens {
         let err = run(&a, &token, NOW).unwrap_err();
-        for text in [
-            err.message(),
-            format!("{err:?}"),
-            err.www_authenticate().unwrap_or_default(),
-        ] {
+        for text in [err.message(), format!("{err:?}"), err.www_authenticate().unwrap_or_default()] {
             assert!(!text.contains(&token), "token leaked: {text}");
             assert!(!text.contains(SECRET), "secret leaked: {text}");
         }

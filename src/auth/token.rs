@@ -29,15 +29,11 @@ pub(crate) fn bearer_token(authorization: Option<&[u8]>) -> Option<&[u8]> {
 /// valid UTF-8. Returns the token as `&str`.
 pub(crate) fn check_shape(token: &[u8]) -> Result<&str, AuthError> {
     if token.is_empty() {
-        return Err(AuthError::invalid_token(
-            "Empty JWT is sent in Authorization header",
-        ));
+        return Err(AuthError::invalid_token("Empty JWT is sent in Authorization header"));
     }
     let parts = token.split(|b| *b == b'.').count();
     if parts != 3 {
-        return Err(AuthError::InvalidToken(
-            format!("Expected 3 parts in JWT; got {parts}").into(),
-        ));
+        return Err(AuthError::InvalidToken(format!("Expected 3 parts in JWT; got {parts}").into()));
     }
     std::str::from_utf8(token).map_err(|_| AuthError::invalid_token("Invalid JWT encoding"))
 }
@@ -54,28 +50,21 @@ pub(crate) struct JoseHeader {
 /// so that later decoding errors can only concern the payload.
 pub(crate) fn parse_header(token: &str) -> Result<JoseHeader, AuthError> {
     let mut parts = token.split('.');
-    let (Some(header_b64), Some(_payload), Some(signature_b64)) =
-        (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(header_b64), Some(_payload), Some(signature_b64)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(AuthError::invalid_token("Invalid JWT header"));
     };
 
     let invalid_header = || AuthError::invalid_token("Invalid JWT header");
-    let bytes = URL_SAFE_NO_PAD
-        .decode(header_b64)
-        .map_err(|_| invalid_header())?;
+    let bytes = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| invalid_header())?;
     let Ok(Value::Object(header)) = serde_json::from_slice::<Value>(&bytes) else {
         return Err(invalid_header());
     };
 
     let alg = match header.get("alg") {
-        Some(Value::String(name)) => parse_alg(name)
-            .ok_or_else(|| AuthError::invalid_token("Wrong or unsupported encoding algorithm"))?,
-        _ => {
-            return Err(AuthError::invalid_token(
-                "Wrong or unsupported encoding algorithm",
-            ))
+        Some(Value::String(name)) => {
+            parse_alg(name).ok_or_else(|| AuthError::invalid_token("Wrong or unsupported encoding algorithm"))?
         }
+        _ => return Err(AuthError::invalid_token("Wrong or unsupported encoding algorithm")),
     };
     let kid = match header.get("kid") {
         None => None,
@@ -84,18 +73,14 @@ pub(crate) fn parse_header(token: &str) -> Result<JoseHeader, AuthError> {
     };
     // RFC 7515 4.1.11: we understand no extensions, so any "crit" is fatal.
     if header.contains_key("crit") {
-        return Err(AuthError::invalid_token(
-            "Unsupported critical JWT header parameter",
-        ));
+        return Err(AuthError::invalid_token("Unsupported critical JWT header parameter"));
     }
     // The verification library must be able to read the header as well.
     if jsonwebtoken::decode_header(token).is_err() {
         return Err(invalid_header());
     }
     if URL_SAFE_NO_PAD.decode(signature_b64).is_err() {
-        return Err(AuthError::invalid_token(
-            "JWT cryptographic operation failed",
-        ));
+        return Err(AuthError::invalid_token("JWT cryptographic operation failed"));
     }
     Ok(JoseHeader { alg, kid })
 }
@@ -118,18 +103,9 @@ mod tests {
 
     #[test]
     fn shape_checks() {
-        assert_eq!(
-            check_shape(b"").unwrap_err().message(),
-            "Empty JWT is sent in Authorization header"
-        );
-        assert_eq!(
-            check_shape(b"a.b").unwrap_err().message(),
-            "Expected 3 parts in JWT; got 2"
-        );
-        assert_eq!(
-            check_shape(b"a.b.c.d").unwrap_err().message(),
-            "Expected 3 parts in JWT; got 4"
-        );
+        assert_eq!(check_shape(b"").unwrap_err().message(), "Empty JWT is sent in Authorization header");
+        assert_eq!(check_shape(b"a.b").unwrap_err().message(), "Expected 3 parts in JWT; got 2");
+        assert_eq!(check_shape(b"a.b.c.d").unwrap_err().message(), "Expected 3 parts in JWT; got 4");
         assert_eq!(check_shape(b"a.b.c").unwrap(), "a.b.c");
         assert_eq!(check_shape(b"a.\xff.c").unwrap_err().code(), "PGRST301");
     }

@@ -3,11 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "rowgate",
-    version,
-    about = "A PostgREST-compatible, database-centric backend for multi-tenant SaaS"
-)]
+#[command(name = "rowgate", version, about = "A PostgREST-compatible, database-centric backend for multi-tenant SaaS")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -79,6 +75,9 @@ pub struct ServeArgs {
     /// JSON path of the role claim.
     #[arg(long, env = "ROWGATE_JWT_ROLE_CLAIM")]
     pub jwt_role_claim: Option<String>,
+    /// Largest accepted request body in bytes (413 beyond).
+    #[arg(long, env = "ROWGATE_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<String>,
     /// Maximum cached verified tokens (0 disables the cache).
     #[arg(long, env = "ROWGATE_JWT_CACHE_MAX_ENTRIES")]
     pub jwt_cache_max_entries: Option<String>,

@@ -50,6 +50,7 @@ pub struct Config {
     pub jwt_aud: Option<String>,
     pub jwt_role_claim: String,
     pub jwt_cache_max_entries: usize,
+    pub max_body_bytes: usize,
     pub pool_size: usize,
     pub pool_timeout: Duration,
     pub max_rows: Option<u64>,
@@ -69,10 +70,7 @@ pub struct Config {
 
 impl Config {
     /// Resolves the serve arguments; `env` looks up fallback variables (`PGRST_*`).
-    pub fn from_args(
-        a: &ServeArgs,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
+    pub fn from_args(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         parse::resolve(a, env)
     }
 }

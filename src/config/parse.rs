@@ -6,10 +6,7 @@ use std::time::Duration;
 use super::{Config, ConfigError, LogFormat, OpenApiMode, ServeArgs, TxEnd};
 
 fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        var,
-        problem: problem.into(),
-    }
+    ConfigError { var, problem: problem.into() }
 }
 
 pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -23,27 +20,16 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
     };
     let admin_listen = match (&a.admin_listen, env("PGRST_ADMIN_SERVER_PORT")) {
         (Some(l), _) => parse_addr("ROWGATE_ADMIN_LISTEN", l)?,
-        (None, Some(port)) => {
-            port_addr("PGRST_ADMIN_SERVER_PORT", env("PGRST_SERVER_HOST"), &port)?
-        }
+        (None, Some(port)) => port_addr("PGRST_ADMIN_SERVER_PORT", env("PGRST_SERVER_HOST"), &port)?,
         (None, None) => SocketAddr::from(([127, 0, 0, 1], 3001)),
     };
 
     let schemas = list(&pick(&a.db_schemas, "PGRST_DB_SCHEMAS").unwrap_or_else(|| "api".into()));
     if schemas.is_empty() {
-        return Err(err(
-            "ROWGATE_DB_SCHEMAS",
-            "must name at least one schema, e.g. ROWGATE_DB_SCHEMAS=api",
-        ));
+        return Err(err("ROWGATE_DB_SCHEMAS", "must name at least one schema, e.g. ROWGATE_DB_SCHEMAS=api"));
     }
-    if let Some(bad) = schemas
-        .iter()
-        .find(|s| *s == "pg_catalog" || *s == "information_schema")
-    {
-        return Err(err(
-            "ROWGATE_DB_SCHEMAS",
-            format!("{bad} cannot be exposed"),
-        ));
+    if let Some(bad) = schemas.iter().find(|s| *s == "pg_catalog" || *s == "information_schema") {
+        return Err(err("ROWGATE_DB_SCHEMAS", format!("{bad} cannot be exposed")));
     }
 
     let anon_role = match pick(&a.db_anon_role, "PGRST_DB_ANON_ROLE") {
@@ -52,8 +38,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         Some(r) => Some(r.trim().to_string()),
     };
 
-    let jwt_role_claim =
-        pick(&a.jwt_role_claim, "PGRST_JWT_ROLE_CLAIM_KEY").unwrap_or_else(|| "role".into());
+    let jwt_role_claim = pick(&a.jwt_role_claim, "PGRST_JWT_ROLE_CLAIM_KEY").unwrap_or_else(|| "role".into());
 
     let pool_size = match pick(&a.db_pool, "PGRST_DB_POOL") {
         Some(v) => positive("ROWGATE_DB_POOL", &v)? as usize,
@@ -64,47 +49,43 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         None => Duration::from_secs(10),
     };
     let jwt_cache_max_entries = match &a.jwt_cache_max_entries {
-        Some(v) => v.trim().parse().map_err(|_| {
-            err(
-                "ROWGATE_JWT_CACHE_MAX_ENTRIES",
-                format!("expected a number, got {v:?}"),
-            )
-        })?,
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| err("ROWGATE_JWT_CACHE_MAX_ENTRIES", format!("expected a number, got {v:?}")))?,
         None => 1000,
+    };
+    let max_body_bytes = match &a.max_body_bytes {
+        Some(v) => positive("ROWGATE_MAX_BODY_BYTES", v)? as usize,
+        None => 10 * 1024 * 1024,
     };
     let max_rows = match pick(&a.db_max_rows, "PGRST_DB_MAX_ROWS") {
         Some(v) if !v.trim().is_empty() => Some(positive("ROWGATE_DB_MAX_ROWS", &v)?),
         _ => None,
     };
     let pre_request = match pick(&a.db_pre_request, "PGRST_DB_PRE_REQUEST") {
-        Some(v) if !v.trim().is_empty() => Some(qualified_function(
-            "ROWGATE_DB_PRE_REQUEST",
-            v.trim(),
-            &schemas[0],
-        )?),
+        Some(v) if !v.trim().is_empty() => Some(qualified_function("ROWGATE_DB_PRE_REQUEST", v.trim(), &schemas[0])?),
         _ => None,
     };
     let statement_timeout = match &a.statement_timeout {
         Some(v) => duration("ROWGATE_STATEMENT_TIMEOUT", v)?,
         None => Duration::from_secs(8),
     };
-    let extra_search_path = list(
-        &pick(&a.db_extra_search_path, "PGRST_DB_EXTRA_SEARCH_PATH")
-            .unwrap_or_else(|| "public".into()),
-    );
+    let extra_search_path =
+        list(&pick(&a.db_extra_search_path, "PGRST_DB_EXTRA_SEARCH_PATH").unwrap_or_else(|| "public".into()));
     let tx_end = match pick(&a.db_tx_end, "PGRST_DB_TX_END").as_deref().map(str::trim) {
         None | Some("commit") => TxEnd::Commit,
         Some("commit-allow-override") => TxEnd::CommitAllowOverride,
         Some("rollback") => TxEnd::Rollback,
         Some("rollback-allow-override") => TxEnd::RollbackAllowOverride,
         Some(other) => {
-            return Err(err("ROWGATE_DB_TX_END", format!("expected commit, commit-allow-override, rollback or rollback-allow-override, got {other:?}")))
+            return Err(err(
+                "ROWGATE_DB_TX_END",
+                format!("expected commit, commit-allow-override, rollback or rollback-allow-override, got {other:?}"),
+            ))
         }
     };
-    let openapi_mode = match pick(&a.openapi_mode, "PGRST_OPENAPI_MODE")
-        .as_deref()
-        .map(str::trim)
-    {
+    let openapi_mode = match pick(&a.openapi_mode, "PGRST_OPENAPI_MODE").as_deref().map(str::trim) {
         None | Some("follow-privileges") => OpenApiMode::FollowPrivileges,
         Some("ignore-privileges") => OpenApiMode::IgnorePrivileges,
         Some("disabled") => OpenApiMode::Disabled,
@@ -118,21 +99,12 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
     let log_format = match a.log_format.as_deref().map(str::trim) {
         None | Some("json") => LogFormat::Json,
         Some("text") => LogFormat::Text,
-        Some(other) => {
-            return Err(err(
-                "ROWGATE_LOG_FORMAT",
-                format!("expected json or text, got {other:?}"),
-            ))
-        }
+        Some(other) => return Err(err("ROWGATE_LOG_FORMAT", format!("expected json or text, got {other:?}"))),
     };
     let database_url = pick(&a.database_url, "PGRST_DB_URI").filter(|u| !u.trim().is_empty());
     if let Some(url) = &database_url {
-        url.parse::<tokio_postgres::Config>().map_err(|e| {
-            err(
-                "DATABASE_URL",
-                format!("not a valid PostgreSQL connection string ({e})"),
-            )
-        })?;
+        url.parse::<tokio_postgres::Config>()
+            .map_err(|e| err("DATABASE_URL", format!("not a valid PostgreSQL connection string ({e})")))?;
     }
 
     Ok(Config {
@@ -145,6 +117,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         jwt_aud: pick(&a.jwt_aud, "PGRST_JWT_AUD").filter(|s| !s.is_empty()),
         jwt_role_claim,
         jwt_cache_max_entries,
+        max_body_bytes,
         pool_size,
         pool_timeout,
         max_rows,
@@ -156,58 +129,31 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
             "ROWGATE_DB_AGGREGATES_ENABLED",
             pick(&a.db_aggregates_enabled, "PGRST_DB_AGGREGATES_ENABLED"),
         )?,
-        plan_enabled: boolean(
-            "ROWGATE_DB_PLAN_ENABLED",
-            pick(&a.db_plan_enabled, "PGRST_DB_PLAN_ENABLED"),
-        )?,
+        plan_enabled: boolean("ROWGATE_DB_PLAN_ENABLED", pick(&a.db_plan_enabled, "PGRST_DB_PLAN_ENABLED"))?,
         openapi_mode,
         server_timing: boolean("ROWGATE_SERVER_TIMING", a.server_timing.clone())?,
-        cors_origins: a
-            .cors_origins
-            .as_deref()
-            .map(list)
-            .filter(|l| !l.is_empty()),
+        cors_origins: a.cors_origins.as_deref().map(list).filter(|l| !l.is_empty()),
         log: a.log.clone().unwrap_or_else(|| "info".into()),
         log_format,
     })
 }
 
 fn list(v: &str) -> Vec<String> {
-    v.split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
+    v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 
 fn parse_addr(var: &'static str, v: &str) -> Result<SocketAddr, ConfigError> {
-    v.trim().parse().map_err(|_| {
-        err(
-            var,
-            format!("expected host:port such as 127.0.0.1:3000, got {v:?}"),
-        )
-    })
+    v.trim().parse().map_err(|_| err(var, format!("expected host:port such as 127.0.0.1:3000, got {v:?}")))
 }
 
-fn port_addr(
-    var: &'static str,
-    host: Option<String>,
-    port: &str,
-) -> Result<SocketAddr, ConfigError> {
-    let port: u16 = port
-        .trim()
-        .parse()
-        .map_err(|_| err(var, format!("expected a port number, got {port:?}")))?;
+fn port_addr(var: &'static str, host: Option<String>, port: &str) -> Result<SocketAddr, ConfigError> {
+    let port: u16 = port.trim().parse().map_err(|_| err(var, format!("expected a port number, got {port:?}")))?;
     let host = match host.as_deref().map(str::trim) {
         None | Some("!4") | Some("*4") | Some("*") => "0.0.0.0".to_string(),
         Some("!6") | Some("*6") => "::".to_string(),
         Some(h) => h.to_string(),
     };
-    let ip = host.parse().map_err(|_| {
-        err(
-            "PGRST_SERVER_HOST",
-            format!("expected an IP address, got {host:?}"),
-        )
-    })?;
+    let ip = host.parse().map_err(|_| err("PGRST_SERVER_HOST", format!("expected an IP address, got {host:?}")))?;
     Ok(SocketAddr::new(ip, port))
 }
 
@@ -232,29 +178,17 @@ fn duration(var: &'static str, v: &str) -> Result<Duration, ConfigError> {
     let t = v.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| {
-        err(
-            var,
-            format!("expected a duration such as 8s or 500ms, got {v:?}"),
-        )
-    })?;
+    let n: u64 = num.parse().map_err(|_| err(var, format!("expected a duration such as 8s or 500ms, got {v:?}")))?;
     match unit.trim() {
         "" | "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
         "min" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(err(
-            var,
-            format!("expected a duration such as 8s or 500ms, got {v:?}"),
-        )),
+        _ => Err(err(var, format!("expected a duration such as 8s or 500ms, got {v:?}"))),
     }
 }
 
 /// `schema.fn` or `fn` (in the default schema).
-fn qualified_function(
-    var: &'static str,
-    v: &str,
-    default_schema: &str,
-) -> Result<(String, String), ConfigError> {
+fn qualified_function(var: &'static str, v: &str, default_schema: &str) -> Result<(String, String), ConfigError> {
     let parts: Vec<&str> = v.split('.').collect();
     let valid = |s: &str| !s.is_empty() && !s.contains('\0');
     match parts.as_slice() {
@@ -299,58 +233,29 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:8080".parse().unwrap());
         assert_eq!(c.max_rows, Some(100));
         assert!(c.database_url.is_some());
-        let own = ServeArgs {
-            db_schemas: Some("api".into()),
-            ..Default::default()
-        };
+        let own = ServeArgs { db_schemas: Some("api".into()), ..Default::default() };
         assert_eq!(resolve(&own, &env).unwrap().schemas, vec!["api"]);
     }
 
     #[test]
     fn invalid_values_name_the_variable() {
         let bad = |a: ServeArgs| resolve(&a, &no_env).unwrap_err().to_string();
-        assert!(bad(ServeArgs {
-            db_pool: Some("zero".into()),
-            ..Default::default()
-        })
-        .starts_with("ROWGATE_DB_POOL: "));
-        assert!(bad(ServeArgs {
-            listen: Some("nope".into()),
-            ..Default::default()
-        })
-        .starts_with("ROWGATE_LISTEN: "));
-        assert!(bad(ServeArgs {
-            statement_timeout: Some("5 parsecs".into()),
-            ..Default::default()
-        })
-        .starts_with("ROWGATE_STATEMENT_TIMEOUT: "));
-        assert!(bad(ServeArgs {
-            db_tx_end: Some("maybe".into()),
-            ..Default::default()
-        })
-        .starts_with("ROWGATE_DB_TX_END: "));
-        assert!(bad(ServeArgs {
-            database_url: Some("postgres://[bad".into()),
-            ..Default::default()
-        })
-        .starts_with("DATABASE_URL: "));
-        assert!(bad(ServeArgs {
-            db_schemas: Some("pg_catalog".into()),
-            ..Default::default()
-        })
-        .starts_with("ROWGATE_DB_SCHEMAS: "));
+        assert!(bad(ServeArgs { db_pool: Some("zero".into()), ..Default::default() }).starts_with("ROWGATE_DB_POOL: "));
+        assert!(bad(ServeArgs { listen: Some("nope".into()), ..Default::default() }).starts_with("ROWGATE_LISTEN: "));
+        assert!(bad(ServeArgs { statement_timeout: Some("5 parsecs".into()), ..Default::default() })
+            .starts_with("ROWGATE_STATEMENT_TIMEOUT: "));
+        assert!(
+            bad(ServeArgs { db_tx_end: Some("maybe".into()), ..Default::default() }).starts_with("ROWGATE_DB_TX_END: ")
+        );
+        assert!(bad(ServeArgs { database_url: Some("postgres://[bad".into()), ..Default::default() })
+            .starts_with("DATABASE_URL: "));
+        assert!(bad(ServeArgs { db_schemas: Some("pg_catalog".into()), ..Default::default() })
+            .starts_with("ROWGATE_DB_SCHEMAS: "));
     }
 
     #[test]
     fn empty_anon_role_disables_anonymous() {
-        let c = resolve(
-            &ServeArgs {
-                db_anon_role: Some(String::new()),
-                ..Default::default()
-            },
-            &no_env,
-        )
-        .unwrap();
+        let c = resolve(&ServeArgs { db_anon_role: Some(String::new()), ..Default::default() }, &no_env).unwrap();
         assert_eq!(c.anon_role, None);
     }
 

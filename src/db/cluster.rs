@@ -62,14 +62,8 @@ pub enum ClusterError {
         "the postgres user cannot reach {path} (directory {blocker} is not traversable by it); chmod o+x {blocker}, use a directory outside it, or set DATABASE_URL"
     )]
     NotReachable { path: PathBuf, blocker: PathBuf },
-    #[error(
-        "unix socket path {path} is {len} bytes, over the {max}-byte limit; use a shorter socket directory"
-    )]
-    SocketPathTooLong {
-        path: PathBuf,
-        len: usize,
-        max: usize,
-    },
+    #[error("unix socket path {path} is {len} bytes, over the {max}-byte limit; use a shorter socket directory")]
+    SocketPathTooLong { path: PathBuf, len: usize, max: usize },
     #[error(
         "{0} is not empty but has no PG_VERSION, so it is not a PostgreSQL data directory; empty it or choose another directory"
     )]
@@ -89,27 +83,13 @@ pub enum ClusterError {
     #[error("{program} did not finish within {secs} s")]
     Timeout { program: PathBuf, secs: u64 },
     #[error("initdb failed for {data_dir} ({status}): {output}")]
-    InitDb {
-        data_dir: PathBuf,
-        status: String,
-        output: String,
-    },
+    InitDb { data_dir: PathBuf, status: String, output: String },
     #[error(
         "PostgreSQL failed to start (data directory {data_dir}, port {port}): {output}; last lines of {log_file}:\n{log_tail}"
     )]
-    Start {
-        data_dir: PathBuf,
-        log_file: PathBuf,
-        port: u16,
-        output: String,
-        log_tail: String,
-    },
+    Start { data_dir: PathBuf, log_file: PathBuf, port: u16, output: String, log_tail: String },
     #[error("pg_ctl stop failed for {data_dir} ({status}): {output}")]
-    Stop {
-        data_dir: PathBuf,
-        status: String,
-        output: String,
-    },
+    Stop { data_dir: PathBuf, status: String, output: String },
     #[error("no usable port found for PostgreSQL after {0} attempts")]
     NoFreePort(u32),
     #[error("invalid postgresql.conf setting name {0:?} (use letters, digits, '_' and '.')")]
@@ -126,9 +106,7 @@ impl ClusterError {
     /// True when a start failed because the port / socket file was taken.
     pub fn is_port_in_use(&self) -> bool {
         match self {
-            ClusterError::Start {
-                log_tail, output, ..
-            } => {
+            ClusterError::Start { log_tail, output, .. } => {
                 let text = format!("{output}\n{log_tail}");
                 text.contains("already in use") || text.contains("using socket file")
             }
@@ -156,26 +134,21 @@ impl PgBinaries {
     /// PATH first (a directory on PATH with both `initdb` and `pg_ctl`, symlinks resolved),
     /// then `/usr/lib/postgresql/<version>/bin` with the highest numeric version.
     pub fn find() -> Result<Self, ClusterError> {
-        let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect())
-            .unwrap_or_default();
+        let path_dirs: Vec<PathBuf> =
+            std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
         Self::find_in(&path_dirs, &[PathBuf::from(VERSIONED_BIN_ROOT)])
     }
 
     /// Search `path_dirs` (like PATH) and then `<root>/<version>/bin` for each versioned root.
-    pub fn find_in(
-        path_dirs: &[PathBuf],
-        versioned_roots: &[PathBuf],
-    ) -> Result<Self, ClusterError> {
+    pub fn find_in(path_dirs: &[PathBuf], versioned_roots: &[PathBuf]) -> Result<Self, ClusterError> {
         for dir in path_dirs {
             if !(is_executable(&dir.join("initdb")) && is_executable(&dir.join("pg_ctl"))) {
                 continue;
             }
             // Resolve symlinks (e.g. /usr/local/bin/initdb -> /usr/lib/postgresql/15/bin/initdb);
             // the real directory must hold the whole set.
-            let real_dir = std::fs::canonicalize(dir.join("initdb"))
-                .ok()
-                .and_then(|real| real.parent().map(Path::to_path_buf));
+            let real_dir =
+                std::fs::canonicalize(dir.join("initdb")).ok().and_then(|real| real.parent().map(Path::to_path_buf));
             if let Some(real_dir) = real_dir.filter(|d| has_server_binaries(d)) {
                 return Ok(PgBinaries { dir: real_dir });
             }
@@ -205,11 +178,7 @@ impl PgBinaries {
         let searched = if versioned_roots.is_empty() {
             "no versioned directories".to_string()
         } else {
-            versioned_roots
-                .iter()
-                .map(|r| format!("{}/*/bin", r.display()))
-                .collect::<Vec<_>>()
-                .join(", ")
+            versioned_roots.iter().map(|r| format!("{}/*/bin", r.display())).collect::<Vec<_>>().join(", ")
         };
         Err(ClusterError::NoBinaries { searched })
     }
@@ -237,9 +206,7 @@ fn is_executable(p: &Path) -> bool {
 }
 
 fn has_server_binaries(dir: &Path) -> bool {
-    ["initdb", "pg_ctl", "postgres"]
-        .iter()
-        .all(|b| is_executable(&dir.join(b)))
+    ["initdb", "pg_ctl", "postgres"].iter().all(|b| is_executable(&dir.join(b)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,12 +229,7 @@ fn current_run_as() -> Result<Option<RunAs>, ClusterError> {
     let user = nix::unistd::User::from_name(POSTGRES_OS_USER)
         .map_err(ClusterError::UserLookup)?
         .ok_or(ClusterError::NoPostgresUser)?;
-    Ok(Some(RunAs {
-        uid: user.uid.as_raw(),
-        gid: user.gid.as_raw(),
-        name: user.name,
-        home: user.dir,
-    }))
+    Ok(Some(RunAs { uid: user.uid.as_raw(), gid: user.gid.as_raw(), name: user.name, home: user.dir }))
 }
 
 /// Can a process with this uid/primary gid search (`x`) the directory described by `meta`?
@@ -318,10 +280,7 @@ fn find_blocker(path: &Path, user: &RunAs) -> Option<PathBuf> {
 
 fn check_reachable(path: &Path, user: Option<&RunAs>) -> Result<(), ClusterError> {
     match user.and_then(|u| find_blocker(path, u)) {
-        Some(blocker) => Err(ClusterError::NotReachable {
-            path: path.to_path_buf(),
-            blocker,
-        }),
+        Some(blocker) => Err(ClusterError::NotReachable { path: path.to_path_buf(), blocker }),
         None => Ok(()),
     }
 }
@@ -337,10 +296,7 @@ fn create_parents(dir: &Path) -> Result<(), ClusterError> {
             Ok(()) => set_mode(p, 0o755)?,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => {
-                return Err(io_err(format!(
-                    "could not create directory {}",
-                    p.display()
-                ))(e));
+                return Err(io_err(format!("could not create directory {}", p.display()))(e));
             }
         }
     }
@@ -373,10 +329,7 @@ fn prepare_private_dir(dir: &Path, user: Option<&RunAs>, mode: u32) -> Result<()
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => {
-            return Err(io_err(format!(
-                "could not create directory {}",
-                dir.display()
-            ))(e));
+            return Err(io_err(format!("could not create directory {}", dir.display()))(e));
         }
     }
     // Only adjust directories that are not already a PostgreSQL cluster we might not own.
@@ -432,18 +385,14 @@ impl ClusterOptions {
 
     /// The log file path (explicit or default).
     pub fn log_path(&self) -> PathBuf {
-        self.log_file
-            .clone()
-            .unwrap_or_else(|| match self.data_dir.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.join("postgres.log"),
-                _ => self.data_dir.join("postgres.log"),
-            })
+        self.log_file.clone().unwrap_or_else(|| match self.data_dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.join("postgres.log"),
+            _ => self.data_dir.join("postgres.log"),
+        })
     }
 
     fn absolutized(&self) -> Result<Self, ClusterError> {
-        let abs = |p: &Path| {
-            std::path::absolute(p).map_err(io_err(format!("invalid path {}", p.display())))
-        };
+        let abs = |p: &Path| std::path::absolute(p).map_err(io_err(format!("invalid path {}", p.display())));
         Ok(ClusterOptions {
             data_dir: abs(&self.data_dir)?,
             socket_dir: abs(&self.socket_dir)?,
@@ -454,20 +403,12 @@ impl ClusterOptions {
 
     /// Contents of `rowgate.conf`.
     fn conf_text(&self) -> Result<String, ClusterError> {
-        let mut s =
-            String::from("# Managed by rowgate; rewritten whenever rowgate starts this cluster.\n");
-        let listen = if self.tcp_port.is_some() {
-            "127.0.0.1"
-        } else {
-            ""
-        };
+        let mut s = String::from("# Managed by rowgate; rewritten whenever rowgate starts this cluster.\n");
+        let listen = if self.tcp_port.is_some() { "127.0.0.1" } else { "" };
         let mut settings: Vec<(&str, String)> = vec![
             ("listen_addresses", listen.to_string()),
             ("port", self.port().to_string()),
-            (
-                "unix_socket_directories",
-                self.socket_dir.to_string_lossy().into_owned(),
-            ),
+            ("unix_socket_directories", self.socket_dir.to_string_lossy().into_owned()),
         ];
         if self.fast {
             for k in ["fsync", "synchronous_commit", "full_page_writes"] {
@@ -478,11 +419,7 @@ impl ClusterOptions {
             settings.push((k.as_str(), v.clone()));
         }
         for (k, v) in settings {
-            if k.is_empty()
-                || !k
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-            {
+            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
                 return Err(ClusterError::BadSetting(k.to_string()));
             }
             let _ = writeln!(s, "{k} = {}", conf_quote(&v));
@@ -509,11 +446,7 @@ fn conf_quote(v: &str) -> String {
 
 /// Quotes a libpq keyword/value connection-string value when needed.
 fn conninfo_quote(v: &str) -> String {
-    if !v.is_empty()
-        && !v
-            .chars()
-            .any(|c| c.is_whitespace() || c == '\'' || c == '\\')
-    {
+    if !v.is_empty() && !v.chars().any(|c| c.is_whitespace() || c == '\'' || c == '\\') {
         return v.to_string();
     }
     let mut out = String::from("'");
@@ -674,24 +607,14 @@ impl Cluster {
             info!(data_dir = %data_dir.display(), "stopped PostgreSQL cluster");
             return Ok(());
         }
-        Err(ClusterError::Stop {
-            data_dir,
-            status: status_text(out.status),
-            output: condense(&out),
-        })
+        Err(ClusterError::Stop { data_dir, status: status_text(out.status), output: condense(&out) })
     }
 
     /// Spawns a detached reaper (own session, survives us) that waits until the current
     /// process exits for any reason (including kill -9), then stops the cluster with
     /// `pg_ctl stop -m immediate` and removes `remove_dir` (if given).
     pub fn stop_when_process_exits(&self, remove_dir: Option<&Path>) -> Result<(), ClusterError> {
-        spawn_reaper(
-            std::process::id(),
-            &self.binaries,
-            self.run_as.as_ref(),
-            self.data_dir(),
-            remove_dir,
-        )
+        spawn_reaper(std::process::id(), &self.binaries, self.run_as.as_ref(), self.data_dir(), remove_dir)
     }
 
     // --- internals ---
@@ -733,36 +656,21 @@ impl Cluster {
         let child = self.command(program).args(args).output();
         match tokio::time::timeout(COMMAND_TIMEOUT, child).await {
             Ok(Ok(out)) => Ok(out),
-            Ok(Err(source)) => Err(ClusterError::Spawn {
-                program: program.to_path_buf(),
-                source,
-            }),
-            Err(_) => Err(ClusterError::Timeout {
-                program: program.to_path_buf(),
-                secs: COMMAND_TIMEOUT.as_secs(),
-            }),
+            Ok(Err(source)) => Err(ClusterError::Spawn { program: program.to_path_buf(), source }),
+            Err(_) => Err(ClusterError::Timeout { program: program.to_path_buf(), secs: COMMAND_TIMEOUT.as_secs() }),
         }
     }
 
     async fn is_running(&self) -> Result<bool, ClusterError> {
         let out = self
-            .run(
-                &self.binaries.pg_ctl(),
-                &[
-                    OsStr::new("status"),
-                    OsStr::new("-D"),
-                    self.data_dir().as_os_str(),
-                ],
-            )
+            .run(&self.binaries.pg_ctl(), &[OsStr::new("status"), OsStr::new("-D"), self.data_dir().as_os_str()])
             .await?;
         Ok(out.status.success())
     }
 
     async fn initdb(&self) -> Result<(), ClusterError> {
         let data_dir = self.data_dir().to_path_buf();
-        let non_empty = std::fs::read_dir(&data_dir)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(false);
+        let non_empty = std::fs::read_dir(&data_dir).map(|mut d| d.next().is_some()).unwrap_or(false);
         if non_empty {
             return Err(ClusterError::NotADataDir(data_dir));
         }
@@ -781,11 +689,7 @@ impl Cluster {
         }
         let out = self.run(&self.binaries.initdb(), &args).await?;
         if !out.status.success() {
-            return Err(ClusterError::InitDb {
-                data_dir,
-                status: status_text(out.status),
-                output: condense(&out),
-            });
+            return Err(ClusterError::InitDb { data_dir, status: status_text(out.status), output: condense(&out) });
         }
         Ok(())
     }
@@ -793,8 +697,7 @@ impl Cluster {
     /// Makes postgresql.conf include rowgate.conf (once).
     fn ensure_include(&self) -> Result<(), ClusterError> {
         let conf = self.data_dir().join("postgresql.conf");
-        let text = std::fs::read_to_string(&conf)
-            .map_err(io_err(format!("could not read {}", conf.display())))?;
+        let text = std::fs::read_to_string(&conf).map_err(io_err(format!("could not read {}", conf.display())))?;
         if text.lines().any(|l| l.trim() == INCLUDE_LINE) {
             return Ok(());
         }
@@ -802,11 +705,7 @@ impl Cluster {
             .append(true)
             .open(&conf)
             .map_err(io_err(format!("could not open {}", conf.display())))?;
-        let sep = if text.ends_with('\n') || text.is_empty() {
-            ""
-        } else {
-            "\n"
-        };
+        let sep = if text.ends_with('\n') || text.is_empty() { "" } else { "\n" };
         write!(f, "{sep}\n# Settings managed by rowgate\n{INCLUDE_LINE}\n")
             .map_err(io_err(format!("could not write {}", conf.display())))
     }
@@ -814,8 +713,7 @@ impl Cluster {
     fn write_conf(&self) -> Result<(), ClusterError> {
         let path = self.data_dir().join(CONF_FILE);
         let text = self.options.conf_text()?;
-        std::fs::write(&path, text)
-            .map_err(io_err(format!("could not write {}", path.display())))?;
+        std::fs::write(&path, text).map_err(io_err(format!("could not write {}", path.display())))?;
         chown_to(&path, self.run_as.as_ref())?;
         set_mode(&path, 0o600)
     }
@@ -826,13 +724,9 @@ impl Cluster {
             .create(true)
             .append(true)
             .open(log_file)
-            .map_err(io_err(format!(
-                "could not create log file {}",
-                log_file.display()
-            )))?;
+            .map_err(io_err(format!("could not create log file {}", log_file.display())))?;
         if let Some(u) = &self.run_as {
-            let meta = std::fs::metadata(log_file)
-                .map_err(io_err(format!("could not stat {}", log_file.display())))?;
+            let meta = std::fs::metadata(log_file).map_err(io_err(format!("could not stat {}", log_file.display())))?;
             if meta.uid() != u.uid {
                 chown_to(log_file, self.run_as.as_ref())?;
             }
@@ -875,11 +769,7 @@ fn check_socket_len(socket_dir: &Path, port: u16) -> Result<(), ClusterError> {
     let path = socket_path(socket_dir, port);
     let len = path.as_os_str().len();
     if len > MAX_SOCKET_PATH {
-        return Err(ClusterError::SocketPathTooLong {
-            path,
-            len,
-            max: MAX_SOCKET_PATH,
-        });
+        return Err(ClusterError::SocketPathTooLong { path, len, max: MAX_SOCKET_PATH });
     }
     Ok(())
 }
@@ -893,11 +783,7 @@ fn read_postmaster_pid(data_dir: &Path) -> Option<(u16, Option<PathBuf>)> {
     let text = std::fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
     let lines: Vec<&str> = text.lines().collect();
     let port = lines.get(3)?.trim().parse().ok()?;
-    let dir = lines
-        .get(4)
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty())
-        .map(PathBuf::from);
+    let dir = lines.get(4).map(|l| l.trim()).filter(|l| !l.is_empty()).map(PathBuf::from);
     Some((port, dir))
 }
 
@@ -910,16 +796,8 @@ fn status_text(s: ExitStatus) -> String {
 
 /// Last few non-empty output lines on one line.
 fn condense(out: &Output) -> String {
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let start = lines.len().saturating_sub(6);
     let s = lines[start..].join(" | ");
     if s.is_empty() {
@@ -936,11 +814,7 @@ fn log_tail(path: &Path, from: u64, n: usize) -> String {
         return format!("(could not read {})", path.display());
     };
     let from = usize::try_from(from).unwrap_or(0);
-    let slice = if from < bytes.len() {
-        &bytes[from..]
-    } else {
-        &bytes[..]
-    };
+    let slice = if from < bytes.len() { &bytes[from..] } else { &bytes[..] };
     let text = String::from_utf8_lossy(slice);
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.len().saturating_sub(n);
@@ -1027,10 +901,7 @@ fn spawn_reaper(
             Ok(())
         });
     }
-    let child = cmd.spawn().map_err(|source| ClusterError::Reaper {
-        data_dir: data_dir.to_path_buf(),
-        source,
-    })?;
+    let child = cmd.spawn().map_err(|source| ClusterError::Reaper { data_dir: data_dir.to_path_buf(), source })?;
     debug!(reaper_pid = child.id(), watch_pid, data_dir = %data_dir.display(), "spawned PostgreSQL reaper");
     // Not waited for: it outlives us by design (it is reparented when we exit).
     drop(child);
@@ -1043,14 +914,10 @@ fn spawn_reaper(
 static RNG_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn random_u64() -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
     let c = RNG_COUNTER.fetch_add(1, Ordering::Relaxed);
     // splitmix64
-    let mut z =
-        nanos ^ (u64::from(std::process::id()) << 32) ^ c.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut z = nanos ^ (u64::from(std::process::id()) << 32) ^ c.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -1074,11 +941,7 @@ fn port_looks_free(socket_dir: &Path, port: u16, tcp: bool) -> bool {
 fn make_temp_dir(prefix: &str) -> Result<PathBuf, ClusterError> {
     let mut last_err = None;
     for _ in 0..16 {
-        let dir = PathBuf::from("/tmp").join(format!(
-            "{prefix}-{}-{:08x}",
-            std::process::id(),
-            random_u64() as u32
-        ));
+        let dir = PathBuf::from("/tmp").join(format!("{prefix}-{}-{:08x}", std::process::id(), random_u64() as u32));
         match std::fs::DirBuilder::new().mode(0o755).create(&dir) {
             Ok(()) => {
                 set_mode(&dir, 0o755)?;
@@ -1102,22 +965,14 @@ pub async fn start_throwaway() -> Result<Cluster, ClusterError> {
 }
 
 /// [`start_throwaway`] with extra postgresql.conf settings.
-pub async fn start_throwaway_with(
-    extra_conf: Vec<(String, String)>,
-) -> Result<Cluster, ClusterError> {
+pub async fn start_throwaway_with(extra_conf: Vec<(String, String)>) -> Result<Cluster, ClusterError> {
     let binaries = PgBinaries::find()?;
     let run_as = current_run_as()?;
     let base = make_temp_dir("rowgate-pg")?;
     let data_dir = base.join("data");
     let socket_dir = base.join("run");
     // Register the reaper first, so even a kill during initdb/start cleans up.
-    spawn_reaper(
-        std::process::id(),
-        &binaries,
-        run_as.as_ref(),
-        &data_dir,
-        Some(&base),
-    )?;
+    spawn_reaper(std::process::id(), &binaries, run_as.as_ref(), &data_dir, Some(&base))?;
     let began = std::time::Instant::now();
     for _attempt in 0..PORT_ATTEMPTS {
         let port = (0..100)
@@ -1135,10 +990,7 @@ pub async fn start_throwaway_with(
         };
         match Cluster::start_with(binaries.clone(), run_as.clone(), opts).await {
             Ok(c) => {
-                debug!(
-                    elapsed_ms = began.elapsed().as_millis() as u64,
-                    port, "throwaway cluster ready"
-                );
+                debug!(elapsed_ms = began.elapsed().as_millis() as u64, port, "throwaway cluster ready");
                 return Ok(c);
             }
             Err(e) if e.is_port_in_use() => {
@@ -1165,9 +1017,7 @@ struct EmbeddedPlan {
 
 /// 64-bit FNV-1a; stable across Rust versions (used in persistent directory names).
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// `/root/my proj` -> `root_my_proj-<8 hex>`; at most 40 chars of name plus the hash.
@@ -1176,13 +1026,7 @@ fn sanitize_path_name(p: &Path) -> String {
     let mut name: String = raw
         .trim_start_matches('/')
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' { c } else { '_' })
         .collect();
     if name.is_empty() {
         name.push('_');
@@ -1215,52 +1059,28 @@ fn plan_embedded(cwd: &Path, run_as: Option<&RunAs>, fallback_root: &Path) -> Em
                 None
             };
             match reason {
-                None => EmbeddedPlan {
-                    base,
-                    socket_dir,
-                    notice: None,
-                    tmp_socket: false,
-                },
+                None => EmbeddedPlan { base, socket_dir, notice: None, tmp_socket: false },
                 Some(reason) => {
                     let base = fallback_root.join(sanitize_path_name(cwd));
-                    let notice = format!(
-                        "{reason}; using {} for the embedded PostgreSQL cluster instead",
-                        base.display()
-                    );
-                    EmbeddedPlan {
-                        socket_dir: base.join("run"),
-                        base,
-                        notice: Some(notice),
-                        tmp_socket: false,
-                    }
+                    let notice =
+                        format!("{reason}; using {} for the embedded PostgreSQL cluster instead", base.display());
+                    EmbeddedPlan { socket_dir: base.join("run"), base, notice: Some(notice), tmp_socket: false }
                 }
             }
         }
         None if socket_len > MAX_SOCKET_PATH => {
             // Keep the data where it is; only move the socket somewhere short.
             let uid = nix::unistd::getuid().as_raw();
-            let socket_dir = PathBuf::from(format!("/tmp/rowgate-{uid}")).join(format!(
-                "{:016x}",
-                fnv1a(cwd.as_os_str().as_encoded_bytes())
-            ));
+            let socket_dir = PathBuf::from(format!("/tmp/rowgate-{uid}"))
+                .join(format!("{:016x}", fnv1a(cwd.as_os_str().as_encoded_bytes())));
             let notice = format!(
                 "the unix socket path under {} would be {socket_len} bytes (limit {MAX_SOCKET_PATH}); using socket directory {} instead",
                 base.display(),
                 socket_dir.display()
             );
-            EmbeddedPlan {
-                base,
-                socket_dir,
-                notice: Some(notice),
-                tmp_socket: true,
-            }
+            EmbeddedPlan { base, socket_dir, notice: Some(notice), tmp_socket: true }
         }
-        None => EmbeddedPlan {
-            base,
-            socket_dir,
-            notice: None,
-            tmp_socket: false,
-        },
+        None => EmbeddedPlan { base, socket_dir, notice: None, tmp_socket: false },
     }
 }
 
@@ -1272,8 +1092,7 @@ fn plan_embedded(cwd: &Path, run_as: Option<&RunAs>, fallback_root: &Path) -> Em
 pub async fn start_embedded(cwd: &Path) -> Result<(Cluster, Option<String>), ClusterError> {
     let binaries = PgBinaries::find()?;
     let run_as = current_run_as()?;
-    let cwd =
-        std::path::absolute(cwd).map_err(io_err(format!("invalid path {}", cwd.display())))?;
+    let cwd = std::path::absolute(cwd).map_err(io_err(format!("invalid path {}", cwd.display())))?;
     let plan = plan_embedded(&cwd, run_as.as_ref(), Path::new(ROOT_FALLBACK_BASE));
     if let Some(n) = &plan.notice {
         info!("{n}");
@@ -1306,12 +1125,11 @@ fn prepare_user_tmp(socket_dir: &Path) -> Result<(), ClusterError> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(io_err(format!("could not create {}", parent.display()))(e)),
     }
-    let meta = std::fs::symlink_metadata(parent)
-        .map_err(io_err(format!("could not stat {}", parent.display())))?;
+    let meta = std::fs::symlink_metadata(parent).map_err(io_err(format!("could not stat {}", parent.display())))?;
     if !meta.is_dir() || meta.uid() != nix::unistd::getuid().as_raw() {
-        return Err(io_err(format!("refusing to use {}", parent.display()))(
-            io::Error::other("not a directory owned by the current user"),
-        ));
+        return Err(io_err(format!("refusing to use {}", parent.display()))(io::Error::other(
+            "not a directory owned by the current user",
+        )));
     }
     set_mode(parent, 0o700)
 }
@@ -1332,13 +1150,7 @@ mod tests {
     }
 
     fn postmaster_pid(data_dir: &Path) -> Option<i32> {
-        std::fs::read_to_string(data_dir.join("postmaster.pid"))
-            .ok()?
-            .lines()
-            .next()?
-            .trim()
-            .parse()
-            .ok()
+        std::fs::read_to_string(data_dir.join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()
     }
 
     fn pid_alive(pid: i32) -> bool {
@@ -1363,8 +1175,7 @@ mod tests {
 
     #[test]
     fn no_binaries_error_is_one_line() {
-        let err =
-            PgBinaries::find_in(&[], &[PathBuf::from("/nonexistent/postgresql")]).unwrap_err();
+        let err = PgBinaries::find_in(&[], &[PathBuf::from("/nonexistent/postgresql")]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "no PostgreSQL server binaries found (looked for initdb/pg_ctl on PATH and in /nonexistent/postgresql/*/bin); install them, e.g. apt-get install postgresql"
@@ -1377,17 +1188,11 @@ mod tests {
     #[test]
     fn error_messages() {
         let e = ClusterError::NoPostgresUser.to_string();
-        assert!(e.starts_with(
-            "as root, PostgreSQL runs as the 'postgres' OS user, which does not exist"
-        ));
-        let e = ClusterError::NotReachable {
-            path: "/root/x/.rowgate".into(),
-            blocker: "/root".into(),
-        }
-        .to_string();
-        assert!(e.starts_with(
-            "the postgres user cannot reach /root/x/.rowgate (directory /root is not traversable by it)"
-        ));
+        assert!(e.starts_with("as root, PostgreSQL runs as the 'postgres' OS user, which does not exist"));
+        let e = ClusterError::NotReachable { path: "/root/x/.rowgate".into(), blocker: "/root".into() }.to_string();
+        assert!(
+            e.starts_with("the postgres user cannot reach /root/x/.rowgate (directory /root is not traversable by it)")
+        );
         assert!(!e.contains('\n'));
     }
 
@@ -1396,10 +1201,7 @@ mod tests {
         let mut o = ClusterOptions::new("/d/data", "/d/my run");
         o.fast = true;
         o.socket_port = Some(23456);
-        o.extra_conf = vec![
-            ("max_connections".into(), "200".into()),
-            ("application_name".into(), "it's".into()),
-        ];
+        o.extra_conf = vec![("max_connections".into(), "200".into()), ("application_name".into(), "it's".into())];
         let t = o.conf_text().unwrap();
         assert!(t.contains("listen_addresses = ''\n"));
         assert!(t.contains("port = '23456'\n"));
@@ -1409,10 +1211,7 @@ mod tests {
         assert!(t.contains("application_name = 'it''s'\n"));
         o.tcp_port = Some(30000);
         assert_eq!(o.port(), 30000);
-        assert!(o
-            .conf_text()
-            .unwrap()
-            .contains("listen_addresses = '127.0.0.1'\n"));
+        assert!(o.conf_text().unwrap().contains("listen_addresses = '127.0.0.1'\n"));
         o.extra_conf = vec![("bad key".into(), "1".into())];
         assert!(matches!(o.conf_text(), Err(ClusterError::BadSetting(_))));
         assert_eq!(conninfo_quote("/a b/c"), "'/a b/c'");
@@ -1422,12 +1221,7 @@ mod tests {
 
     #[test]
     fn embedded_plan_fallbacks() {
-        let nobody = RunAs {
-            uid: 54321,
-            gid: 54321,
-            name: "postgres".into(),
-            home: "/".into(),
-        };
+        let nobody = RunAs { uid: 54321, gid: 54321, name: "postgres".into(), home: "/".into() };
         let fallback = Path::new("/var/lib/rowgate");
         // Traversable cwd: stays put.
         let plan = plan_embedded(Path::new("/tmp/proj"), Some(&nobody), fallback);
@@ -1444,42 +1238,22 @@ mod tests {
         assert!(name.len() <= 49 && name.contains("_proj_dir-"), "{name}");
         assert!(!name.contains(' '));
         let notice = plan.notice.unwrap();
-        assert!(
-            notice.contains(&format!(
-                "(directory {} is not traversable by it)",
-                tmp.display()
-            )),
-            "{notice}"
-        );
+        assert!(notice.contains(&format!("(directory {} is not traversable by it)", tmp.display())), "{notice}");
         std::fs::remove_dir(&tmp).unwrap();
         // Too long socket path.
         let long = PathBuf::from(format!("/tmp/{}", "x".repeat(90)));
         let plan = plan_embedded(&long, Some(&nobody), fallback);
         assert!(plan.base.starts_with(fallback));
         assert!(plan.notice.unwrap().contains("bytes"));
-        assert!(
-            socket_path(&plan.socket_dir, DEFAULT_PORT)
-                .as_os_str()
-                .len()
-                <= MAX_SOCKET_PATH
-        );
+        assert!(socket_path(&plan.socket_dir, DEFAULT_PORT).as_os_str().len() <= MAX_SOCKET_PATH);
         // Not root, too long: only the socket moves.
         let plan = plan_embedded(&long, None, fallback);
         assert_eq!(plan.base, long.join(".rowgate"));
         assert!(plan.tmp_socket);
-        assert!(plan
-            .socket_dir
-            .to_string_lossy()
-            .starts_with(&format!("/tmp/rowgate-{}/", nix::unistd::getuid())));
+        assert!(plan.socket_dir.to_string_lossy().starts_with(&format!("/tmp/rowgate-{}/", nix::unistd::getuid())));
         // Stable names.
-        assert_eq!(
-            sanitize_path_name(Path::new("/root/x")),
-            sanitize_path_name(Path::new("/root/x"))
-        );
-        assert_ne!(
-            sanitize_path_name(Path::new("/a/b_c")),
-            sanitize_path_name(Path::new("/a_b/c"))
-        );
+        assert_eq!(sanitize_path_name(Path::new("/root/x")), sanitize_path_name(Path::new("/root/x")));
+        assert_ne!(sanitize_path_name(Path::new("/a/b_c")), sanitize_path_name(Path::new("/a_b/c")));
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -1489,21 +1263,13 @@ mod tests {
         eprintln!("start_throwaway took {:?}", t.elapsed());
         assert!(c.started_by_us());
         let conn = c.conn_string("postgres", "postgres");
-        assert!(conn.starts_with(&format!(
-            "host={} port={} ",
-            c.socket_dir().display(),
-            c.port()
-        )));
+        assert!(conn.starts_with(&format!("host={} port={} ", c.socket_dir().display(), c.port())));
         let client = connect(&conn).await.unwrap();
         let one: i32 = client.query_one("select 1", &[]).await.unwrap().get(0);
         assert_eq!(one, 1);
         let fsync: String = client.query_one("show fsync", &[]).await.unwrap().get(0);
         assert_eq!(fsync, "off");
-        let enc: String = client
-            .query_one("show server_encoding", &[])
-            .await
-            .unwrap()
-            .get(0);
+        let enc: String = client.query_one("show server_encoding", &[]).await.unwrap().get(0);
         assert_eq!(enc, "UTF8");
         drop(client);
         let t = Instant::now();
@@ -1516,32 +1282,19 @@ mod tests {
     async fn second_start_reuses() {
         let c1 = start_throwaway().await.unwrap();
         let version_file = c1.data_dir().join("PG_VERSION");
-        let mtime = std::fs::metadata(&version_file)
-            .unwrap()
-            .modified()
-            .unwrap();
+        let mtime = std::fs::metadata(&version_file).unwrap().modified().unwrap();
         let c2 = Cluster::start(c1.options().clone()).await.unwrap();
         assert!(!c2.started_by_us());
         assert_eq!(c2.port(), c1.port());
         assert_eq!(c2.socket_dir(), c1.socket_dir());
-        assert_eq!(
-            std::fs::metadata(&version_file)
-                .unwrap()
-                .modified()
-                .unwrap(),
-            mtime
-        );
+        assert_eq!(std::fs::metadata(&version_file).unwrap().modified().unwrap(), mtime);
         // Stopping a reused cluster is a no-op.
         c2.stop().await.unwrap();
-        let client = connect(&c2.conn_string("postgres", "postgres"))
-            .await
-            .unwrap();
+        let client = connect(&c2.conn_string("postgres", "postgres")).await.unwrap();
         client.simple_query("select 1").await.unwrap();
         drop(client);
         c1.stop().await.unwrap();
-        assert!(connect(&c1.conn_string("postgres", "postgres"))
-            .await
-            .is_err());
+        assert!(connect(&c1.conn_string("postgres", "postgres")).await.is_err());
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -1567,9 +1320,7 @@ mod tests {
         assert!(!c2.started_by_us());
         assert_eq!(c2.port(), DEFAULT_PORT);
         c1.stop().await.unwrap();
-        assert!(connect(&c1.conn_string("postgres", "postgres"))
-            .await
-            .is_err());
+        assert!(connect(&c1.conn_string("postgres", "postgres")).await.is_err());
         // Persistent: starting again after a stop re-uses the data (no initdb) and starts.
         let (c3, _) = start_embedded(&cwd).await.unwrap();
         assert!(c3.started_by_us());
@@ -1579,27 +1330,19 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn start_failure_includes_log_tail() {
-        let err = start_throwaway_with(vec![("shared_buffers".into(), "lots".into())])
-            .await
-            .unwrap_err();
+        let err = start_throwaway_with(vec![("shared_buffers".into(), "lots".into())]).await.unwrap_err();
         let msg = err.to_string();
         eprintln!("{msg}");
         assert!(matches!(err, ClusterError::Start { .. }));
         assert!(msg.starts_with("PostgreSQL failed to start (data directory /tmp/rowgate-pg-"));
-        assert!(
-            msg.contains("invalid value for parameter \"shared_buffers\""),
-            "{msg}"
-        );
+        assert!(msg.contains("invalid value for parameter \"shared_buffers\""), "{msg}");
         assert!(!err.is_port_in_use());
     }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn tcp_and_port_collision() {
         let base = make_temp_dir("rowgate-collision-test").unwrap();
-        let port = (0..100)
-            .map(|_| random_port())
-            .find(|&p| port_looks_free(&base.join("run"), p, true))
-            .unwrap();
+        let port = (0..100).map(|_| random_port()).find(|&p| port_looks_free(&base.join("run"), p, true)).unwrap();
         let mut a = ClusterOptions::new(base.join("a"), base.join("run"));
         a.fast = true;
         a.tcp_port = Some(port);
@@ -1607,12 +1350,7 @@ mod tests {
         ca.stop_when_process_exits(Some(&base)).unwrap();
         assert_eq!(ca.port(), port);
         let tcp = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
-        connect(&tcp)
-            .await
-            .unwrap()
-            .simple_query("select 1")
-            .await
-            .unwrap();
+        connect(&tcp).await.unwrap().simple_query("select 1").await.unwrap();
         // Second cluster, same socket dir and port: must fail as "port in use".
         let mut b = ClusterOptions::new(base.join("b"), base.join("run"));
         b.fast = true;
@@ -1633,18 +1371,8 @@ mod tests {
         let c = Cluster::start(opts).await.unwrap();
         let pm = postmaster_pid(c.data_dir()).unwrap();
         assert!(pid_alive(pm));
-        let mut child = std::process::Command::new("sleep")
-            .arg("2")
-            .spawn()
-            .unwrap();
-        spawn_reaper(
-            child.id(),
-            c.binaries(),
-            c.run_as.as_ref(),
-            c.data_dir(),
-            Some(&base),
-        )
-        .unwrap();
+        let mut child = std::process::Command::new("sleep").arg("2").spawn().unwrap();
+        spawn_reaper(child.id(), c.binaries(), c.run_as.as_ref(), c.data_dir(), Some(&base)).unwrap();
         // The child is deliberately not waited for: as a zombie it must count as exited.
         let t = Instant::now();
         while (base.exists() || pid_alive(pm)) && t.elapsed() < Duration::from_secs(15) {
@@ -1655,8 +1383,6 @@ mod tests {
         assert!(!base.exists(), "dir not removed");
         assert!(t.elapsed() < Duration::from_secs(10));
         child.wait().unwrap();
-        assert!(connect(&c.conn_string("postgres", "postgres"))
-            .await
-            .is_err());
+        assert!(connect(&c.conn_string("postgres", "postgres")).await.is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Runs one request's transaction. BEGIN, the context statement, the optional pre-request call,
-//! the main statement and COMMIT are sent together, so a read costs one round trip once its
-//! statements are prepared on the connection.
+//! the main statement and COMMIT are sent together, so a request costs one round trip once its
+//! statements are prepared on the connection. Only a write whose outcome decides COMMIT vs
+//! ROLLBACK (singular or max-affected) waits for the result before ending the transaction.
 
 use deadpool_postgres::Object;
 use futures_util::future::{join, join4, OptionFuture};
@@ -11,18 +12,29 @@ use crate::sql::Statement;
 use super::error::DbError;
 use super::params::{as_refs, text_params};
 
+/// How the transaction ends.
+pub enum Finish<'a> {
+    Commit,
+    /// `Prefer: tx=rollback` or `ROWGATE_DB_TX_END=rollback`: deferred constraints still checked.
+    Rollback,
+    /// Commit only if the main row passes the check.
+    Decide(&'a (dyn Fn(&Row) -> bool + Sync)),
+}
+
 pub struct Transaction<'a> {
     pub read_only: bool,
     pub context: &'a Statement,
     pub pre_request: Option<&'a str>,
     pub main: &'a Statement,
-    /// Runs after the main statement with the same parameters (planned counts).
+    /// Runs after the main statement with its own parameters (planned counts).
     pub explain: Option<&'a Statement>,
+    pub finish: Finish<'a>,
 }
 
 pub struct Outcome {
     pub main: Row,
     pub explain: Option<Row>,
+    pub committed: bool,
 }
 
 /// Bounds the per-connection statement cache; shapes are bounded by the query grammar, but a
@@ -50,49 +62,68 @@ pub async fn run(client: &Object, tx: Transaction<'_>) -> Result<Outcome, DbErro
     } else {
         "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
     };
+    // Separate messages: if the constraint check fails, ROLLBACK still runs.
+    let (check_constraints, end) = match tx.finish {
+        Finish::Commit => (None, Some("COMMIT")),
+        Finish::Rollback => (Some("SET CONSTRAINTS ALL IMMEDIATE"), Some("ROLLBACK")),
+        Finish::Decide(_) => (None, None),
+    };
     let context_params = text_params(&tx.context.params);
     let main_params = text_params(&tx.main.params);
-    let explain_params = tx
-        .explain
-        .map(|e| text_params(&e.params))
-        .unwrap_or_default();
+    let explain_params = tx.explain.map(|e| text_params(&e.params)).unwrap_or_default();
     let context_refs = as_refs(&context_params);
     let main_refs = as_refs(&main_params);
     let explain_refs = as_refs(&explain_params);
 
     // Polled together: every message is written before any reply is awaited.
-    let ((begun, ctx, pre_res, main_res), (explain_res, commit)) = join(
+    let ((begun, ctx, pre_res, main_res), (explain_res, checked, ended)) = join(
         join4(
             client.batch_execute(begin),
             client.query(&context, &context_refs),
             OptionFuture::from(pre.as_ref().map(|p: &Prepared| client.query(p, &[]))),
             client.query(&main, &main_refs),
         ),
-        join(
-            OptionFuture::from(
-                explain_stmt
-                    .as_ref()
-                    .map(|e| client.query(e, &explain_refs)),
-            ),
-            client.batch_execute("COMMIT"),
+        futures_util::future::join3(
+            OptionFuture::from(explain_stmt.as_ref().map(|e| client.query(e, &explain_refs))),
+            OptionFuture::from(check_constraints.map(|sql| client.batch_execute(sql))),
+            OptionFuture::from(end.map(|sql| client.batch_execute(sql))),
         ),
     )
     .await;
-    // The first failure is the cause; later ones are "transaction aborted" echoes.
-    begun?;
-    ctx?;
-    pre_res.transpose()?;
-    let mut rows = main_res?;
-    let explain = match explain_res.transpose()? {
-        Some(mut r) if !r.is_empty() => Some(r.swap_remove(0)),
-        _ => None,
-    };
-    commit?;
-    if rows.is_empty() {
-        return Err(DbError::Shape("main statement returned no row".into()));
+
+    let result = (|| {
+        // The first failure is the cause; later ones are "transaction aborted" echoes.
+        begun?;
+        ctx?;
+        pre_res.transpose()?;
+        let mut rows = main_res?;
+        let explain = match explain_res.transpose()? {
+            Some(mut r) if !r.is_empty() => Some(r.swap_remove(0)),
+            _ => None,
+        };
+        if rows.is_empty() {
+            return Err(DbError::Shape("main statement returned no row".into()));
+        }
+        Ok((rows.swap_remove(0), explain))
+    })();
+
+    match tx.finish {
+        Finish::Commit | Finish::Rollback => {
+            let (main, explain) = result?;
+            checked.transpose()?;
+            ended.transpose()?;
+            Ok(Outcome { main, explain, committed: matches!(tx.finish, Finish::Commit) })
+        }
+        Finish::Decide(check) => match result {
+            Ok((main, explain)) => {
+                let commit = check(&main);
+                client.batch_execute(if commit { "COMMIT" } else { "ROLLBACK" }).await?;
+                Ok(Outcome { main, explain, committed: commit })
+            }
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK").await;
+                Err(e)
+            }
+        },
     }
-    Ok(Outcome {
-        main: rows.swap_remove(0),
-        explain,
-    })
 }

@@ -11,10 +11,7 @@ pub enum MigrateError {
     #[error("migration failed: {0}")]
     Refinery(#[from] refinery::Error),
     #[error("{file}: {source}")]
-    Sql {
-        file: &'static str,
-        source: tokio_postgres::Error,
-    },
+    Sql { file: &'static str, source: tokio_postgres::Error },
 }
 
 /// Runs pending migrations; already-applied ones are skipped.
@@ -27,11 +24,5 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<usize, Migra
 pub const DEMO_SQL: &str = include_str!("../../demo/demo.sql");
 
 pub async fn load_demo(client: &tokio_postgres::Client) -> Result<(), MigrateError> {
-    client
-        .batch_execute(DEMO_SQL)
-        .await
-        .map_err(|source| MigrateError::Sql {
-            file: "demo/demo.sql",
-            source,
-        })
+    client.batch_execute(DEMO_SQL).await.map_err(|source| MigrateError::Sql { file: "demo/demo.sql", source })
 }

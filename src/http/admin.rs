@@ -35,8 +35,5 @@ async fn ready(state: &AppState) -> bool {
         let client = state.pool.get().await.ok()?;
         client.batch_execute("").await.ok()
     };
-    matches!(
-        tokio::time::timeout(Duration::from_secs(2), check).await,
-        Ok(Some(()))
-    )
+    matches!(tokio::time::timeout(Duration::from_secs(2), check).await, Ok(Some(())))
 }

@@ -3,74 +3,78 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::http::request::Parts;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 
 use super::{full, Body};
 use crate::app::AppState;
 use crate::auth::Identity;
-use crate::config::OpenApiMode;
-use crate::db::execute::{self, Outcome, Transaction};
+use crate::config::{OpenApiMode, TxEnd};
+use crate::db::execute::{self, Finish, Outcome, Transaction};
 use crate::openapi;
 use crate::plan::{self, PlanError};
-use crate::request::{self, Action, ApiRequest, Target};
+use crate::request::preferences::TxPreference;
+use crate::request::{self, Action, ApiRequest, Target, WriteMethod};
 use crate::response::{self, from_db, ApiError};
 use crate::schema::SchemaCache;
 use crate::sql::{self, context, Statement};
 
 pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
-    let (parts, _body) = req.into_parts();
-    match serve(&state, &parts).await {
+    let (parts, body) = req.into_parts();
+    let result = match read_body(&parts, body, state.config.max_body_bytes).await {
+        Ok(bytes) => serve(&state, &parts, &bytes).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
     }
 }
 
-async fn serve(state: &AppState, parts: &Parts) -> Result<Response<Body>, ApiError> {
-    let api = request::parse(parts, &state.config.schemas)?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let identity = state.auth.authenticate(
-        parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes),
-        now,
-    )?;
+/// The whole body of POST/PATCH/PUT, up to `limit` bytes (413 beyond); other verbs have none.
+async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    if !matches!(parts.method, Method::POST | Method::PATCH | Method::PUT) {
+        return Ok(Bytes::new());
+    }
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ApiError::new(
+            413,
+            "PGRST413",
+            format!("Request body larger than {limit} bytes (ROWGATE_MAX_BODY_BYTES)"),
+        )),
+        Err(e) => Err(ApiError::new(400, "PGRST102", "Could not read the request body").details(e.to_string())),
+    }
+}
+
+async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response<Body>, ApiError> {
+    let api = request::parse_with_body(parts, body, &state.config.schemas)?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let identity = state.auth.authenticate(parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes), now)?;
 
     match (&api.action, &api.target) {
         (Action::Read { .. }, Target::Relation(name)) => read(state, &api, &identity, name).await,
+        (Action::Write(method), Target::Relation(name)) => write(state, &api, &identity, *method, name).await,
         (Action::Options, Target::Relation(_)) => Ok(options("OPTIONS,GET,HEAD")),
-        (Action::Read { headers_only }, Target::Root) => {
-            openapi_document(state, &api, &identity, *headers_only).await
-        }
-        (_, Target::Root) => Err(ApiError::new(
-            405,
-            "PGRST117",
-            format!("Unsupported HTTP method: {}", api.method),
-        )),
-        (_, Target::Rpc(_)) => {
-            Err(PlanError::NotImplemented("RPC is not supported yet".into()).into())
-        }
-        (_, Target::Relation(_)) => {
-            Err(PlanError::NotImplemented("writes are not supported yet".into()).into())
-        }
+        (Action::Read { headers_only }, Target::Root) => openapi_document(state, &api, &identity, *headers_only).await,
+        (_, Target::Root) => Err(ApiError::new(405, "PGRST117", format!("Unsupported HTTP method: {}", api.method))),
+        (_, Target::Rpc(_)) => Err(PlanError::NotImplemented("RPC is not supported yet".into()).into()),
     }
 }
 
 fn schema_cache(state: &AppState) -> Result<Arc<SchemaCache>, ApiError> {
     state.schema.load_full().ok_or_else(|| {
-        ApiError::new(
-            503,
-            "PGRST002",
-            "Could not query the database for the schema cache. Retrying.",
-        )
-        .header(hyper::header::RETRY_AFTER, "1")
+        ApiError::new(503, "PGRST002", "Could not query the database for the schema cache. Retrying.")
+            .header(hyper::header::RETRY_AFTER, "1")
     })
 }
 
-/// Runs `main` in the request's transaction: context, pre-request, main, commit; one round trip.
+/// Runs `main` in the request's transaction: context, pre-request, main, end; one round trip
+/// unless `finish` must look at the result first.
 async fn transaction(
     state: &AppState,
     api: &ApiRequest,
@@ -78,6 +82,7 @@ async fn transaction(
     read_only: bool,
     main: &Statement,
     explain: Option<&Statement>,
+    finish: Finish<'_>,
 ) -> Result<Outcome, ApiError> {
     let ctx = context::context_statement(&context::RequestContext {
         schema: &api.schema,
@@ -89,42 +94,58 @@ async fn transaction(
         headers: &api.headers_json,
         cookies: &api.cookies_json,
         statement_timeout_ms: state.config.statement_timeout.as_millis() as u64,
+        timezone: api.prefer.timezone.as_deref().unwrap_or(""),
     });
     let db_err = |e| from_db(e, identity.has_token);
     let client = state.pool.get().await.map_err(|e| db_err(e.into()))?;
-    execute::run(
-        &client,
-        Transaction {
-            read_only,
-            context: &ctx,
-            pre_request: state.pre_request_sql.as_deref(),
-            main,
-            explain,
-        },
-    )
-    .await
-    .map_err(db_err)
+    let tx =
+        Transaction { read_only, context: &ctx, pre_request: state.pre_request_sql.as_deref(), main, explain, finish };
+    execute::run(&client, tx).await.map_err(db_err)
 }
 
-async fn read(
+async fn read(state: &AppState, api: &ApiRequest, identity: &Identity, name: &str) -> Result<Response<Body>, ApiError> {
+    let cache = schema_cache(state)?;
+    let plan = plan::plan_read(api, name, &cache, state.config.max_rows)?;
+    let st = sql::render_read(&plan);
+    let outcome = transaction(state, api, identity, true, &st.main, st.explain.as_ref(), Finish::Commit).await?;
+    response::read::read_response(api, &plan, &outcome)
+}
+
+async fn write(
     state: &AppState,
     api: &ApiRequest,
     identity: &Identity,
+    method: WriteMethod,
     name: &str,
 ) -> Result<Response<Body>, ApiError> {
     let cache = schema_cache(state)?;
-    let plan = plan::plan_read(api, name, &cache, state.config.max_rows)?;
-    let statements = sql::render_read(&plan);
-    let outcome = transaction(
-        state,
-        api,
-        identity,
-        true,
-        &statements.main,
-        statements.explain.as_ref(),
-    )
-    .await?;
-    response::read::read_response(api, &plan, &outcome)
+    let plan = plan::plan_write(api, method, name, &cache)?;
+    let statement = sql::render_write(&plan);
+    let (rollback, tx_applied) = tx_outcome(state.config.tx_end, api.prefer.tx);
+    let check = |row: &tokio_postgres::Row| {
+        !rollback && response::write::checks_pass(&plan.checks, response::write::affected(row))
+    };
+    let finish = match (plan.checks.is_empty(), rollback) {
+        (true, false) => Finish::Commit,
+        (true, true) => Finish::Rollback,
+        (false, _) => Finish::Decide(&check),
+    };
+    let outcome = transaction(state, api, identity, false, &statement, None, finish).await?;
+    let applied: Vec<String> =
+        api.prefer.applied.iter().filter(|p| !p.starts_with("tx=") || tx_applied).cloned().collect();
+    response::write::write_response(api, &plan, &outcome, &applied)
+}
+
+/// Whether the transaction rolls back, and whether a `Prefer: tx` was honoured.
+fn tx_outcome(config: TxEnd, pref: Option<TxPreference>) -> (bool, bool) {
+    match (config, pref) {
+        (TxEnd::Commit, _) => (false, false),
+        (TxEnd::Rollback, _) => (true, false),
+        (TxEnd::CommitAllowOverride, Some(TxPreference::Rollback)) => (true, true),
+        (TxEnd::CommitAllowOverride, p) => (false, p.is_some()),
+        (TxEnd::RollbackAllowOverride, Some(TxPreference::Commit)) => (false, true),
+        (TxEnd::RollbackAllowOverride, p) => (true, p.is_some()),
+    }
 }
 
 /// `GET /`: the OpenAPI 3.1 document of the requested schema, limited to what the caller's
@@ -136,21 +157,12 @@ async fn openapi_document(
     headers_only: bool,
 ) -> Result<Response<Body>, ApiError> {
     let visibility = match state.config.openapi_mode {
-        OpenApiMode::Disabled => {
-            return Err(ApiError::new(
-                404,
-                "PGRST126",
-                "Root endpoint metadata is disabled",
-            ))
-        }
+        OpenApiMode::Disabled => return Err(ApiError::new(404, "PGRST126", "Root endpoint metadata is disabled")),
         OpenApiMode::IgnorePrivileges => openapi::Visibility::All,
         OpenApiMode::FollowPrivileges => {
             let statement = openapi::privileges_statement(&api.schema);
-            let outcome = transaction(state, api, identity, true, &statement, None).await?;
-            let text: &str = outcome
-                .main
-                .try_get(0)
-                .map_err(|e| internal(e.to_string()))?;
+            let outcome = transaction(state, api, identity, true, &statement, None, Finish::Commit).await?;
+            let text: &str = outcome.main.try_get(0).map_err(|e| internal(e.to_string()))?;
             openapi::visibility_from_json(text).map_err(|e| internal(e.to_string()))?
         }
     };
@@ -163,16 +175,9 @@ async fn openapi_document(
         server_url: None,
         title: None,
     });
-    let body = if headers_only {
-        String::new()
-    } else {
-        doc.to_string()
-    };
+    let body = if headers_only { String::new() } else { doc.to_string() };
     let mut resp = Response::new(full(body));
-    resp.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/openapi+json; charset=utf-8"),
-    );
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/openapi+json; charset=utf-8"));
     Ok(resp)
 }
 
@@ -183,7 +188,6 @@ fn internal(details: String) -> ApiError {
 fn options(allow: &'static str) -> Response<Body> {
     let mut resp = Response::new(full(""));
     *resp.status_mut() = StatusCode::OK;
-    resp.headers_mut()
-        .insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
+    resp.headers_mut().insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
     resp
 }

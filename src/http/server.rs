@@ -16,12 +16,8 @@ use tokio::sync::watch;
 use super::Body;
 
 /// Serves `listener` until `shutdown` turns true, then waits for in-flight connections.
-pub async fn serve<S, F, Fut>(
-    listener: TcpListener,
-    state: Arc<S>,
-    handler: F,
-    mut shutdown: watch::Receiver<bool>,
-) where
+pub async fn serve<S, F, Fut>(listener: TcpListener, state: Arc<S>, handler: F, mut shutdown: watch::Receiver<bool>)
+where
     S: Send + Sync + 'static,
     F: Fn(Arc<S>, Request<Incoming>) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,

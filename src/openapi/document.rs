@@ -14,23 +14,12 @@ use super::types::{column_schema, describe, nullable, object, type_schema};
 use super::{Commands, DocumentInput};
 
 /// Query words that are never column filters or RPC arguments.
-const RESERVED: &[&str] = &[
-    "select",
-    "order",
-    "limit",
-    "offset",
-    "columns",
-    "on_conflict",
-    "and",
-    "or",
-];
+const RESERVED: &[&str] = &["select", "order", "limit", "offset", "columns", "on_conflict", "and", "or"];
 
 pub fn document(input: &DocumentInput) -> Value {
     let cache = input.cache;
-    let mut relations: Vec<(&Relation, Commands)> = cache
-        .relations_in(input.schema)
-        .filter_map(|r| input.visibility.relation(&r.name).map(|c| (r, c)))
-        .collect();
+    let mut relations: Vec<(&Relation, Commands)> =
+        cache.relations_in(input.schema).filter_map(|r| input.visibility.relation(&r.name).map(|c| (r, c))).collect();
     relations.sort_by(|a, b| a.0.name.cmp(&b.0.name));
 
     let mut functions: BTreeMap<&str, Vec<&Function>> = BTreeMap::new();
@@ -43,10 +32,7 @@ pub fn document(input: &DocumentInput) -> Value {
         overloads.sort_by_key(|f| (f.nargs, arg_types(f)));
     }
 
-    let ctx = Context {
-        input,
-        profiles: input.schemas.len() > 1,
-    };
+    let ctx = Context { input, profiles: input.schemas.len() > 1 };
 
     let mut paths = Map::new();
     paths.insert("/".into(), ctx.root_path());
@@ -64,9 +50,7 @@ pub fn document(input: &DocumentInput) -> Value {
         paths.insert(names::path("/rpc/", name), ctx.function_path(overloads));
         for f in overloads {
             if let Some(rel) = returned_relation(input, f) {
-                schemas
-                    .entry(component_key(&rel.name))
-                    .or_insert_with(|| relation_schema(input, rel));
+                schemas.entry(component_key(&rel.name)).or_insert_with(|| relation_schema(input, rel));
             }
         }
     }
@@ -284,10 +268,7 @@ impl Context<'_, '_> {
     fn relation_path(&self, rel: &Relation, commands: Commands) -> Map<String, Value> {
         let row = schema_ref(&rel.name);
         let (summary, description) = split_comment(rel.comment.as_deref());
-        let table_like = matches!(
-            rel.kind,
-            RelationKind::Table | RelationKind::PartitionedTable
-        );
+        let table_like = matches!(rel.kind, RelationKind::Table | RelationKind::PartitionedTable);
         let insert = commands.insert && (table_like || rel.updatable_mask & 4 != 0);
         let update = commands.update && (table_like || rel.updatable_mask & 8 != 0);
         let delete = commands.delete && (table_like || rel.updatable_mask & 16 != 0);
@@ -321,10 +302,7 @@ impl Context<'_, '_> {
         };
         let written = |status: &str, text: &str| {
             let mut r = Map::new();
-            r.insert(
-                status.into(),
-                rows_response(&format!("{text} (`Prefer: return=representation`)"), &row),
-            );
+            r.insert(status.into(), rows_response(&format!("{text} (`Prefer: return=representation`)"), &row));
             r
         };
         let no_content = |r: &mut Map<String, Value>| {
@@ -334,15 +312,7 @@ impl Context<'_, '_> {
         let mut item = Map::new();
         if commands.select {
             let mut params = filters.clone();
-            for p in [
-                "select",
-                "order",
-                "range",
-                "rangeUnit",
-                "offset",
-                "limit",
-                "preferGet",
-            ] {
+            for p in ["select", "order", "range", "rangeUnit", "offset", "limit", "preferGet"] {
                 params.push(param_ref(p));
             }
             self.read_profile(&mut params);
@@ -353,12 +323,8 @@ impl Context<'_, '_> {
             item.insert("get".into(), op(params, r));
         }
         if insert {
-            let mut params = vec![
-                param_ref("select"),
-                param_ref("columns"),
-                param_ref("onConflict"),
-                param_ref("preferPost"),
-            ];
+            let mut params =
+                vec![param_ref("select"), param_ref("columns"), param_ref("onConflict"), param_ref("preferPost")];
             self.write_profile(&mut params);
             let mut r = written("201", "Created");
             errors(&mut r);
@@ -382,8 +348,7 @@ impl Context<'_, '_> {
             no_content(&mut r);
             errors(&mut r);
             let mut o = op(params, r);
-            o["description"] =
-                json!(format!(
+            o["description"] = json!(format!(
                 "Inserts or replaces the one row whose primary key ({}) the `eq` filters give.{}",
                 rel.primary_key.join(", "),
                 description.as_deref().map(|d| format!("\n\n{d}")).unwrap_or_default()
@@ -430,9 +395,7 @@ impl Context<'_, '_> {
         let (summary, description) = split_comment(first.comment.as_deref());
         let tag = format!("(rpc) {}", first.name);
         let result = one_of(overloads.iter().map(|f| self.result_schema(f)).collect());
-        let set_of_rows = overloads
-            .iter()
-            .all(|f| f.returns_set || returned_relation(self.input, f).is_some());
+        let set_of_rows = overloads.iter().all(|f| f.returns_set || returned_relation(self.input, f).is_some());
         let void = overloads.iter().all(|f| f.return_type == "void");
         let responses = |result: &Value| {
             let mut r = Map::new();
@@ -460,8 +423,7 @@ impl Context<'_, '_> {
             params.push(param_ref("preferRpc"));
         };
         let op = |params: Vec<Value>| {
-            let mut o =
-                json!({"tags": [tag], "parameters": params, "responses": responses(&result)});
+            let mut o = json!({"tags": [tag], "parameters": params, "responses": responses(&result)});
             if let Some(s) = &summary {
                 o["summary"] = json!(s);
             }
@@ -485,19 +447,14 @@ impl Context<'_, '_> {
         item.insert("post".into(), post);
 
         // GET runs read-only: only for functions that cannot write.
-        let readers: Vec<&Function> = overloads
-            .iter()
-            .copied()
-            .filter(|f| f.volatility == "s" || f.volatility == "i")
-            .collect();
+        let readers: Vec<&Function> =
+            overloads.iter().copied().filter(|f| f.volatility == "s" || f.volatility == "i").collect();
         if !readers.is_empty() {
             let mut params: Vec<Value> = Vec::new();
             let mut seen: Vec<&str> = Vec::new();
             for f in &readers {
                 for (i, arg) in inputs(f).enumerate() {
-                    if arg.name.is_empty()
-                        || RESERVED.contains(&arg.name.as_str())
-                        || seen.contains(&arg.name.as_str())
+                    if arg.name.is_empty() || RESERVED.contains(&arg.name.as_str()) || seen.contains(&arg.name.as_str())
                     {
                         continue;
                     }
@@ -508,8 +465,7 @@ impl Context<'_, '_> {
                         "schema": type_schema(&arg.data_type)
                     });
                     if arg.mode == "v" || arg.data_type.ends_with("[]") {
-                        p["description"] =
-                            json!("Repeat the parameter for each element: `?a=1&a=2`.");
+                        p["description"] = json!("Repeat the parameter for each element: `?a=1&a=2`.");
                         p["explode"] = json!(true);
                     }
                     params.push(p);
@@ -537,18 +493,11 @@ impl Context<'_, '_> {
         } else if f.return_typtype == "c" {
             json!({"type": "object"})
         } else if f.return_type == "record" {
-            let outs: Vec<_> = f
-                .args
-                .iter()
-                .filter(|a| matches!(a.mode.as_str(), "o" | "b" | "t"))
-                .collect();
+            let outs: Vec<_> = f.args.iter().filter(|a| matches!(a.mode.as_str(), "o" | "b" | "t")).collect();
             if outs.is_empty() {
                 json!({})
             } else {
-                let props = outs
-                    .iter()
-                    .map(|a| (a.name.clone(), nullable(type_schema(&a.data_type))))
-                    .collect();
+                let props = outs.iter().map(|a| (a.name.clone(), nullable(type_schema(&a.data_type)))).collect();
                 object(props, Vec::new())
             }
         } else if f.return_type == "void" {
@@ -566,16 +515,12 @@ impl Context<'_, '_> {
 
 /// The input arguments (`i`, `b`, `v`) in declaration order.
 fn inputs(f: &Function) -> impl Iterator<Item = &crate::schema::FunctionArg> {
-    f.args
-        .iter()
-        .filter(|a| matches!(a.mode.as_str(), "i" | "b" | "v"))
+    f.args.iter().filter(|a| matches!(a.mode.as_str(), "i" | "b" | "v"))
 }
 
 /// How many leading input arguments have no default (the last `nargdefaults` have one).
 fn required_inputs(f: &Function) -> usize {
-    inputs(f)
-        .count()
-        .saturating_sub(f.nargdefaults.max(0) as usize)
+    inputs(f).count().saturating_sub(f.nargdefaults.max(0) as usize)
 }
 
 /// The JSON body of a call, and whether a body is required at all.
@@ -596,10 +541,7 @@ fn body_schema(f: &Function) -> (Value, bool) {
         }
         let mut schema = type_schema(&arg.data_type);
         if arg.mode == "v" {
-            schema = describe(
-                schema,
-                Some("Variadic: the array of the remaining arguments.".into()),
-            );
+            schema = describe(schema, Some("Variadic: the array of the remaining arguments.".into()));
         }
         props.insert(arg.name.clone(), schema);
         if i < required_count {
@@ -624,22 +566,13 @@ fn one_of(mut schemas: Vec<Value>) -> Value {
 }
 
 fn arg_types(f: &Function) -> String {
-    f.args
-        .iter()
-        .map(|a| format!("{}:{}", a.mode, a.data_type))
-        .collect::<Vec<_>>()
-        .join(",")
+    f.args.iter().map(|a| format!("{}:{}", a.mode, a.data_type)).collect::<Vec<_>>().join(",")
 }
 
 /// The relation of the described schema whose rows `f` returns.
 fn returned_relation<'a>(input: &DocumentInput<'a>, f: &Function) -> Option<&'a Relation> {
-    let (schema, name) = (
-        f.return_rel_schema.as_deref()?,
-        f.return_rel_name.as_deref()?,
-    );
-    (schema == input.schema)
-        .then(|| input.cache.relation(schema, name))
-        .flatten()
+    let (schema, name) = (f.return_rel_schema.as_deref()?, f.return_rel_name.as_deref()?);
+    (schema == input.schema).then(|| input.cache.relation(schema, name)).flatten()
 }
 
 /// The row schema: properties from columns, `required` = NOT NULL without default.
@@ -651,10 +584,11 @@ fn relation_schema(input: &DocumentInput, rel: &Relation) -> Value {
         if rel.primary_key.contains(&c.name) {
             notes.push("Note:\nThis is a Primary Key.<pk/>".into());
         }
-        for fk in
-            input.cache.foreign_keys.iter().filter(|fk| {
-                fk.schema == rel.schema && fk.table == rel.name && fk.columns.len() == 1
-            })
+        for fk in input
+            .cache
+            .foreign_keys
+            .iter()
+            .filter(|fk| fk.schema == rel.schema && fk.table == rel.name && fk.columns.len() == 1)
         {
             if fk.columns[0] == c.name {
                 notes.push(format!(
@@ -674,11 +608,7 @@ fn relation_schema(input: &DocumentInput, rel: &Relation) -> Value {
 
 /// A PATCH body: the row's properties, none required.
 fn patch_schema(rel: &Relation) -> Value {
-    let props = rel
-        .columns
-        .iter()
-        .map(|c| (c.name.clone(), column_schema(c)))
-        .collect();
+    let props = rel.columns.iter().map(|c| (c.name.clone(), column_schema(c))).collect();
     object(props, Vec::new())
 }
 
@@ -690,10 +620,7 @@ fn split_comment(comment: Option<&str>) -> (Option<String>, Option<String>) {
     match c.split_once('\n') {
         Some((first, rest)) => {
             let rest = rest.trim();
-            (
-                Some(first.trim().to_string()),
-                (!rest.is_empty()).then(|| rest.to_string()),
-            )
+            (Some(first.trim().to_string()), (!rest.is_empty()).then(|| rest.to_string()))
         }
         None => (Some(c.to_string()), None),
     }

@@ -55,13 +55,9 @@ impl Visibility {
     pub fn relation(&self, name: &str) -> Option<Commands> {
         match self {
             Visibility::All => Some(Commands::ALL),
-            Visibility::Only {
-                relations,
-                commands,
-                ..
-            } => relations
-                .contains(name)
-                .then(|| commands.get(name).copied().unwrap_or(Commands::ALL)),
+            Visibility::Only { relations, commands, .. } => {
+                relations.contains(name).then(|| commands.get(name).copied().unwrap_or(Commands::ALL))
+            }
         }
     }
 
@@ -83,12 +79,7 @@ pub struct Commands {
 }
 
 impl Commands {
-    pub const ALL: Commands = Commands {
-        select: true,
-        insert: true,
-        update: true,
-        delete: true,
-    };
+    pub const ALL: Commands = Commands { select: true, insert: true, update: true, delete: true };
 }
 
 pub struct DocumentInput<'a> {

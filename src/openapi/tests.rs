@@ -14,13 +14,7 @@ fn col(name: &str, ty: &str, base: &str, category: &str, nullable: bool) -> Valu
 fn cache() -> SchemaCache {
     let mut id = col("id", "integer", "integer", "N", false);
     id["comment"] = json!("The item number");
-    let mut created = col(
-        "created",
-        "timestamp with time zone",
-        "timestamp with time zone",
-        "D",
-        false,
-    );
+    let mut created = col("created", "timestamp with time zone", "timestamp with time zone", "D", false);
     created["default"] = json!("now()");
     let func = |name: &str, volatility: &str, args: Value, nargdefaults: i32| {
         json!({"schema": "api", "name": name, "volatility": volatility, "returns_set": false,
@@ -103,20 +97,11 @@ fn all() -> Value {
 }
 
 fn param<'a>(op: &'a Value, name: &str) -> Option<&'a Value> {
-    op["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
+    op["parameters"].as_array().unwrap().iter().find(|p| p["name"] == name)
 }
 
 fn refs(op: &Value) -> Vec<String> {
-    op["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p["$ref"].as_str().map(str::to_string))
-        .collect()
+    op["parameters"].as_array().unwrap().iter().filter_map(|p| p["$ref"].as_str().map(str::to_string)).collect()
 }
 
 #[test]
@@ -132,10 +117,7 @@ fn header_info_servers_security() {
         json!({"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     );
     assert!(d["paths"]["/"]["get"].is_object());
-    assert_eq!(
-        d["components"]["schemas"]["Error"]["required"],
-        json!(["code", "message", "details", "hint"])
-    );
+    assert_eq!(d["components"]["schemas"]["Error"]["required"], json!(["code", "message", "details", "hint"]));
 
     let cache = cache();
     let titled = document(&DocumentInput {
@@ -163,32 +145,15 @@ fn relation_get_parameters() {
     // A column named like a reserved query word cannot be filtered.
     assert!(param(get, "limit").is_none());
     assert!(refs(get).contains(&"#/components/parameters/limit".to_string()));
-    for p in [
-        "select",
-        "order",
-        "range",
-        "rangeUnit",
-        "offset",
-        "limit",
-        "preferGet",
-    ] {
-        assert!(
-            refs(get).contains(&format!("#/components/parameters/{p}")),
-            "{p}"
-        );
+    for p in ["select", "order", "range", "rangeUnit", "offset", "limit", "preferGet"] {
+        assert!(refs(get).contains(&format!("#/components/parameters/{p}")), "{p}");
     }
     let shared = &d["components"]["parameters"];
     assert_eq!(shared["range"]["name"], "Range");
     assert_eq!(shared["range"]["in"], "header");
     assert_eq!(shared["rangeUnit"]["name"], "Range-Unit");
-    assert!(shared["preferGet"]["description"]
-        .as_str()
-        .unwrap()
-        .contains("count=exact|planned|estimated"));
-    assert!(shared["preferPost"]["description"]
-        .as_str()
-        .unwrap()
-        .contains("missing=default"));
+    assert!(shared["preferGet"]["description"].as_str().unwrap().contains("count=exact|planned|estimated"));
+    assert!(shared["preferPost"]["description"].as_str().unwrap().contains("missing=default"));
     // One schema: no profile headers.
     assert!(shared.get("acceptProfile").is_none());
     assert!(!refs(get).iter().any(|r| r.contains("Profile")));
@@ -201,16 +166,10 @@ fn relation_get_parameters() {
         ok["application/json"]["schema"],
         json!({"type": "array", "items": {"$ref": "#/components/schemas/items"}})
     );
-    assert_eq!(
-        ok["application/vnd.pgrst.object+json"]["schema"],
-        json!({"$ref": "#/components/schemas/items"})
-    );
+    assert_eq!(ok["application/vnd.pgrst.object+json"]["schema"], json!({"$ref": "#/components/schemas/items"}));
     assert!(ok["text/csv"].is_object());
     assert!(get["responses"]["206"].is_object());
-    assert_eq!(
-        get["responses"]["4XX"],
-        json!({"$ref": "#/components/responses/Error"})
-    );
+    assert_eq!(get["responses"]["4XX"], json!({"$ref": "#/components/responses/Error"}));
 }
 
 #[test]
@@ -218,17 +177,11 @@ fn profiles_when_several_schemas() {
     let d = build(&Visibility::All, &["api".to_string(), "v2".to_string()]);
     let shared = &d["components"]["parameters"];
     assert_eq!(shared["acceptProfile"]["name"], "Accept-Profile");
-    assert_eq!(
-        shared["acceptProfile"]["schema"]["enum"],
-        json!(["api", "v2"])
-    );
+    assert_eq!(shared["acceptProfile"]["schema"]["enum"], json!(["api", "v2"]));
     assert_eq!(shared["contentProfile"]["name"], "Content-Profile");
-    assert!(refs(&d["paths"]["/items"]["get"])
-        .contains(&"#/components/parameters/acceptProfile".to_string()));
-    assert!(refs(&d["paths"]["/items"]["post"])
-        .contains(&"#/components/parameters/contentProfile".to_string()));
-    assert!(refs(&d["paths"]["/rpc/add"]["post"])
-        .contains(&"#/components/parameters/contentProfile".to_string()));
+    assert!(refs(&d["paths"]["/items"]["get"]).contains(&"#/components/parameters/acceptProfile".to_string()));
+    assert!(refs(&d["paths"]["/items"]["post"]).contains(&"#/components/parameters/contentProfile".to_string()));
+    assert!(refs(&d["paths"]["/rpc/add"]["post"]).contains(&"#/components/parameters/contentProfile".to_string()));
     // Only the described schema's relations.
     assert!(d["paths"].get("/elsewhere").is_none());
 }
@@ -251,8 +204,7 @@ fn write_operations_follow_kind_mask_and_primary_key() {
     assert!(paths.get("/Order%20Items").is_some());
     assert!(d["components"]["schemas"].get("Order.20Items").is_some());
     assert_eq!(
-        paths["/Order%20Items"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
-            ["items"]["$ref"],
+        paths["/Order%20Items"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["items"]["$ref"],
         "#/components/schemas/Order.20Items"
     );
 
@@ -275,10 +227,7 @@ fn write_operations_follow_kind_mask_and_primary_key() {
     let patch = &paths["/items"]["patch"];
     let body = &patch["requestBody"]["content"]["application/json"]["schema"];
     assert!(body.get("required").is_none());
-    assert_eq!(
-        body["properties"]["price"]["type"],
-        json!(["number", "null"])
-    );
+    assert_eq!(body["properties"]["price"]["type"], json!(["number", "null"]));
     assert!(patch["responses"]["204"].is_object());
     assert!(param(&paths["/items"]["delete"], "id").is_some());
 }
@@ -292,33 +241,15 @@ fn component_types_nullability_required_comments() {
     let p = &items["properties"];
     assert_eq!(p["id"]["type"], "integer");
     assert_eq!(p["id"]["format"], "int32");
-    assert_eq!(
-        p["id"]["description"],
-        "The item number\n\nNote:\nThis is a Primary Key.<pk/>"
-    );
-    assert_eq!(
-        p["name"],
-        json!({"type": "string", "format": "character varying", "maxLength": 20})
-    );
+    assert_eq!(p["id"]["description"], "The item number\n\nNote:\nThis is a Primary Key.<pk/>");
+    assert_eq!(p["name"], json!({"type": "string", "format": "character varying", "maxLength": 20}));
     assert_eq!(p["price"]["type"], json!(["number", "null"]));
-    assert_eq!(
-        p["big"],
-        json!({"type": ["integer", "null"], "format": "int64"})
-    );
-    assert_eq!(
-        p["tags"],
-        json!({"type": ["array", "null"], "items": {"type": "string", "format": "text"}})
-    );
+    assert_eq!(p["big"], json!({"type": ["integer", "null"], "format": "int64"}));
+    assert_eq!(p["tags"], json!({"type": ["array", "null"], "items": {"type": "string", "format": "text"}}));
     assert_eq!(p["data"], json!({}));
     assert_eq!(p["uid"], json!({"type": "string", "format": "uuid"}));
-    assert_eq!(
-        p["made"],
-        json!({"type": ["string", "null"], "format": "date"})
-    );
-    assert_eq!(
-        p["created"],
-        json!({"type": "string", "format": "date-time"})
-    );
+    assert_eq!(p["made"], json!({"type": ["string", "null"], "format": "date"}));
+    assert_eq!(p["created"], json!({"type": "string", "format": "date-time"}));
     assert_eq!(p["ok"], json!({"type": ["boolean", "null"]}));
     assert_eq!(
         p["owner"]["description"],
@@ -333,10 +264,7 @@ fn type_mapping() {
     assert_eq!(type_schema("smallint")["format"], "int32");
     assert_eq!(type_schema("double precision")["type"], "number");
     assert_eq!(type_schema("real")["type"], "number");
-    assert_eq!(
-        type_schema("timestamp(3) with time zone"),
-        json!({"type": "string", "format": "date-time"})
-    );
+    assert_eq!(type_schema("timestamp(3) with time zone"), json!({"type": "string", "format": "date-time"}));
     assert_eq!(
         type_schema("timestamp without time zone"),
         json!({"type": "string", "format": "timestamp without time zone"})
@@ -346,10 +274,7 @@ fn type_mapping() {
         type_schema("integer[][]"),
         json!({"type": "array", "items": {"type": "array", "items": {"type": "integer", "format": "int32"}}})
     );
-    assert_eq!(
-        type_schema("api.mood"),
-        json!({"type": "string", "format": "api.mood"})
-    );
+    assert_eq!(type_schema("api.mood"), json!({"type": "string", "format": "api.mood"}));
     assert_eq!(type_schema("inet")["type"], "string");
     assert_eq!(type_schema("interval")["type"], "string");
 }
@@ -394,16 +319,10 @@ fn rpc_bodies_defaults_and_get_only_when_not_volatile() {
         json!({"type": "array", "items": {"$ref": "#/components/schemas/items"}})
     );
     assert_eq!(all_items["post"]["summary"], "Every item");
-    assert_eq!(
-        all_items["post"]["requestBody"]["required"], false,
-        "nothing to pass"
-    );
+    assert_eq!(all_items["post"]["requestBody"]["required"], false, "nothing to pass");
     // One unnamed json argument takes the body; void answers 204.
     let nothing = &paths["/rpc/nothing"]["post"];
-    assert_eq!(
-        nothing["requestBody"]["content"]["application/json"]["schema"],
-        json!({})
-    );
+    assert_eq!(nothing["requestBody"]["content"]["application/json"]["schema"], json!({}));
     assert!(nothing["responses"]["204"].is_object());
 }
 
@@ -423,15 +342,7 @@ fn visibility_hides_relations_functions_and_commands() {
     assert!(d["paths"].get("/rpc/add").is_some());
 
     if let Visibility::Only { commands, .. } = &mut vis {
-        commands.insert(
-            "items".into(),
-            Commands {
-                select: true,
-                insert: false,
-                update: false,
-                delete: false,
-            },
-        );
+        commands.insert("items".into(), Commands { select: true, insert: false, update: false, delete: false });
     }
     let d = build(&vis, &["api".to_string()]);
     let methods: Vec<&String> = d["paths"]["/items"].as_object().unwrap().keys().collect();
@@ -459,15 +370,7 @@ fn visibility_decodes() {
             "functions": ["add"]}"#,
     )
     .unwrap();
-    assert_eq!(
-        v.relation("items"),
-        Some(Commands {
-            select: true,
-            insert: false,
-            update: false,
-            delete: false
-        })
-    );
+    assert_eq!(v.relation("items"), Some(Commands { select: true, insert: false, update: false, delete: false }));
     assert_eq!(v.relation("hidden"), None);
     assert!(v.function("add"));
     assert!(!v.function("secret_fn"));

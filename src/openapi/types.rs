@@ -84,10 +84,9 @@ pub fn describe(mut schema: Value, description: Option<String>) -> Value {
 /// → (`timestamp with time zone`, Some("3")).
 fn split_modifier(pg_type: &str) -> (String, Option<&str>) {
     match (pg_type.find('('), pg_type.find(')')) {
-        (Some(open), Some(close)) if close > open => (
-            format!("{}{}", &pg_type[..open], &pg_type[close + 1..]),
-            Some(&pg_type[open + 1..close]),
-        ),
+        (Some(open), Some(close)) if close > open => {
+            (format!("{}{}", &pg_type[..open], &pg_type[close + 1..]), Some(&pg_type[open + 1..close]))
+        }
         _ => (pg_type.to_string(), None),
     }
 }

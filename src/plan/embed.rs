@@ -31,11 +31,8 @@ pub fn resolve<'a>(
         }
         many => {
             let details = many.iter().map(|r| describe(source, r)).collect();
-            let options = many
-                .iter()
-                .map(|r| format!("'{}!{}'", target_name, r.constraint))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let options =
+                many.iter().map(|r| format!("'{}!{}'", target_name, r.constraint)).collect::<Vec<_>>().join(", ");
             return Err(PlanError::AmbiguousRelationship {
                 parent: source.name.clone(),
                 child: target_name.to_string(),
@@ -46,45 +43,31 @@ pub fn resolve<'a>(
             });
         }
     };
-    let target = cache
-        .relation(&rel.target.0, &rel.target.1)
-        .ok_or_else(|| PlanError::RelationshipNotFound {
-            parent: source.name.clone(),
-            child: target_name.to_string(),
-            schema: source.schema.clone(),
-        })?;
+    let target = cache.relation(&rel.target.0, &rel.target.1).ok_or_else(|| PlanError::RelationshipNotFound {
+        parent: source.name.clone(),
+        child: target_name.to_string(),
+        schema: source.schema.clone(),
+    })?;
     let junction = match &rel.junction {
-        Some(j) => Some(
-            cache
-                .relation(&j.relation.0, &j.relation.1)
-                .ok_or_else(|| PlanError::RelationshipNotFound {
-                    parent: source.name.clone(),
-                    child: target_name.to_string(),
-                    schema: source.schema.clone(),
-                })?,
-        ),
+        Some(j) => {
+            Some(cache.relation(&j.relation.0, &j.relation.1).ok_or_else(|| PlanError::RelationshipNotFound {
+                parent: source.name.clone(),
+                child: target_name.to_string(),
+                schema: source.schema.clone(),
+            })?)
+        }
         None => None,
     };
-    Ok(Resolved {
-        rel,
-        target,
-        junction,
-    })
+    Ok(Resolved { rel, target, junction })
 }
 
 /// One entry of PGRST201's `details`, shaped as PostgREST reports it.
 fn describe(source: &Relation, r: &Relationship) -> serde_json::Value {
     let cols = |side: &[(String, String)], left: bool| {
-        side.iter()
-            .map(|(a, b)| if left { a.as_str() } else { b.as_str() })
-            .collect::<Vec<_>>()
-            .join(", ")
+        side.iter().map(|(a, b)| if left { a.as_str() } else { b.as_str() }).collect::<Vec<_>>().join(", ")
     };
     let relationship = match &r.junction {
-        Some(j) => format!(
-            "{}.{} using {}, {}",
-            j.relation.0, j.relation.1, j.source_fk, j.target_fk
-        ),
+        Some(j) => format!("{}.{} using {}, {}", j.relation.0, j.relation.1, j.source_fk, j.target_fk),
         None => format!(
             "{} using {}({}) and {}({})",
             r.constraint,

@@ -6,31 +6,16 @@ use thiserror::Error;
 pub enum PlanError {
     /// PGRST205
     #[error("Could not find the table '{schema}.{name}' in the schema cache")]
-    RelationNotFound {
-        schema: String,
-        name: String,
-        hint: Option<String>,
-    },
+    RelationNotFound { schema: String, name: String, hint: Option<String> },
     /// 42703, as Postgres would report it.
     #[error("column {relation}.{column} does not exist")]
     ColumnNotFound { relation: String, column: String },
     /// PGRST200
     #[error("Could not find a relationship between '{parent}' and '{child}' in the schema cache")]
-    RelationshipNotFound {
-        parent: String,
-        child: String,
-        schema: String,
-    },
+    RelationshipNotFound { parent: String, child: String, schema: String },
     /// PGRST201
-    #[error(
-        "Could not embed because more than one relationship was found for '{parent}' and '{child}'"
-    )]
-    AmbiguousRelationship {
-        parent: String,
-        child: String,
-        details: Vec<serde_json::Value>,
-        hint: String,
-    },
+    #[error("Could not embed because more than one relationship was found for '{parent}' and '{child}'")]
+    AmbiguousRelationship { parent: String, child: String, details: Vec<serde_json::Value>, hint: String },
     /// PGRST120
     #[error("Bad operator on the '{0}' embedded resource")]
     UnacceptableEmbedFilter(String),
@@ -49,6 +34,21 @@ pub enum PlanError {
     /// PGRST127
     #[error("Feature not implemented")]
     NotImplemented(String),
+    /// PGRST102
+    #[error("Invalid body")]
+    InvalidBody(String),
+    /// PGRST204
+    #[error("Could not find the '{column}' column of '{relation}' in the schema cache")]
+    UnknownPayloadColumn { relation: String, column: String },
+    /// PGRST105
+    #[error("Filters must include all and only primary key columns with 'eq' operators")]
+    InvalidPut,
+    /// PGRST114
+    #[error("limit/offset querystring parameters are not allowed for PUT")]
+    PutWithLimit,
+    /// PGRST115
+    #[error("Payload values do not match URL in primary key column(s)")]
+    PutKeyMismatch,
     /// PGRST125
     #[error("Invalid path specified in request URL")]
     InvalidPath,

@@ -7,7 +7,9 @@ mod embed;
 pub mod error;
 pub mod read;
 pub mod select;
+pub mod write;
 
 pub use error::PlanError;
 pub use read::{plan_read, CountPlan, ReadPlan};
 pub use select::{ColumnRef, EmbedPlan, OutputColumn, PlannedCondition, PlannedOrder, SelectTree};
+pub use write::{plan_write, Check, WriteOp, WritePlan};

@@ -47,10 +47,7 @@ pub fn plan_read<'a>(
         range: req.range.capped(max_rows),
         count: count_plan(req.prefer.count, max_rows),
         media: req.media,
-        headers_only: matches!(
-            req.action,
-            crate::request::Action::Read { headers_only: true }
-        ),
+        headers_only: matches!(req.action, crate::request::Action::Read { headers_only: true }),
     })
 }
 
@@ -66,18 +63,12 @@ pub fn count_plan(pref: Option<CountPreference>, max_rows: Option<u64>) -> Count
     }
 }
 
-pub fn find_relation<'a>(
-    cache: &'a SchemaCache,
-    schema: &str,
-    name: &str,
-) -> Result<&'a Relation, PlanError> {
-    cache
-        .relation(schema, name)
-        .ok_or_else(|| PlanError::RelationNotFound {
-            schema: schema.to_string(),
-            name: name.to_string(),
-            hint: closest_relation(cache, schema, name),
-        })
+pub fn find_relation<'a>(cache: &'a SchemaCache, schema: &str, name: &str) -> Result<&'a Relation, PlanError> {
+    cache.relation(schema, name).ok_or_else(|| PlanError::RelationNotFound {
+        schema: schema.to_string(),
+        name: name.to_string(),
+        hint: closest_relation(cache, schema, name),
+    })
 }
 
 /// "Perhaps you meant the table 'api.todos'" for a near miss.

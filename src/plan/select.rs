@@ -4,8 +4,7 @@
 use std::collections::HashSet;
 
 use crate::request::ast::{
-    Condition, EmbedPath, Field, IsValue, JsonKey, JsonStep, LogicOp, Operation, OrderTerm,
-    QueryParams, SelectItem,
+    Condition, EmbedPath, Field, IsValue, JsonKey, JsonStep, LogicOp, Operation, OrderTerm, QueryParams, SelectItem,
 };
 use crate::schema::{Column, Relation, Relationship, SchemaCache};
 
@@ -48,7 +47,10 @@ pub enum PlannedCondition<'a> {
         children: Vec<PlannedCondition<'a>>,
     },
     /// `rel=not.is.null` / `!inner` (exists) and `rel=is.null` (not exists) on `embeds[i]`.
-    Exists { embed: usize, negated: bool },
+    Exists {
+        embed: usize,
+        negated: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,9 +93,7 @@ impl<'a> SelectTree<'a> {
         let mut names = Vec::new();
         for item in &self.items {
             match item {
-                OutputColumn::Star => {
-                    names.extend(self.relation.columns.iter().map(|c| c.name.as_str()))
-                }
+                OutputColumn::Star => names.extend(self.relation.columns.iter().map(|c| c.name.as_str())),
                 OutputColumn::Column { name, .. } => names.push(*name),
                 OutputColumn::Embed(i) => {
                     let e = &self.embeds[*i];
@@ -119,15 +119,7 @@ pub fn plan_tree<'a>(
     let mut next_id = 0;
     let mut known_paths = HashSet::new();
     let mut path = Vec::new();
-    let tree = plan_level(
-        cache,
-        relation,
-        select,
-        params,
-        &mut path,
-        &mut next_id,
-        &mut known_paths,
-    )?;
+    let tree = plan_level(cache, relation, select, params, &mut path, &mut next_id, &mut known_paths)?;
     let param_paths = params
         .conditions
         .iter()
@@ -168,20 +160,13 @@ fn plan_level<'a>(
             SelectItem::Column { field, alias, cast } => {
                 let target = column_ref(relation, field)?;
                 let cast = match cast {
-                    Some(t) => {
-                        Some(cast_type(t).ok_or_else(|| PlanError::UnsupportedCast(t.clone()))?)
-                    }
+                    Some(t) => Some(cast_type(t).ok_or_else(|| PlanError::UnsupportedCast(t.clone()))?),
                     None => None,
                 };
                 let name = alias.as_deref().unwrap_or_else(|| field.output_name());
                 check_name(name)?;
                 let renamed = alias.is_some() || !field.json_path.is_empty();
-                tree.items.push(OutputColumn::Column {
-                    target,
-                    cast,
-                    name,
-                    renamed,
-                });
+                tree.items.push(OutputColumn::Column { target, cast, name, renamed });
             }
             SelectItem::Embed(e) => {
                 let resolved = resolve(cache, relation, &e.name, e.hint.as_deref())?;
@@ -191,30 +176,14 @@ fn plan_level<'a>(
                 let id = *next_id;
                 path.push(name.to_string());
                 known_paths.insert(path.clone());
-                let child = plan_level(
-                    cache,
-                    resolved.target,
-                    &e.select,
-                    params,
-                    path,
-                    next_id,
-                    known_paths,
-                )?;
+                let child = plan_level(cache, resolved.target, &e.select, params, path, next_id, known_paths)?;
                 path.pop();
                 let index = tree.embeds.len();
                 if e.join == Some(crate::request::ast::JoinType::Inner) {
-                    tree.conditions.push(PlannedCondition::Exists {
-                        embed: index,
-                        negated: false,
-                    });
+                    tree.conditions.push(PlannedCondition::Exists { embed: index, negated: false });
                 }
-                if e.spread
-                    && !resolved.rel.cardinality.to_one()
-                    && child.embeds.iter().any(|c| !c.empty)
-                {
-                    return Err(PlanError::NotImplemented(
-                        "embedding inside a to-many spread".into(),
-                    ));
+                if e.spread && !resolved.rel.cardinality.to_one() && child.embeds.iter().any(|c| !c.empty) {
+                    return Err(PlanError::NotImplemented("embedding inside a to-many spread".into()));
                 }
                 tree.embeds.push(EmbedPlan {
                     id,
@@ -244,18 +213,8 @@ fn plan_level<'a>(
         }
     }
     if !path.is_empty() {
-        tree.limit = params
-            .limit
-            .iter()
-            .rev()
-            .find(|(p, _)| p == path)
-            .map(|(_, n)| *n);
-        tree.offset = params
-            .offset
-            .iter()
-            .rev()
-            .find(|(p, _)| p == path)
-            .map_or(0, |(_, n)| *n);
+        tree.limit = params.limit.iter().rev().find(|(p, _)| p == path).map(|(_, n)| *n);
+        tree.offset = params.offset.iter().rev().find(|(p, _)| p == path).map_or(0, |(_, n)| *n);
     }
     Ok(tree)
 }
@@ -264,16 +223,10 @@ fn embed_index(tree: &SelectTree, name: &str) -> Option<usize> {
     tree.embeds.iter().position(|e| e.name == name)
 }
 
-fn plan_condition<'a>(
-    tree: &SelectTree<'a>,
-    cond: &'a Condition,
-) -> Result<PlannedCondition<'a>, PlanError> {
+fn plan_condition<'a>(tree: &SelectTree<'a>, cond: &'a Condition) -> Result<PlannedCondition<'a>, PlanError> {
     Ok(match cond {
         Condition::Filter(f) => {
-            if let (Some(i), true) = (
-                embed_index(tree, &f.field.name),
-                f.field.json_path.is_empty(),
-            ) {
+            if let (Some(i), true) = (embed_index(tree, &f.field.name), f.field.json_path.is_empty()) {
                 let negated = match (&f.operation, f.negated) {
                     (Operation::Is(IsValue::Null), n) => !n,
                     (Operation::Is(IsValue::NotNull), n) => n,
@@ -287,66 +240,36 @@ fn plan_condition<'a>(
                 operation: &f.operation,
             }
         }
-        Condition::Group {
-            op,
-            negated,
-            children,
-        } => PlannedCondition::Group {
+        Condition::Group { op, negated, children } => PlannedCondition::Group {
             op: *op,
             negated: *negated,
-            children: children
-                .iter()
-                .map(|c| plan_condition(tree, c))
-                .collect::<Result<_, _>>()?,
+            children: children.iter().map(|c| plan_condition(tree, c)).collect::<Result<_, _>>()?,
         },
     })
 }
 
-fn plan_order<'a>(
-    tree: &SelectTree<'a>,
-    term: &'a OrderTerm,
-) -> Result<PlannedOrder<'a>, PlanError> {
+fn plan_order<'a>(tree: &SelectTree<'a>, term: &'a OrderTerm) -> Result<PlannedOrder<'a>, PlanError> {
     let Some(rel_name) = &term.relation else {
-        return Ok(PlannedOrder {
-            target: column_ref(tree.relation, &term.field)?,
-            term,
-            embed: None,
-        });
+        return Ok(PlannedOrder { target: column_ref(tree.relation, &term.field)?, term, embed: None });
     };
     let i = embed_index(tree, rel_name).ok_or_else(|| PlanError::NotEmbedded(rel_name.clone()))?;
     let e = &tree.embeds[i];
     if !e.rel.cardinality.to_one() {
-        return Err(PlanError::RelatedOrderNotToOne {
-            origin: tree.relation.name.clone(),
-            target: rel_name.clone(),
-        });
+        return Err(PlanError::RelatedOrderNotToOne { origin: tree.relation.name.clone(), target: rel_name.clone() });
     }
-    Ok(PlannedOrder {
-        target: column_ref(e.child.relation, &term.field)?,
-        term,
-        embed: Some(i),
-    })
+    Ok(PlannedOrder { target: column_ref(e.child.relation, &term.field)?, term, embed: Some(i) })
 }
 
-pub fn column_ref<'a>(
-    relation: &'a Relation,
-    field: &'a Field,
-) -> Result<ColumnRef<'a>, PlanError> {
+pub fn column_ref<'a>(relation: &'a Relation, field: &'a Field) -> Result<ColumnRef<'a>, PlanError> {
     let column = relation
         .column(&field.name)
-        .ok_or_else(|| PlanError::ColumnNotFound {
-            relation: relation.name.clone(),
-            column: field.name.clone(),
-        })?;
+        .ok_or_else(|| PlanError::ColumnNotFound { relation: relation.name.clone(), column: field.name.clone() })?;
     for step in &field.json_path {
         let (JsonStep::Arrow(k) | JsonStep::DoubleArrow(k)) = step;
         let (JsonKey::Key(s) | JsonKey::Index(s)) = k;
         check_name(s)?;
     }
-    Ok(ColumnRef {
-        column,
-        json_path: &field.json_path,
-    })
+    Ok(ColumnRef { column, json_path: &field.json_path })
 }
 
 /// Postgres protocol strings cannot carry NUL.

@@ -9,10 +9,7 @@ pub struct Field {
 
 impl Field {
     pub fn plain(name: &str) -> Self {
-        Field {
-            name: name.to_string(),
-            json_path: Vec::new(),
-        }
+        Field { name: name.to_string(), json_path: Vec::new() }
     }
 
     /// The key PostgREST gives the output column: the last path element, else the name.
@@ -215,11 +212,7 @@ pub enum LogicOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
     Filter(Filter),
-    Group {
-        op: LogicOp,
-        negated: bool,
-        children: Vec<Condition>,
-    },
+    Group { op: LogicOp, negated: bool, children: Vec<Condition> },
 }
 
 /// Where a parameter applies: the root resource (empty) or an embed path like `actors.roles`.

@@ -19,12 +19,7 @@ const NAME_STOP: &[char] = &['.', ',', ':', '(', ')', '!', '"'];
 
 impl<'a> Cursor<'a> {
     pub fn new(input: &'a str, what: &'static str) -> Self {
-        Cursor {
-            input,
-            pos: 0,
-            what,
-            depth: 0,
-        }
+        Cursor { input, pos: 0, what, depth: 0 }
     }
 
     pub fn rest(&self) -> &'a str {
@@ -33,12 +28,7 @@ impl<'a> Cursor<'a> {
 
     /// A copy of this cursor moved back (or forward) to `pos`.
     pub fn at(&self, pos: usize) -> Cursor<'a> {
-        Cursor {
-            input: self.input,
-            pos,
-            what: self.what,
-            depth: self.depth,
-        }
+        Cursor { input: self.input, pos, what: self.what, depth: self.depth }
     }
 
     /// Enters a nested group; fails past [`MAX_DEPTH`].

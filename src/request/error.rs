@@ -6,12 +6,7 @@ use thiserror::Error;
 pub enum RequestError {
     /// PGRST100: the query string does not follow the grammar.
     #[error("\"failed to parse {what} ({input})\" (line 1, column {column})")]
-    Parse {
-        what: &'static str,
-        input: String,
-        column: usize,
-        details: String,
-    },
+    Parse { what: &'static str, input: String, column: usize, details: String },
     /// PGRST100 for a parameter whose whole value is invalid (e.g. `limit=abc`).
     #[error("{message}")]
     InvalidParam { message: String, details: String },
@@ -30,6 +25,12 @@ pub enum RequestError {
     /// PGRST122
     #[error("Invalid preferences given with handling=strict")]
     InvalidPreferences { details: String },
+    /// PGRST102
+    #[error("{message}")]
+    InvalidBody { message: String, details: String },
+    /// 415
+    #[error("Content-Type not acceptable: {0}")]
+    UnsupportedContentType(String),
     /// PGRST125
     #[error("Invalid path specified in request URL")]
     InvalidPath,

@@ -19,11 +19,7 @@ pub fn parse_field(c: &mut Cursor) -> Result<Field, RequestError> {
             return Err(c.error(&format!("a JSON path of at most {MAX_JSON_PATH} steps")));
         }
         let key = json_key(c)?;
-        json_path.push(if text {
-            JsonStep::Arrow(key)
-        } else {
-            JsonStep::DoubleArrow(key)
-        });
+        json_path.push(if text { JsonStep::Arrow(key) } else { JsonStep::DoubleArrow(key) });
     }
     Ok(Field { name, json_path })
 }

@@ -1,8 +1,6 @@
 //! Horizontal filters: `col=[not.]op[(mod)].value` and `and`/`or` logic trees.
 
-use super::ast::{
-    Condition, Filter, FtsOperator, IsValue, LogicOp, Operation, Operator, Quantifier,
-};
+use super::ast::{Condition, Filter, FtsOperator, IsValue, LogicOp, Operation, Operator, Quantifier};
 use super::cursor::Cursor;
 use super::error::RequestError;
 use super::field::parse_field;
@@ -18,11 +16,7 @@ pub fn parse_filter(field_text: &str, value: &str) -> Result<Filter, RequestErro
     }
     let mut c = Cursor::new(value, "filter");
     let (negated, operation) = parse_operation(&mut c, false)?;
-    Ok(Filter {
-        field,
-        negated,
-        operation,
-    })
+    Ok(Filter { field, negated, operation })
 }
 
 /// Parses `(cond,cond,...)` of an `and=`/`or=` parameter.
@@ -32,11 +26,7 @@ pub fn parse_logic(op: LogicOp, negated: bool, value: &str) -> Result<Condition,
     if !c.at_end() {
         return Err(c.error("expecting end of input"));
     }
-    Ok(Condition::Group {
-        op,
-        negated,
-        children,
-    })
+    Ok(Condition::Group { op, negated, children })
 }
 
 fn logic_children(c: &mut Cursor) -> Result<Vec<Condition>, RequestError> {
@@ -62,11 +52,7 @@ fn logic_condition(c: &mut Cursor) -> Result<Condition, RequestError> {
         if c.starts_with(kw) {
             c.eat(&kw[..kw.len() - 1]);
             let children = logic_children(c)?;
-            return Ok(Condition::Group {
-                op,
-                negated,
-                children,
-            });
+            return Ok(Condition::Group { op, negated, children });
         }
     }
     if negated {
@@ -75,11 +61,7 @@ fn logic_condition(c: &mut Cursor) -> Result<Condition, RequestError> {
     let field = parse_field(c)?;
     c.expect(".")?;
     let (negated, operation) = parse_operation(c, true)?;
-    Ok(Condition::Filter(Filter {
-        field,
-        negated,
-        operation,
-    }))
+    Ok(Condition::Filter(Filter { field, negated, operation }))
 }
 
 /// `[not.]op...`; inside logic trees values end at `,` or `)` unless quoted.
@@ -120,11 +102,7 @@ fn parse_operation(c: &mut Cursor, nested: bool) -> Result<(bool, Operation), Re
                 None
             };
             c.expect(".")?;
-            Operation::Fts {
-                op,
-                language,
-                value: value(c, nested)?,
-            }
+            Operation::Fts { op, language, value: value(c, nested)? }
         }
         name => {
             let Some(op) = Operator::from_name(name) else {
@@ -138,16 +116,10 @@ fn parse_operation(c: &mut Cursor, nested: bool) -> Result<(bool, Operation), Re
                 None
             };
             if quantifier.is_some() && !op.takes_quantifier() {
-                return Err(c.error(
-                    "(any)/(all) is only valid on eq, like, ilike, gt, gte, lt, lte, match, imatch",
-                ));
+                return Err(c.error("(any)/(all) is only valid on eq, like, ilike, gt, gte, lt, lte, match, imatch"));
             }
             c.expect(".")?;
-            Operation::Compare {
-                op,
-                quantifier,
-                value: value(c, nested)?,
-            }
+            Operation::Compare { op, quantifier, value: value(c, nested)? }
         }
     };
     Ok((negated, operation))
@@ -208,11 +180,7 @@ mod tests {
     use crate::request::ast::{Field, JsonKey, JsonStep};
 
     fn cmp(op: Operator, q: Option<Quantifier>, v: &str) -> Operation {
-        Operation::Compare {
-            op,
-            quantifier: q,
-            value: v.into(),
-        }
+        Operation::Compare { op, quantifier: q, value: v.into() }
     }
 
     #[test]
@@ -229,37 +197,22 @@ mod tests {
     #[test]
     fn quantifiers() {
         let f = parse_filter("name", "like(any).{O*,P*}").unwrap();
-        assert_eq!(
-            f.operation,
-            cmp(Operator::Like, Some(Quantifier::Any), "{O*,P*}")
-        );
+        assert_eq!(f.operation, cmp(Operator::Like, Some(Quantifier::Any), "{O*,P*}"));
         assert!(parse_filter("r", "adj(any).{1}").is_err());
     }
 
     #[test]
     fn in_lists_bind_items_unquoted() {
         let f = parse_filter("id", "in.(1,\"a,b\",\"q\\\"x\")").unwrap();
-        assert_eq!(
-            f.operation,
-            Operation::In(vec!["1".into(), "a,b".into(), "q\"x".into()])
-        );
-        assert_eq!(
-            parse_filter("id", "in.()").unwrap().operation,
-            Operation::In(vec![])
-        );
+        assert_eq!(f.operation, Operation::In(vec!["1".into(), "a,b".into(), "q\"x".into()]));
+        assert_eq!(parse_filter("id", "in.()").unwrap().operation, Operation::In(vec![]));
         assert!(parse_filter("id", "in.(1,2").is_err());
     }
 
     #[test]
     fn is_values_case_insensitive() {
-        assert_eq!(
-            parse_filter("a", "is.NULL").unwrap().operation,
-            Operation::Is(IsValue::Null)
-        );
-        assert_eq!(
-            parse_filter("a", "not.is.not_null").unwrap().operation,
-            Operation::Is(IsValue::NotNull)
-        );
+        assert_eq!(parse_filter("a", "is.NULL").unwrap().operation, Operation::Is(IsValue::Null));
+        assert_eq!(parse_filter("a", "not.is.not_null").unwrap().operation, Operation::Is(IsValue::NotNull));
         assert!(parse_filter("a", "is.maybe").is_err());
     }
 
@@ -268,21 +221,10 @@ mod tests {
         let f = parse_filter("doc", "fts(french).amusant").unwrap();
         assert_eq!(
             f.operation,
-            Operation::Fts {
-                op: FtsOperator::Fts,
-                language: Some("french".into()),
-                value: "amusant".into()
-            }
+            Operation::Fts { op: FtsOperator::Fts, language: Some("french".into()), value: "amusant".into() }
         );
         let f = parse_filter("doc", "wfts.a b").unwrap();
-        assert_eq!(
-            f.operation,
-            Operation::Fts {
-                op: FtsOperator::Websearch,
-                language: None,
-                value: "a b".into()
-            }
-        );
+        assert_eq!(f.operation, Operation::Fts { op: FtsOperator::Websearch, language: None, value: "a b".into() });
     }
 
     #[test]
@@ -302,9 +244,7 @@ mod tests {
     #[test]
     fn unknown_operator_is_pgrst100_with_column() {
         match parse_filter("a", "foo.1") {
-            Err(RequestError::Parse {
-                column, details, ..
-            }) => {
+            Err(RequestError::Parse { column, details, .. }) => {
                 assert_eq!(column, 1);
                 assert!(details.contains("expecting an operator"), "{details}");
             }
@@ -314,36 +254,20 @@ mod tests {
 
     #[test]
     fn logic_trees_nest_and_negate() {
-        let c = parse_logic(
-            LogicOp::Or,
-            false,
-            "(age.lt.18,not.and(age.gte.11,age.lte.17),name.eq.\"a,b)\")",
-        )
-        .unwrap();
-        let Condition::Group {
-            op: LogicOp::Or,
-            negated: false,
-            children,
-        } = c
-        else {
-            panic!()
-        };
+        let c = parse_logic(LogicOp::Or, false, "(age.lt.18,not.and(age.gte.11,age.lte.17),name.eq.\"a,b)\")").unwrap();
+        let Condition::Group { op: LogicOp::Or, negated: false, children } = c else { panic!() };
         assert_eq!(children.len(), 3);
         assert!(
             matches!(&children[1], Condition::Group { op: LogicOp::And, negated: true, children } if children.len() == 2)
         );
-        let Condition::Filter(f) = &children[2] else {
-            panic!()
-        };
+        let Condition::Filter(f) = &children[2] else { panic!() };
         assert_eq!(f.operation, cmp(Operator::Eq, None, "a,b)"));
     }
 
     #[test]
     fn logic_values_keep_braces_and_ranges() {
         let c = parse_logic(LogicOp::And, false, "(tags.cs.{a,b},r.ov.[1,5),x.in.(1,2))").unwrap();
-        let Condition::Group { children, .. } = c else {
-            panic!()
-        };
+        let Condition::Group { children, .. } = c else { panic!() };
         let values: Vec<_> = children
             .iter()
             .map(|c| match c {
@@ -359,26 +283,14 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused_not_a_stack_overflow() {
         let deep = format!("{}a.eq.1{}", "(or".repeat(5000), ")".repeat(5000));
-        assert!(matches!(
-            parse_logic(LogicOp::Or, false, &deep[2..]),
-            Err(RequestError::Parse { .. })
-        ));
+        assert!(matches!(parse_logic(LogicOp::Or, false, &deep[2..]), Err(RequestError::Parse { .. })));
         let ok = format!("({}a.eq.1{})", "or(".repeat(30), ")".repeat(30));
         assert!(parse_logic(LogicOp::Or, false, &ok).is_ok());
     }
 
     #[test]
     fn malformed_logic_trees_fail() {
-        for bad in [
-            "",
-            "(",
-            "()",
-            "(a.eq.1",
-            "(a.eq.1))",
-            "a.eq.1",
-            "(not.a.eq.1)",
-            "(a)",
-        ] {
+        for bad in ["", "(", "()", "(a.eq.1", "(a.eq.1))", "a.eq.1", "(not.a.eq.1)", "(a)"] {
             assert!(parse_logic(LogicOp::And, false, bad).is_err(), "{bad}");
         }
     }

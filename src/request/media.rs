@@ -19,15 +19,11 @@ impl MediaType {
         match self {
             MediaType::Json => "application/json; charset=utf-8",
             MediaType::Csv => "text/csv; charset=utf-8",
-            MediaType::SingleObject { strip_nulls: false } => {
-                "application/vnd.pgrst.object+json; charset=utf-8"
-            }
+            MediaType::SingleObject { strip_nulls: false } => "application/vnd.pgrst.object+json; charset=utf-8",
             MediaType::SingleObject { strip_nulls: true } => {
                 "application/vnd.pgrst.object+json; nulls=stripped; charset=utf-8"
             }
-            MediaType::ArrayStripped => {
-                "application/vnd.pgrst.array+json; nulls=stripped; charset=utf-8"
-            }
+            MediaType::ArrayStripped => "application/vnd.pgrst.array+json; nulls=stripped; charset=utf-8",
         }
     }
 }
@@ -59,11 +55,9 @@ pub fn negotiate(accept: Option<&str>) -> Result<MediaType, RequestError> {
             "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
                 Some(MediaType::SingleObject { strip_nulls: strip })
             }
-            "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" => Some(if strip {
-                MediaType::ArrayStripped
-            } else {
-                MediaType::Json
-            }),
+            "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" => {
+                Some(if strip { MediaType::ArrayStripped } else { MediaType::Json })
+            }
             _ => None,
         };
         if let Some(m) = media.filter(|_| q > 0.0) {
@@ -71,10 +65,7 @@ pub fn negotiate(accept: Option<&str>) -> Result<MediaType, RequestError> {
         }
     }
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    candidates
-        .first()
-        .map(|c| c.2)
-        .ok_or_else(|| RequestError::UnacceptableMedia(accept.to_string()))
+    candidates.first().map(|c| c.2).ok_or_else(|| RequestError::UnacceptableMedia(accept.to_string()))
 }
 
 #[cfg(test)]
@@ -85,14 +76,8 @@ mod tests {
     fn picks_by_quality() {
         assert_eq!(negotiate(None).unwrap(), MediaType::Json);
         assert_eq!(negotiate(Some("text/csv")).unwrap(), MediaType::Csv);
-        assert_eq!(
-            negotiate(Some("text/html, */*;q=0.8")).unwrap(),
-            MediaType::Json
-        );
-        assert_eq!(
-            negotiate(Some("application/json;q=0.5, text/csv")).unwrap(),
-            MediaType::Csv
-        );
+        assert_eq!(negotiate(Some("text/html, */*;q=0.8")).unwrap(), MediaType::Json);
+        assert_eq!(negotiate(Some("application/json;q=0.5, text/csv")).unwrap(), MediaType::Csv);
         assert_eq!(
             negotiate(Some("application/vnd.pgrst.object+json;nulls=stripped")).unwrap(),
             MediaType::SingleObject { strip_nulls: true }
@@ -105,10 +90,7 @@ mod tests {
 
     #[test]
     fn unsupported_is_pgrst107() {
-        assert_eq!(
-            negotiate(Some("text/html")),
-            Err(RequestError::UnacceptableMedia("text/html".into()))
-        );
+        assert_eq!(negotiate(Some("text/html")), Err(RequestError::UnacceptableMedia("text/html".into())));
         assert!(negotiate(Some("application/json;q=0")).is_err());
     }
 }

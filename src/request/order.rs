@@ -22,24 +22,13 @@ pub fn parse_order(input: &str) -> Result<Vec<OrderTerm>, RequestError> {
             let word_start = c.pos();
             match c.until_any(&['.', ',']) {
                 "asc" if direction.is_none() && nulls.is_none() => direction = Some(Direction::Asc),
-                "desc" if direction.is_none() && nulls.is_none() => {
-                    direction = Some(Direction::Desc)
-                }
+                "desc" if direction.is_none() && nulls.is_none() => direction = Some(Direction::Desc),
                 "nullsfirst" if nulls.is_none() => nulls = Some(Nulls::First),
                 "nullslast" if nulls.is_none() => nulls = Some(Nulls::Last),
-                _ => {
-                    return Err(
-                        c.error_at(word_start, "expecting asc, desc, nullsfirst or nullslast")
-                    )
-                }
+                _ => return Err(c.error_at(word_start, "expecting asc, desc, nullsfirst or nullslast")),
             }
         }
-        terms.push(OrderTerm {
-            relation,
-            field,
-            direction,
-            nulls,
-        });
+        terms.push(OrderTerm { relation, field, direction, nulls });
         if c.at_end() {
             return Ok(terms);
         }
@@ -55,10 +44,7 @@ mod tests {
     fn directions_and_nulls() {
         let t = parse_order("age.desc.nullslast,name,data->>k.asc").unwrap();
         assert_eq!(t.len(), 3);
-        assert_eq!(
-            (t[0].direction, t[0].nulls),
-            (Some(Direction::Desc), Some(Nulls::Last))
-        );
+        assert_eq!((t[0].direction, t[0].nulls), (Some(Direction::Desc), Some(Nulls::Last)));
         assert_eq!((t[1].direction, t[1].nulls), (None, None));
         assert_eq!(t[2].field.output_name(), "k");
         let t = parse_order("a.nullsfirst").unwrap();

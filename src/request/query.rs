@@ -31,11 +31,7 @@ pub fn parse_query(pairs: &[(String, String)]) -> Result<ParsedQuery, RequestErr
 }
 
 fn name_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
+    value.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 
 /// `[embed.]order|limit|offset|[not.]and|[not.]or`, otherwise `[embed.]column` filters.
@@ -45,17 +41,9 @@ fn classify(out: &mut ParsedQuery, key: &str, value: &str) -> Result<(), Request
         Some((l, b)) => (*l, b),
         None => return Ok(()),
     };
-    let path = |n: usize| {
-        before[..n]
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-    };
+    let path = |n: usize| before[..n].iter().map(|s| s.to_string()).collect::<Vec<_>>();
     match last {
-        "order" => out
-            .params
-            .order
-            .push((path(before.len()), parse_order(value)?)),
+        "order" => out.params.order.push((path(before.len()), parse_order(value)?)),
         "limit" | "offset" => {
             let name = if last == "limit" { "limit" } else { "offset" };
             let n = super::range::parse_limit(name, value)?;
@@ -75,22 +63,14 @@ fn classify(out: &mut ParsedQuery, key: &str, value: &str) -> Result<(), Request
             }
         }
         "and" | "or" => {
-            let op = if last == "and" {
-                LogicOp::And
-            } else {
-                LogicOp::Or
-            };
+            let op = if last == "and" { LogicOp::And } else { LogicOp::Or };
             let negated = before.last() == Some(&"not");
             let n = before.len() - usize::from(negated);
-            out.params
-                .conditions
-                .push((path(n), parse_logic(op, negated, value)?));
+            out.params.conditions.push((path(n), parse_logic(op, negated, value)?));
         }
         field => {
             let filter = parse_filter(field, value)?;
-            out.params
-                .conditions
-                .push((path(before.len()), Condition::Filter(filter)));
+            out.params.conditions.push((path(before.len()), Condition::Filter(filter)));
         }
     }
     Ok(())
@@ -121,10 +101,7 @@ mod tests {
     use crate::request::ast::Condition;
 
     fn q(pairs: &[(&str, &str)]) -> Result<ParsedQuery, RequestError> {
-        let owned: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let owned: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         parse_query(&owned)
     }
 
@@ -142,10 +119,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(p.params.conditions.len(), 3);
-        assert!(matches!(
-            &p.params.conditions[2].1,
-            Condition::Group { negated: true, .. }
-        ));
+        assert!(matches!(&p.params.conditions[2].1, Condition::Group { negated: true, .. }));
         assert_eq!(p.params.order[0].0, vec!["actors".to_string()]);
         assert_eq!((p.root_limit, p.root_offset), (Some(5), Some(2)));
         assert_eq!(p.params.limit.len(), 2);
@@ -158,10 +132,7 @@ mod tests {
 
     #[test]
     fn bad_limit_is_pgrst100() {
-        assert!(matches!(
-            q(&[("limit", "x")]),
-            Err(RequestError::InvalidParam { .. })
-        ));
+        assert!(matches!(q(&[("limit", "x")]), Err(RequestError::InvalidParam { .. })));
     }
 
     #[test]

@@ -79,11 +79,7 @@ fn alias(c: &mut Cursor) -> Result<Option<String>, RequestError> {
     Ok(None)
 }
 
-fn embed_after_name(
-    c: &mut Cursor,
-    name: String,
-    alias: Option<String>,
-) -> Result<Embed, RequestError> {
+fn embed_after_name(c: &mut Cursor, name: String, alias: Option<String>) -> Result<Embed, RequestError> {
     let mut hint = None;
     let mut join = None;
     while c.eat("!") {
@@ -100,14 +96,7 @@ fn embed_after_name(
     let select = item_list(c)?;
     c.expect(")")?;
     c.ascend();
-    Ok(Embed {
-        name,
-        alias,
-        hint,
-        join,
-        spread: false,
-        select,
-    })
+    Ok(Embed { name, alias, hint, join, spread: false, select })
 }
 
 #[cfg(test)]
@@ -116,11 +105,7 @@ mod tests {
     use crate::request::ast::{Field, JsonKey, JsonStep};
 
     fn col(name: &str, alias: Option<&str>, cast: Option<&str>) -> SelectItem {
-        SelectItem::Column {
-            field: Field::plain(name),
-            alias: alias.map(Into::into),
-            cast: cast.map(Into::into),
-        }
+        SelectItem::Column { field: Field::plain(name), alias: alias.map(Into::into), cast: cast.map(Into::into) }
     }
 
     #[test]
@@ -134,73 +119,41 @@ mod tests {
                 SelectItem::Star
             ]
         );
-        assert_eq!(
-            parse_select("a:b::int").unwrap(),
-            vec![col("b", Some("a"), Some("int"))]
-        );
+        assert_eq!(parse_select("a:b::int").unwrap(), vec![col("b", Some("a"), Some("int"))]);
     }
 
     #[test]
     fn json_paths() {
         let items = parse_select("data->phones->0->>number").unwrap();
-        let SelectItem::Column { field, .. } = &items[0] else {
-            panic!()
-        };
+        let SelectItem::Column { field, .. } = &items[0] else { panic!() };
         assert_eq!(field.output_name(), "number");
-        assert_eq!(
-            field.json_path[1],
-            JsonStep::Arrow(JsonKey::Index("0".into()))
-        );
+        assert_eq!(field.json_path[1], JsonStep::Arrow(JsonKey::Index("0".into())));
     }
 
     #[test]
     fn embeds_with_hints_and_spread() {
-        let items = parse_select(
-            "title,director:directors!fk_dir!inner(id,last_name),...studio(name),actors()",
-        )
-        .unwrap();
-        let SelectItem::Embed(e) = &items[1] else {
-            panic!()
-        };
+        let items =
+            parse_select("title,director:directors!fk_dir!inner(id,last_name),...studio(name),actors()").unwrap();
+        let SelectItem::Embed(e) = &items[1] else { panic!() };
         assert_eq!(
-            (
-                e.name.as_str(),
-                e.alias.as_deref(),
-                e.hint.as_deref(),
-                e.join
-            ),
-            (
-                "directors",
-                Some("director"),
-                Some("fk_dir"),
-                Some(JoinType::Inner)
-            )
+            (e.name.as_str(), e.alias.as_deref(), e.hint.as_deref(), e.join),
+            ("directors", Some("director"), Some("fk_dir"), Some(JoinType::Inner))
         );
-        let SelectItem::Embed(s) = &items[2] else {
-            panic!()
-        };
+        let SelectItem::Embed(s) = &items[2] else { panic!() };
         assert!(s.spread);
-        let SelectItem::Embed(a) = &items[3] else {
-            panic!()
-        };
+        let SelectItem::Embed(a) = &items[3] else { panic!() };
         assert!(a.select.is_empty());
     }
 
     #[test]
     fn quoted_names() {
-        assert_eq!(
-            parse_select("\"a,b\"").unwrap(),
-            vec![col("a,b", None, None)]
-        );
+        assert_eq!(parse_select("\"a,b\"").unwrap(), vec![col("a,b", None, None)]);
     }
 
     #[test]
     fn deep_embedding_is_refused() {
         let deep = format!("id,{}id{}", "items(".repeat(500), ")".repeat(500));
-        assert!(matches!(
-            parse_select(&deep),
-            Err(RequestError::Parse { .. })
-        ));
+        assert!(matches!(parse_select(&deep), Err(RequestError::Parse { .. })));
         let spread = format!("{}id{}", "...items(".repeat(500), ")".repeat(500));
         assert!(parse_select(&spread).is_err());
     }

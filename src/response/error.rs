@@ -23,14 +23,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code: code.into(),
-            message: message.into(),
-            details: None,
-            hint: None,
-            headers: Vec::new(),
-        }
+        ApiError { status, code: code.into(), message: message.into(), details: None, hint: None, headers: Vec::new() }
     }
 
     pub fn details(mut self, d: impl Into<String>) -> Self {
@@ -59,10 +52,7 @@ impl ApiError {
         let mut resp = hyper::Response::new(crate::http::full(self.body()));
         *resp.status_mut() = status;
         let h = resp.headers_mut();
-        h.insert(
-            hyper::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
+        h.insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
         if let Ok(v) = HeaderValue::from_str(&format!("rowgate; error={}", self.code)) {
             h.insert(HeaderName::from_static("proxy-status"), v);
         }
@@ -84,14 +74,12 @@ impl From<RequestError> for ApiError {
             }
             RequestError::UnacceptableSchema { .. } => ApiError::new(406, "PGRST106", msg),
             RequestError::UnacceptableMedia(_) => ApiError::new(406, "PGRST107", msg),
-            RequestError::InvalidRange { details } => {
-                ApiError::new(416, "PGRST103", msg).details(details)
-            }
+            RequestError::InvalidRange { details } => ApiError::new(416, "PGRST103", msg).details(details),
             RequestError::UnsupportedMethod(_) => ApiError::new(405, "PGRST117", msg),
-            RequestError::InvalidPreferences { details } => {
-                ApiError::new(400, "PGRST122", msg).details(details)
-            }
+            RequestError::InvalidPreferences { details } => ApiError::new(400, "PGRST122", msg).details(details),
             RequestError::InvalidPath => ApiError::new(404, "PGRST125", msg),
+            RequestError::InvalidBody { details, .. } => ApiError::new(400, "PGRST102", msg).details(details),
+            RequestError::UnsupportedContentType(_) => ApiError::new(415, "PGRST107", msg),
         }
     }
 }
@@ -110,15 +98,9 @@ impl From<PlanError> for ApiError {
     fn from(e: PlanError) -> Self {
         let msg = e.to_string();
         match e {
-            PlanError::RelationNotFound { hint, .. } => {
-                ApiError::new(404, "PGRST205", msg).hint(hint)
-            }
+            PlanError::RelationNotFound { hint, .. } => ApiError::new(404, "PGRST205", msg).hint(hint),
             PlanError::ColumnNotFound { .. } => ApiError::new(400, "42703", msg),
-            PlanError::RelationshipNotFound {
-                ref parent,
-                ref child,
-                ref schema,
-            } => {
+            PlanError::RelationshipNotFound { ref parent, ref child, ref schema } => {
                 let details = format!(
                     "Searched for a foreign key relationship between '{parent}' and '{child}' in the schema '{schema}', but no matches were found."
                 );
@@ -131,21 +113,20 @@ impl From<PlanError> for ApiError {
             }
             PlanError::UnacceptableEmbedFilter(_) => ApiError::new(400, "PGRST120", msg)
                 .details("Only is null or not is null filters are allowed on embedded resources"),
-            PlanError::RelatedOrderNotToOne {
-                ref origin,
-                ref target,
-            } => {
+            PlanError::RelatedOrderNotToOne { ref origin, ref target } => {
                 let details = format!("'{origin}' and '{target}' do not form a many-to-one or one-to-one relationship");
                 ApiError::new(400, "PGRST118", msg).details(details)
             }
-            PlanError::NotEmbedded(_) => ApiError::new(400, "PGRST108", msg).hint(Some(
-                "Verify that the resource is included in the 'select' query parameter.".into(),
-            )),
-            PlanError::UnsupportedCast(_) | PlanError::InvalidName => {
-                ApiError::new(400, "PGRST100", msg)
-            }
+            PlanError::NotEmbedded(_) => ApiError::new(400, "PGRST108", msg)
+                .hint(Some("Verify that the resource is included in the 'select' query parameter.".into())),
+            PlanError::UnsupportedCast(_) | PlanError::InvalidName => ApiError::new(400, "PGRST100", msg),
             PlanError::NotImplemented(what) => ApiError::new(400, "PGRST127", msg).details(what),
             PlanError::InvalidPath => ApiError::new(404, "PGRST125", msg),
+            PlanError::InvalidBody(details) => ApiError::new(400, "PGRST102", msg).details(details),
+            PlanError::UnknownPayloadColumn { .. } => ApiError::new(400, "PGRST204", msg),
+            PlanError::InvalidPut => ApiError::new(405, "PGRST105", msg),
+            PlanError::PutWithLimit => ApiError::new(400, "PGRST114", msg),
+            PlanError::PutKeyMismatch => ApiError::new(400, "PGRST115", msg),
         }
     }
 }
@@ -154,13 +135,9 @@ impl From<PlanError> for ApiError {
 pub fn from_db(e: DbError, has_token: bool) -> ApiError {
     match e {
         DbError::PoolTimeout => ApiError::new(504, "PGRST003", e.to_string()),
-        DbError::Unavailable(ref m) => ApiError::new(
-            503,
-            "PGRST000",
-            "Could not connect with the database. Retrying.",
-        )
-        .details(m.clone())
-        .header(hyper::header::RETRY_AFTER, "1"),
+        DbError::Unavailable(ref m) => ApiError::new(503, "PGRST000", "Could not connect with the database. Retrying.")
+            .details(m.clone())
+            .header(hyper::header::RETRY_AFTER, "1"),
         DbError::Shape(m) => ApiError::new(500, "PGRSTX00", "Internal database error").details(m),
         DbError::Postgres(err) => from_postgres(&err, has_token),
     }
@@ -169,26 +146,16 @@ pub fn from_db(e: DbError, has_token: bool) -> ApiError {
 fn from_postgres(err: &tokio_postgres::Error, has_token: bool) -> ApiError {
     let Some(db) = err.as_db_error() else {
         // No server error: the connection broke.
-        return ApiError::new(
-            503,
-            "PGRST001",
-            "Database client error. Retrying the connection.",
-        )
-        .details(err.to_string())
-        .header(hyper::header::RETRY_AFTER, "1");
+        return ApiError::new(503, "PGRST001", "Database client error. Retrying the connection.")
+            .details(err.to_string())
+            .header(hyper::header::RETRY_AFTER, "1");
     };
     let code = db.code().code();
     if code == "PGRST" {
         return custom_pgrst(db.message(), db.detail());
     }
-    let mut e = ApiError::new(
-        sqlstate_status(code, db.message(), has_token),
-        code,
-        db.message(),
-    );
-    e.details = db
-        .detail()
-        .map(|d| serde_json::Value::String(d.to_string()));
+    let mut e = ApiError::new(sqlstate_status(code, db.message(), has_token), code, db.message());
+    e.details = db.detail().map(|d| serde_json::Value::String(d.to_string()));
     e.hint = db.hint().map(str::to_string);
     if e.status == 401 {
         e = e.header(hyper::header::WWW_AUTHENTICATE, "Bearer");
@@ -230,11 +197,7 @@ pub fn sqlstate_status(code: &str, message: &str, has_token: bool) -> u16 {
         _ if starts("53") => 503,
         _ if starts("54") || starts("55") || starts("57") || starts("58") => 500,
         _ if starts("F0") || starts("HV") || starts("P0") || starts("XX") => 500,
-        _ if starts("PT") => code[2..]
-            .parse::<u16>()
-            .ok()
-            .filter(|s| (100..=599).contains(s))
-            .unwrap_or(500),
+        _ if starts("PT") => code[2..].parse::<u16>().ok().filter(|s| (100..=599).contains(s)).unwrap_or(500),
         _ => 400,
     }
 }
@@ -244,24 +207,12 @@ fn custom_pgrst(message: &str, detail: Option<&str>) -> ApiError {
     let body: Option<serde_json::Value> = serde_json::from_str(message).ok();
     let meta: Option<serde_json::Value> = detail.and_then(|d| serde_json::from_str(d).ok());
     let (Some(body), Some(meta)) = (body, meta) else {
-        return ApiError::new(
-            500,
-            "PGRST121",
-            "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error",
-        )
-        .details(format!("Invalid JSON value for MESSAGE: '{message}'"));
+        return ApiError::new(500, "PGRST121", "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error")
+            .details(format!("Invalid JSON value for MESSAGE: '{message}'"));
     };
     let text = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let status = meta
-        .get("status")
-        .and_then(|s| s.as_u64())
-        .and_then(|s| u16::try_from(s).ok())
-        .unwrap_or(500);
-    let mut e = ApiError::new(
-        status,
-        &text("code").unwrap_or_default(),
-        text("message").unwrap_or_default(),
-    );
+    let status = meta.get("status").and_then(|s| s.as_u64()).and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
+    let mut e = ApiError::new(status, &text("code").unwrap_or_default(), text("message").unwrap_or_default());
     e.details = text("details").map(serde_json::Value::String);
     e.hint = text("hint");
     if let Some(headers) = meta.get("headers").and_then(|h| h.as_object()) {
@@ -289,31 +240,16 @@ mod tests {
             ("P0001", "", true, 400),
             ("PT402", "", true, 402),
             ("PTabc", "", true, 500),
-            (
-                "57014",
-                "canceling statement due to statement timeout",
-                true,
-                500,
-            ),
+            ("57014", "canceling statement due to statement timeout", true, 500),
             ("57P01", "", true, 503),
             ("08006", "", true, 503),
             ("42P01", "", true, 404),
             ("42883", "", true, 404),
-            (
-                "42883",
-                "function xmlagg(integer) does not exist",
-                true,
-                406,
-            ),
+            ("42883", "function xmlagg(integer) does not exist", true, 406),
             ("22023", "role \"nobody\" does not exist", true, 401),
             ("22023", "invalid parameter", true, 400),
             ("21000", "UPDATE requires a WHERE clause", true, 400),
-            (
-                "21000",
-                "more than one row returned by a subquery",
-                true,
-                500,
-            ),
+            ("21000", "more than one row returned by a subquery", true, 500),
             ("53400", "", true, 500),
             ("53300", "", true, 503),
             ("40001", "", true, 500),
@@ -333,10 +269,7 @@ mod tests {
             r#"{"code":"123","message":"Payment Required","details":"Quota exceeded","hint":"Upgrade"}"#,
             Some(r#"{"status":402,"headers":{"X-Powered-By":"Nerd Rage"}}"#),
         );
-        assert_eq!(
-            (e.status, e.code.as_str(), e.hint.as_deref()),
-            (402, "123", Some("Upgrade"))
-        );
+        assert_eq!((e.status, e.code.as_str(), e.hint.as_deref()), (402, "123", Some("Upgrade")));
         assert_eq!(e.headers[0].1, "Nerd Rage");
         assert_eq!(custom_pgrst("not json", None).code, "PGRST121");
     }
@@ -345,18 +278,10 @@ mod tests {
     fn request_errors_map_to_pgrst_codes() {
         let e: ApiError = RequestError::UnacceptableMedia("text/html".into()).into();
         assert_eq!((e.status, e.code.as_str()), (406, "PGRST107"));
-        let e: ApiError = PlanError::RelationNotFound {
-            schema: "api".into(),
-            name: "x".into(),
-            hint: None,
-        }
-        .into();
+        let e: ApiError = PlanError::RelationNotFound { schema: "api".into(), name: "x".into(), hint: None }.into();
         assert_eq!((e.status, e.code.as_str()), (404, "PGRST205"));
         let body: serde_json::Value = serde_json::from_slice(&e.body()).unwrap();
-        assert_eq!(
-            body["message"],
-            "Could not find the table 'api.x' in the schema cache"
-        );
+        assert_eq!(body["message"], "Could not find the table 'api.x' in the schema cache");
         assert!(body["details"].is_null() && body["hint"].is_null());
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod error;
 pub mod read;
+pub mod write;
 
 pub use error::{from_db, ApiError};

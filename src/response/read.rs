@@ -21,9 +21,8 @@ struct ReadRow<'r> {
 }
 
 fn decode(row: &Row) -> Result<ReadRow<'_>, ApiError> {
-    let shape = |e: tokio_postgres::Error| {
-        ApiError::new(500, "PGRSTX00", "Internal database error").details(e.to_string())
-    };
+    let shape =
+        |e: tokio_postgres::Error| ApiError::new(500, "PGRSTX00", "Internal database error").details(e.to_string());
     Ok(ReadRow {
         total: row.try_get(0).map_err(shape)?,
         page_total: row.try_get(1).map_err(shape)?,
@@ -36,11 +35,7 @@ fn decode(row: &Row) -> Result<ReadRow<'_>, ApiError> {
 /// `Plan Rows` of the top node of `EXPLAIN (FORMAT JSON)`.
 fn planned_rows(row: &Row) -> Option<i64> {
     let v: serde_json::Value = row.try_get(0).ok()?;
-    v.get(0)?
-        .get("Plan")?
-        .get("Plan Rows")?
-        .as_f64()
-        .map(|f| f as i64)
+    v.get(0)?.get("Plan")?.get("Plan Rows")?.as_f64().map(|f| f as i64)
 }
 
 pub fn read_response(
@@ -57,33 +52,23 @@ pub fn read_response(
         CountPlan::Exact => row.total,
         CountPlan::Planned => outcome.explain.as_ref().and_then(planned_rows),
         CountPlan::Estimated { max_rows } => match row.total {
-            Some(n) if n > max_rows as i64 => {
-                outcome.explain.as_ref().and_then(planned_rows).or(Some(n))
-            }
+            Some(n) if n > max_rows as i64 => outcome.explain.as_ref().and_then(planned_rows).or(Some(n)),
             other => other,
         },
     };
 
     if let MediaType::SingleObject { .. } = plan.media {
         if row.page_total != 1 {
-            return Err(ApiError::new(
-                406,
-                "PGRST116",
-                "Cannot coerce the result to a single JSON object",
-            )
-            .details(format!("The result contains {} rows", row.page_total)));
+            return Err(ApiError::new(406, "PGRST116", "Cannot coerce the result to a single JSON object")
+                .details(format!("The result contains {} rows", row.page_total)));
         }
     }
 
     let mut status = match total {
         Some(t) if offset > t => {
-            return Err(
-                ApiError::new(416, "PGRST103", "Requested range not satisfiable")
-                    .details(format!(
-                        "An offset of {offset} was requested, but there are only {t} rows."
-                    ))
-                    .header(hyper::header::CONTENT_RANGE, format!("*/{t}")),
-            );
+            return Err(ApiError::new(416, "PGRST103", "Requested range not satisfiable")
+                .details(format!("An offset of {offset} was requested, but there are only {t} rows."))
+                .header(hyper::header::CONTENT_RANGE, format!("*/{t}")));
         }
         Some(t) if row.page_total < t => StatusCode::PARTIAL_CONTENT,
         _ => StatusCode::OK,
@@ -98,17 +83,10 @@ pub fn read_response(
         }
     };
 
-    let body = if plan.headers_only {
-        Bytes::new()
-    } else {
-        Bytes::copy_from_slice(row.body.as_bytes())
-    };
+    let body = if plan.headers_only { Bytes::new() } else { Bytes::copy_from_slice(row.body.as_bytes()) };
     let mut resp = Response::new(crate::http::full(body));
     let h = resp.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(plan.media.content_type()),
-    );
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(plan.media.content_type()));
     if let Ok(v) = HeaderValue::from_str(&content_range) {
         h.insert(hyper::header::CONTENT_RANGE, v);
     }
@@ -122,12 +100,7 @@ pub fn read_response(
             h.insert(HeaderName::from_static("preference-applied"), v);
         }
     }
-    apply_response_gucs(
-        &mut resp,
-        &mut status,
-        row.response_headers,
-        row.response_status,
-    )?;
+    apply_response_gucs(&mut resp, &mut status, row.response_headers, row.response_status)?;
     *resp.status_mut() = status;
     Ok(resp)
 }
@@ -141,7 +114,11 @@ pub fn apply_response_gucs(
 ) -> Result<(), ApiError> {
     if let Some(text) = headers {
         let bad = || {
-            ApiError::new(500, "PGRST111", "response.headers guc must be a JSON array composed of objects with a single key and a string value")
+            ApiError::new(
+                500,
+                "PGRST111",
+                "response.headers guc must be a JSON array composed of objects with a single key and a string value",
+            )
         };
         let v: serde_json::Value = serde_json::from_str(text).map_err(|_| bad())?;
         // The first value of a name replaces ours (e.g. Content-Type); repeats accumulate (Set-Cookie).
@@ -150,8 +127,7 @@ pub fn apply_response_gucs(
             let obj = item.as_object().filter(|o| o.len() == 1).ok_or_else(bad)?;
             for (k, v) in obj {
                 let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| bad())?;
-                let value =
-                    HeaderValue::from_str(v.as_str().ok_or_else(bad)?).map_err(|_| bad())?;
+                let value = HeaderValue::from_str(v.as_str().ok_or_else(bad)?).map_err(|_| bad())?;
                 if !seen.contains(&name) {
                     resp.headers_mut().remove(&name);
                     seen.push(name.clone());
@@ -161,18 +137,9 @@ pub fn apply_response_gucs(
         }
     }
     if let Some(text) = status_text {
-        let code = text
-            .trim()
-            .parse::<u16>()
-            .ok()
-            .and_then(|c| StatusCode::from_u16(c).ok());
-        *status = code.ok_or_else(|| {
-            ApiError::new(
-                500,
-                "PGRST112",
-                "response.status guc must be a valid status code",
-            )
-        })?;
+        let code = text.trim().parse::<u16>().ok().and_then(|c| StatusCode::from_u16(c).ok());
+        *status =
+            code.ok_or_else(|| ApiError::new(500, "PGRST112", "response.status guc must be a valid status code"))?;
     }
     Ok(())
 }

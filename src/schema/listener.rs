@@ -30,9 +30,7 @@ pub async fn listen(config: tokio_postgres::Config, reload: std::sync::Arc<Notif
                     reload.notify_one();
                     while let Some(msg) = messages.next().await {
                         match msg {
-                            Ok(AsyncMessage::Notification(n)) if wants_reload(n.payload()) => {
-                                reload.notify_one()
-                            }
+                            Ok(AsyncMessage::Notification(n)) if wants_reload(n.payload()) => reload.notify_one(),
                             Ok(_) => {}
                             Err(_) => break,
                         }

@@ -18,10 +18,7 @@ pub enum LoadError {
 }
 
 /// Loads the cache for `schemas`; returns it with the time the query took.
-pub async fn load<C: GenericClient>(
-    client: &C,
-    schemas: &[String],
-) -> Result<(SchemaCache, Duration), LoadError> {
+pub async fn load<C: GenericClient>(client: &C, schemas: &[String]) -> Result<(SchemaCache, Duration), LoadError> {
     let started = Instant::now();
     let row = client.query_one(INTROSPECT, &[&schemas]).await?;
     let text: &str = row.try_get(0)?;

@@ -133,33 +133,14 @@ pub struct SchemaCache {
 impl SchemaCache {
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         let doc: Document = serde_json::from_str(text)?;
-        let exposed = doc
-            .relations
-            .iter()
-            .map(|r| (r.schema.clone(), r.name.clone()))
-            .collect();
-        let relationships =
-            relationships::build(&doc.foreign_keys, &doc.keys, &doc.view_columns, &exposed);
-        let mut cache = SchemaCache {
-            foreign_keys: doc.foreign_keys,
-            relationships,
-            ..Default::default()
-        };
+        let exposed = doc.relations.iter().map(|r| (r.schema.clone(), r.name.clone())).collect();
+        let relationships = relationships::build(&doc.foreign_keys, &doc.keys, &doc.view_columns, &exposed);
+        let mut cache = SchemaCache { foreign_keys: doc.foreign_keys, relationships, ..Default::default() };
         for r in doc.relations {
-            cache
-                .relations
-                .entry(r.schema.clone())
-                .or_default()
-                .insert(r.name.clone(), r);
+            cache.relations.entry(r.schema.clone()).or_default().insert(r.name.clone(), r);
         }
         for f in doc.functions {
-            cache
-                .functions
-                .entry(f.schema.clone())
-                .or_default()
-                .entry(f.name.clone())
-                .or_default()
-                .push(f);
+            cache.functions.entry(f.schema.clone()).or_default().entry(f.name.clone()).or_default().push(f);
         }
         Ok(cache)
     }
@@ -169,18 +150,11 @@ impl SchemaCache {
     }
 
     pub fn relations_in<'a>(&'a self, schema: &str) -> impl Iterator<Item = &'a Relation> + 'a {
-        self.relations
-            .get(schema)
-            .into_iter()
-            .flat_map(|m| m.values())
+        self.relations.get(schema).into_iter().flat_map(|m| m.values())
     }
 
     pub fn functions(&self, schema: &str, name: &str) -> &[Function] {
-        self.functions
-            .get(schema)
-            .and_then(|m| m.get(name))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.functions.get(schema).and_then(|m| m.get(name)).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Relationships from `schema.name` to relations named `target` (any exposed schema).
@@ -199,10 +173,7 @@ impl SchemaCache {
 
     /// Every function in `schema`, overloads included, in no particular order.
     pub fn functions_in<'a>(&'a self, schema: &str) -> impl Iterator<Item = &'a Function> + 'a {
-        self.functions
-            .get(schema)
-            .into_iter()
-            .flat_map(|m| m.values().flatten())
+        self.functions.get(schema).into_iter().flat_map(|m| m.values().flatten())
     }
 
     pub fn relation_count(&self) -> usize {

@@ -65,11 +65,7 @@ impl Relationship {
         // many-to-one, the constraint name one-to-many.
         if self.source == self.target && self.junction.is_none() {
             return match self.cardinality {
-                Cardinality::ManyToOne | Cardinality::OneToOne
-                    if self.columns.iter().any(|(s, _)| s == hint) =>
-                {
-                    true
-                }
+                Cardinality::ManyToOne | Cardinality::OneToOne if self.columns.iter().any(|(s, _)| s == hint) => true,
                 Cardinality::OneToMany => self.constraint == hint,
                 _ => false,
             };
@@ -123,17 +119,13 @@ pub fn build(
         })
     };
     let pk_of = |schema: &str, table: &str| -> Option<&Vec<String>> {
-        keys.iter()
-            .find(|k| k.schema == schema && k.table == table && k.kind == "p")
-            .map(|k| &k.columns)
+        keys.iter().find(|k| k.schema == schema && k.table == table && k.kind == "p").map(|k| &k.columns)
     };
 
     // Every FK, plus its images through views that expose all of its columns on either side.
     let mut all: Vec<ForeignKey> = fks.to_vec();
     for fk in fks {
-        for (child_view, child_cols) in
-            views_exposing(view_columns, &fk.schema, &fk.table, &fk.columns)
-        {
+        for (child_view, child_cols) in views_exposing(view_columns, &fk.schema, &fk.table, &fk.columns) {
             all.push(ForeignKey {
                 schema: child_view.0.clone(),
                 table: child_view.1.clone(),
@@ -143,9 +135,7 @@ pub fn build(
         }
     }
     for fk in all.clone() {
-        for (parent_view, parent_cols) in
-            views_exposing(view_columns, &fk.ref_schema, &fk.ref_table, &fk.ref_columns)
-        {
+        for (parent_view, parent_cols) in views_exposing(view_columns, &fk.ref_schema, &fk.ref_table, &fk.ref_columns) {
             all.push(ForeignKey {
                 ref_schema: parent_view.0.clone(),
                 ref_table: parent_view.1.clone(),
@@ -165,12 +155,7 @@ pub fn build(
     for fk in &all {
         let child = (fk.schema.clone(), fk.table.clone());
         let parent = (fk.ref_schema.clone(), fk.ref_table.clone());
-        let pairs: Vec<(String, String)> = fk
-            .columns
-            .iter()
-            .cloned()
-            .zip(fk.ref_columns.iter().cloned())
-            .collect();
+        let pairs: Vec<(String, String)> = fk.columns.iter().cloned().zip(fk.ref_columns.iter().cloned()).collect();
         // Views inherit their base table's keys for one-to-one detection.
         let one_to_one = is_unique(&fk.schema, &fk.table, &fk.columns)
             || base_of(view_columns, &fk.schema, &fk.table, &fk.columns)
@@ -179,11 +164,7 @@ pub fn build(
             constraint: fk.name.clone(),
             source: child.clone(),
             target: parent.clone(),
-            cardinality: if one_to_one {
-                Cardinality::OneToOne
-            } else {
-                Cardinality::ManyToOne
-            },
+            cardinality: if one_to_one { Cardinality::OneToOne } else { Cardinality::ManyToOne },
             columns: pairs.clone(),
             junction: None,
         });
@@ -191,11 +172,7 @@ pub fn build(
             constraint: fk.name.clone(),
             source: parent,
             target: child,
-            cardinality: if one_to_one {
-                Cardinality::OneToOne
-            } else {
-                Cardinality::OneToMany
-            },
+            cardinality: if one_to_one { Cardinality::OneToOne } else { Cardinality::OneToMany },
             columns: pairs.into_iter().map(|(c, p)| (p, c)).collect(),
             junction: None,
         });
@@ -204,10 +181,7 @@ pub fn build(
     // Many-to-many: two FKs out of one junction table whose PK covers both.
     let mut by_child: HashMap<QualifiedName, Vec<&ForeignKey>> = HashMap::new();
     for fk in fks {
-        by_child
-            .entry((fk.schema.clone(), fk.table.clone()))
-            .or_default()
-            .push(fk);
+        by_child.entry((fk.schema.clone(), fk.table.clone())).or_default().push(fk);
     }
     for (junction, out_fks) in &by_child {
         let Some(pk) = pk_of(&junction.0, &junction.1) else {
@@ -227,19 +201,9 @@ pub fn build(
                     junction: Some(Junction {
                         relation: junction.clone(),
                         source_fk: a.name.clone(),
-                        source_columns: a
-                            .ref_columns
-                            .iter()
-                            .cloned()
-                            .zip(a.columns.iter().cloned())
-                            .collect(),
+                        source_columns: a.ref_columns.iter().cloned().zip(a.columns.iter().cloned()).collect(),
                         target_fk: b.name.clone(),
-                        target_columns: b
-                            .ref_columns
-                            .iter()
-                            .cloned()
-                            .zip(b.columns.iter().cloned())
-                            .collect(),
+                        target_columns: b.ref_columns.iter().cloned().zip(b.columns.iter().cloned()).collect(),
                     }),
                 });
             }
@@ -295,9 +259,7 @@ fn base_of(
     let mut base: Option<(String, String)> = None;
     let mut cols = Vec::new();
     for c in columns {
-        let v = view_columns
-            .iter()
-            .find(|v| v.view_schema == schema && v.view == view && &v.column == c)?;
+        let v = view_columns.iter().find(|v| v.view_schema == schema && v.view == view && &v.column == c)?;
         match &base {
             Some((s, t)) if s != &v.schema || t != &v.table => return None,
             _ => base = Some((v.schema.clone(), v.table.clone())),

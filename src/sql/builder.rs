@@ -18,10 +18,7 @@ pub struct SqlBuilder {
 
 impl SqlBuilder {
     pub fn new() -> Self {
-        SqlBuilder {
-            sql: String::with_capacity(256),
-            params: Vec::new(),
-        }
+        SqlBuilder { sql: String::with_capacity(256), params: Vec::new() }
     }
 
     pub fn push(&mut self, s: &str) -> &mut Self {
@@ -47,9 +44,6 @@ impl SqlBuilder {
     }
 
     pub fn finish(self) -> Statement {
-        Statement {
-            sql: self.sql,
-            params: self.params,
-        }
+        Statement { sql: self.sql, params: self.params }
     }
 }

@@ -4,11 +4,11 @@ use super::builder::Statement;
 use super::quote::quote_ident;
 
 /// Fixed SQL text, so every connection prepares it once. Order as PostgREST: search_path, role, claims, request.
-pub const CONTEXT_SQL: &str =
-    "select set_config('search_path', $1, true), set_config('role', $2, true), \
+pub const CONTEXT_SQL: &str = "select set_config('search_path', $1, true), set_config('role', $2, true), \
 set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
 set_config('request.path', $5, true), set_config('request.headers', $6, true), \
-set_config('request.cookies', $7, true), set_config('statement_timeout', $8, true)";
+set_config('request.cookies', $7, true), set_config('statement_timeout', $8, true), \
+set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true)";
 
 pub struct RequestContext<'a> {
     pub schema: &'a str,
@@ -20,6 +20,8 @@ pub struct RequestContext<'a> {
     pub headers: &'a str,
     pub cookies: &'a str,
     pub statement_timeout_ms: u64,
+    /// `Prefer: timezone=`; empty keeps the session's.
+    pub timezone: &'a str,
 }
 
 pub fn context_statement(ctx: &RequestContext) -> Statement {
@@ -39,6 +41,7 @@ pub fn context_statement(ctx: &RequestContext) -> Statement {
             ctx.headers.to_string(),
             ctx.cookies.to_string(),
             ctx.statement_timeout_ms.to_string(),
+            ctx.timezone.to_string(),
         ],
     }
 }
@@ -68,14 +71,12 @@ mod tests {
             headers: "{}",
             cookies: "{}",
             statement_timeout_ms: 8000,
+            timezone: "",
         });
         assert_eq!(st.sql, CONTEXT_SQL);
         assert_eq!(st.params[0], "\"api\", \"public\"");
         assert_eq!(st.params[1], "anon");
         assert_eq!(st.params[7], "8000");
-        assert_eq!(
-            pre_request_sql("api", "check"),
-            "select \"api\".\"check\"()"
-        );
+        assert_eq!(pre_request_sql("api", "check"), "select \"api\".\"check\"()");
     }
 }

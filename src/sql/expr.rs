@@ -3,8 +3,7 @@
 
 use crate::plan::{ColumnRef, PlannedCondition, PlannedOrder, SelectTree};
 use crate::request::ast::{
-    Direction, FtsOperator, IsValue, JsonKey, JsonStep, LogicOp, Nulls, Operation, Operator,
-    Quantifier,
+    Direction, FtsOperator, IsValue, JsonKey, JsonStep, LogicOp, Nulls, Operation, Operator, Quantifier,
 };
 
 use super::builder::SqlBuilder;
@@ -47,18 +46,9 @@ pub fn render_where(b: &mut SqlBuilder, qual: &str, tree: &SelectTree, extra: Op
     }
 }
 
-pub fn render_condition(
-    b: &mut SqlBuilder,
-    qual: &str,
-    tree: &SelectTree,
-    cond: &PlannedCondition,
-) {
+pub fn render_condition(b: &mut SqlBuilder, qual: &str, tree: &SelectTree, cond: &PlannedCondition) {
     match cond {
-        PlannedCondition::Filter {
-            target,
-            negated,
-            operation,
-        } => {
+        PlannedCondition::Filter { target, negated, operation } => {
             if *negated {
                 b.push("NOT (");
             }
@@ -67,11 +57,7 @@ pub fn render_condition(
                 b.push(")");
             }
         }
-        PlannedCondition::Group {
-            op,
-            negated,
-            children,
-        } => {
+        PlannedCondition::Group { op, negated, children } => {
             if *negated {
                 b.push("NOT ");
             }
@@ -87,11 +73,7 @@ pub fn render_condition(
         PlannedCondition::Exists { embed, negated } => {
             let e = &tree.embeds[*embed];
             let aliases = EmbedAliases::new(e.id);
-            b.push(if *negated {
-                "NOT EXISTS (SELECT 1"
-            } else {
-                "EXISTS (SELECT 1"
-            });
+            b.push(if *negated { "NOT EXISTS (SELECT 1" } else { "EXISTS (SELECT 1" });
             embed_from_where(b, qual, e, &aliases);
             b.push(")");
         }
@@ -124,27 +106,14 @@ fn operator_sql(op: Operator) -> &'static str {
 
 fn render_operation(b: &mut SqlBuilder, qual: &str, target: &ColumnRef, operation: &Operation) {
     match operation {
-        Operation::Compare {
-            op,
-            quantifier,
-            value,
-        } => {
+        Operation::Compare { op, quantifier, value } => {
             render_column(b, qual, target);
             b.push(" ").push(operator_sql(*op)).push(" ");
-            let value = if matches!(op, Operator::Like | Operator::Ilike) {
-                value.replace('*', "%")
-            } else {
-                value.clone()
-            };
+            let value =
+                if matches!(op, Operator::Like | Operator::Ilike) { value.replace('*', "%") } else { value.clone() };
             match quantifier {
                 Some(q) => {
-                    b.push(if *q == Quantifier::Any {
-                        "ANY("
-                    } else {
-                        "ALL("
-                    })
-                    .param(value)
-                    .push(")");
+                    b.push(if *q == Quantifier::Any { "ANY(" } else { "ALL(" }).param(value).push(")");
                 }
                 None => {
                     b.param(value);
@@ -165,11 +134,7 @@ fn render_operation(b: &mut SqlBuilder, qual: &str, target: &ColumnRef, operatio
                 IsValue::Unknown => " IS UNKNOWN",
             });
         }
-        Operation::Fts {
-            op,
-            language,
-            value,
-        } => {
+        Operation::Fts { op, language, value } => {
             let lang_param = language.as_ref().map(|l| {
                 b.params.push(l.clone());
                 b.params.len()
@@ -208,10 +173,7 @@ pub fn render_order(b: &mut SqlBuilder, qual: &str, tree: &SelectTree, order: &[
                 let aliases = EmbedAliases::new(e.id);
                 b.push("(SELECT ");
                 render_column(b, &aliases.table, &o.target);
-                let only_join = crate::plan::EmbedPlan {
-                    child: empty_tree(e.child.relation),
-                    ..shallow(e)
-                };
+                let only_join = crate::plan::EmbedPlan { child: empty_tree(e.child.relation), ..shallow(e) };
                 embed_from_where(b, qual, &only_join, &aliases);
                 b.push(")");
             }

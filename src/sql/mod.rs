@@ -7,9 +7,11 @@ pub mod expr;
 pub mod quote;
 pub mod read;
 pub mod shape;
+pub mod write;
 
 pub use builder::Statement;
 pub use read::{render_read, ReadStatements};
+pub use write::render_write;
 
 #[cfg(test)]
 mod tests;

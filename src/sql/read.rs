@@ -25,10 +25,7 @@ pub fn render_read(plan: &ReadPlan) -> ReadStatements {
     render_where(&mut where_sql, &qual, &plan.tree, None);
     let where_text = where_sql.sql;
     let where_params = where_sql.params.len();
-    let mut b = SqlBuilder {
-        sql: String::with_capacity(512),
-        params: where_sql.params,
-    };
+    let mut b = SqlBuilder { sql: String::with_capacity(512), params: where_sql.params };
 
     b.push("WITH pgrst_source AS (SELECT ");
     render_select_list(&mut b, &qual, &plan.tree);
@@ -70,19 +67,13 @@ pub fn render_read(plan: &ReadPlan) -> ReadStatements {
          FROM (SELECT * FROM pgrst_source) _postgrest_t",
     );
 
-    let explain =
-        matches!(plan.count, CountPlan::Planned | CountPlan::Estimated { .. }).then(|| {
-            let mut e = SqlBuilder::new();
-            e.push("EXPLAIN (FORMAT JSON) SELECT 1 FROM ")
-                .push(&qual)
-                .push(&where_text);
-            e.params = b.params[..where_params].to_vec();
-            e.finish()
-        });
-    ReadStatements {
-        main: b.finish(),
-        explain,
-    }
+    let explain = matches!(plan.count, CountPlan::Planned | CountPlan::Estimated { .. }).then(|| {
+        let mut e = SqlBuilder::new();
+        e.push("EXPLAIN (FORMAT JSON) SELECT 1 FROM ").push(&qual).push(&where_text);
+        e.params = b.params[..where_params].to_vec();
+        e.finish()
+    });
+    ReadStatements { main: b.finish(), explain }
 }
 
 /// The body column over `_postgrest_t` rows, in the negotiated media type.
@@ -108,13 +99,15 @@ pub fn render_body(b: &mut SqlBuilder, tree: &SelectTree, media: MediaType, head
 fn csv_header(names: &[&str]) -> String {
     names
         .iter()
-        .map(|n| {
-            if n.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", n.replace('"', "\"\""))
-            } else {
-                n.to_string()
-            }
-        })
+        .map(
+            |n| {
+                if n.contains([',', '"', '\n', '\r']) {
+                    format!("\"{}\"", n.replace('"', "\"\""))
+                } else {
+                    n.to_string()
+                }
+            },
+        )
         .collect::<Vec<_>>()
         .join(",")
 }

@@ -40,12 +40,7 @@ pub fn render_select_list(b: &mut SqlBuilder, qual: &str, tree: &SelectTree) {
                 sep(b);
                 b.push(qual).push(".*");
             }
-            OutputColumn::Column {
-                target,
-                cast,
-                name,
-                renamed,
-            } => {
+            OutputColumn::Column { target, cast, name, renamed } => {
                 sep(b);
                 if cast.is_some() {
                     b.push("(");
@@ -71,11 +66,7 @@ pub fn render_select_list(b: &mut SqlBuilder, qual: &str, tree: &SelectTree) {
                         if to_one {
                             b.push(&a.lateral).push(".").ident(name);
                         } else {
-                            b.push("COALESCE(")
-                                .push(&a.lateral)
-                                .push(".")
-                                .ident(name)
-                                .push(", '[]')");
+                            b.push("COALESCE(").push(&a.lateral).push(".").ident(name).push(", '[]')");
                         }
                         b.push(" AS ").ident(name);
                     }
@@ -84,11 +75,7 @@ pub fn render_select_list(b: &mut SqlBuilder, qual: &str, tree: &SelectTree) {
                     if to_one {
                         b.push("row_to_json(").push(&a.lateral).push(".*)::jsonb");
                     } else {
-                        b.push("COALESCE(")
-                            .push(&a.lateral)
-                            .push(".")
-                            .push(&a.lateral)
-                            .push(", '[]')");
+                        b.push("COALESCE(").push(&a.lateral).push(".").push(&a.lateral).push(", '[]')");
                     }
                     b.push(" AS ").ident(e.name);
                 }
@@ -115,18 +102,10 @@ pub fn render_laterals(b: &mut SqlBuilder, qual: &str, tree: &SelectTree) {
                     if i > 0 {
                         b.push(", ");
                     }
-                    b.push("json_agg(")
-                        .push(&a.lateral)
-                        .push(".")
-                        .ident(name)
-                        .push(")::jsonb AS ")
-                        .ident(name);
+                    b.push("json_agg(").push(&a.lateral).push(".").ident(name).push(")::jsonb AS ").ident(name);
                 }
             } else {
-                b.push("json_agg(")
-                    .push(&a.lateral)
-                    .push(")::jsonb AS ")
-                    .push(&a.lateral);
+                b.push("json_agg(").push(&a.lateral).push(")::jsonb AS ").push(&a.lateral);
             }
             b.push(" FROM (");
             render_child_select(b, qual, e, &a);
@@ -156,49 +135,24 @@ pub fn embed_from_where(b: &mut SqlBuilder, parent: &str, e: &EmbedPlan, a: &Emb
     embed_from_where_with(b, parent, e, a, false);
 }
 
-fn embed_from_where_with(
-    b: &mut SqlBuilder,
-    parent: &str,
-    e: &EmbedPlan,
-    a: &EmbedAliases,
-    laterals: bool,
-) {
+fn embed_from_where_with(b: &mut SqlBuilder, parent: &str, e: &EmbedPlan, a: &EmbedAliases, laterals: bool) {
     let target = e.child.relation;
-    b.push(" FROM ")
-        .qualified(&target.schema, &target.name)
-        .push(" AS ")
-        .push(&a.table);
+    b.push(" FROM ").qualified(&target.schema, &target.name).push(" AS ").push(&a.table);
     let mut join = String::new();
     match (&e.rel.junction, e.junction) {
         (Some(j), Some(jrel)) => {
-            b.push(" JOIN ")
-                .qualified(&jrel.schema, &jrel.name)
-                .push(" AS ")
-                .push(&a.junction)
-                .push(" ON ");
+            b.push(" JOIN ").qualified(&jrel.schema, &jrel.name).push(" AS ").push(&a.junction).push(" ON ");
             for (i, (tcol, jcol)) in j.target_columns.iter().enumerate() {
                 if i > 0 {
                     b.push(" AND ");
                 }
-                b.push(&a.junction)
-                    .push(".")
-                    .ident(jcol)
-                    .push(" = ")
-                    .push(&a.table)
-                    .push(".")
-                    .ident(tcol);
+                b.push(&a.junction).push(".").ident(jcol).push(" = ").push(&a.table).push(".").ident(tcol);
             }
             for (i, (scol, jcol)) in j.source_columns.iter().enumerate() {
                 if i > 0 {
                     join.push_str(" AND ");
                 }
-                join.push_str(&format!(
-                    "{}.{} = {}.{}",
-                    a.junction,
-                    quote_ident(jcol),
-                    parent,
-                    quote_ident(scol)
-                ));
+                join.push_str(&format!("{}.{} = {}.{}", a.junction, quote_ident(jcol), parent, quote_ident(scol)));
             }
         }
         _ => {
@@ -206,13 +160,7 @@ fn embed_from_where_with(
                 if i > 0 {
                     join.push_str(" AND ");
                 }
-                join.push_str(&format!(
-                    "{}.{} = {}.{}",
-                    a.table,
-                    quote_ident(tcol),
-                    parent,
-                    quote_ident(scol)
-                ));
+                join.push_str(&format!("{}.{} = {}.{}", a.table, quote_ident(tcol), parent, quote_ident(scol)));
             }
         }
     }

@@ -37,13 +37,17 @@ const TAIL: &str = " AS total_result_set, pg_catalog.count(_postgrest_t) AS page
 #[test]
 fn plain_read() {
     let (sql, params) = render("/todos", &[]);
-    assert_eq!(sql, format!("WITH pgrst_source AS (SELECT \"api\".\"todos\".* FROM \"api\".\"todos\") SELECT null::bigint{TAIL}"));
+    assert_eq!(
+        sql,
+        format!("WITH pgrst_source AS (SELECT \"api\".\"todos\".* FROM \"api\".\"todos\") SELECT null::bigint{TAIL}")
+    );
     assert!(params.is_empty());
 }
 
 #[test]
 fn filters_order_limit_are_parameters() {
-    let (sql, params) = render("/todos?select=id,t:title&id=gt.5&title=like.*x*&order=id.desc.nullslast&limit=10&offset=20", &[]);
+    let (sql, params) =
+        render("/todos?select=id,t:title&id=gt.5&title=like.*x*&order=id.desc.nullslast&limit=10&offset=20", &[]);
     assert_eq!(
         sql,
         format!("WITH pgrst_source AS (SELECT \"api\".\"todos\".\"id\", \"api\".\"todos\".\"title\" AS \"t\" FROM \"api\".\"todos\" WHERE \"api\".\"todos\".\"id\" > $1 AND \"api\".\"todos\".\"title\" LIKE $2 ORDER BY \"api\".\"todos\".\"id\" DESC NULLS LAST LIMIT $3 OFFSET $4) SELECT null::bigint{TAIL}")
@@ -63,46 +67,26 @@ fn in_list_is_one_array_parameter_whatever_its_length() {
 
 #[test]
 fn stable_text_across_values() {
-    assert_eq!(
-        render("/todos?id=eq.1", &[]).0,
-        render("/todos?id=eq.999", &[]).0
-    );
+    assert_eq!(render("/todos?id=eq.1", &[]).0, render("/todos?id=eq.999", &[]).0);
 }
 
 #[test]
 fn json_paths_bind_keys() {
-    let (sql, params) = render(
-        "/todos?select=data-%3Ea-%3E0-%3E%3Eb&data-%3E%3Ek=eq.v",
-        &[],
-    );
-    assert!(
-        sql.contains(
-            "SELECT \"api\".\"todos\".\"data\"->$3::text->$4::integer->>$5::text AS \"b\" FROM"
-        ),
-        "{sql}"
-    );
-    assert!(
-        sql.contains("WHERE \"api\".\"todos\".\"data\"->>$1::text = $2"),
-        "{sql}"
-    );
+    let (sql, params) = render("/todos?select=data-%3Ea-%3E0-%3E%3Eb&data-%3E%3Ek=eq.v", &[]);
+    assert!(sql.contains("SELECT \"api\".\"todos\".\"data\"->$3::text->$4::integer->>$5::text AS \"b\" FROM"), "{sql}");
+    assert!(sql.contains("WHERE \"api\".\"todos\".\"data\"->>$1::text = $2"), "{sql}");
     assert_eq!(params, vec!["k", "v", "a", "0", "b"]);
 }
 
 #[test]
 fn non_json_columns_go_through_to_jsonb() {
     let (sql, _) = render("/todos?select=tags-%3E0", &[]);
-    assert!(
-        sql.contains("SELECT to_jsonb(\"api\".\"todos\".\"tags\")->$1::integer AS \"0\""),
-        "{sql}"
-    );
+    assert!(sql.contains("SELECT to_jsonb(\"api\".\"todos\".\"tags\")->$1::integer AS \"0\""), "{sql}");
 }
 
 #[test]
 fn logic_trees_and_negation() {
-    let (sql, params) = render(
-        "/todos?or=(id.lt.2,not.and(id.gte.5,title.is.null))&title=not.eq.a",
-        &[],
-    );
+    let (sql, params) = render("/todos?or=(id.lt.2,not.and(id.gte.5,title.is.null))&title=not.eq.a", &[]);
     assert!(
         sql.contains("WHERE (\"api\".\"todos\".\"id\" < $1 OR NOT (\"api\".\"todos\".\"id\" >= $2 AND \"api\".\"todos\".\"title\" IS NULL)) AND NOT (\"api\".\"todos\".\"title\" = $3)"),
         "{sql}"
@@ -112,22 +96,10 @@ fn logic_trees_and_negation() {
 
 #[test]
 fn quantifiers_and_fts() {
-    let (sql, params) = render(
-        "/todos?title=ilike(any).%7Ba*,b*%7D&doc=fts(english).cat&title=wfts.dog",
-        &[],
-    );
-    assert!(
-        sql.contains("\"api\".\"todos\".\"title\" ILIKE ANY($1)"),
-        "{sql}"
-    );
-    assert!(
-        sql.contains("\"api\".\"todos\".\"doc\" @@ to_tsquery($2::regconfig, $3)"),
-        "{sql}"
-    );
-    assert!(
-        sql.contains("to_tsvector(\"api\".\"todos\".\"title\") @@ websearch_to_tsquery($4)"),
-        "{sql}"
-    );
+    let (sql, params) = render("/todos?title=ilike(any).%7Ba*,b*%7D&doc=fts(english).cat&title=wfts.dog", &[]);
+    assert!(sql.contains("\"api\".\"todos\".\"title\" ILIKE ANY($1)"), "{sql}");
+    assert!(sql.contains("\"api\".\"todos\".\"doc\" @@ to_tsquery($2::regconfig, $3)"), "{sql}");
+    assert!(sql.contains("to_tsvector(\"api\".\"todos\".\"title\") @@ websearch_to_tsquery($4)"), "{sql}");
     assert_eq!(params, vec!["{a%,b%}", "english", "cat", "dog"]);
 }
 
@@ -144,10 +116,7 @@ fn exact_count_reuses_where_parameters() {
 #[test]
 fn casts_and_csv_and_singular() {
     let (sql, _) = render("/todos?select=id::text", &[]);
-    assert!(
-        sql.contains("SELECT (\"api\".\"todos\".\"id\")::text AS \"id\" FROM"),
-        "{sql}"
-    );
+    assert!(sql.contains("SELECT (\"api\".\"todos\".\"id\")::text AS \"id\" FROM"), "{sql}");
     let (sql, params) = render("/todos?select=id,title", &[("accept", "text/csv")]);
     assert!(sql.contains("$1::text || coalesce(chr(10) || string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), chr(10)), '') AS body"), "{sql}");
     assert_eq!(params, vec!["id,title"]);
@@ -158,25 +127,12 @@ fn casts_and_csv_and_singular() {
 #[test]
 fn hostile_identifiers_stay_quoted_or_rejected() {
     let cache = cache();
-    let parts = hyper::Request::builder()
-        .uri("/todos?select=%22x%5C%22%3Bdrop%22:id")
-        .body(())
-        .unwrap()
-        .into_parts()
-        .0;
+    let parts = hyper::Request::builder().uri("/todos?select=%22x%5C%22%3Bdrop%22:id").body(()).unwrap().into_parts().0;
     let req = request::parse(&parts, &["api".to_string()]).unwrap();
     let plan = plan_read(&req, "todos", &cache, None).unwrap();
     let sql = render_read(&plan).main.sql;
-    assert!(
-        sql.contains("\"api\".\"todos\".\"id\" AS \"x\"\";drop\""),
-        "{sql}"
-    );
-    let parts = hyper::Request::builder()
-        .uri("/todos?select=id::text;drop")
-        .body(())
-        .unwrap()
-        .into_parts()
-        .0;
+    assert!(sql.contains("\"api\".\"todos\".\"id\" AS \"x\"\";drop\""), "{sql}");
+    let parts = hyper::Request::builder().uri("/todos?select=id::text;drop").body(()).unwrap().into_parts().0;
     let req = request::parse(&parts, &["api".to_string()]).unwrap();
     assert!(plan_read(&req, "todos", &cache, None).is_err());
 }
@@ -197,12 +153,7 @@ fn film_cache() -> SchemaCache {
 }
 
 fn render_on(cache: &SchemaCache, table: &str, uri: &str) -> (String, Vec<String>) {
-    let parts = hyper::Request::builder()
-        .uri(uri)
-        .body(())
-        .unwrap()
-        .into_parts()
-        .0;
+    let parts = hyper::Request::builder().uri(uri).body(()).unwrap().into_parts().0;
     let req = request::parse(&parts, &["api".to_string()]).unwrap();
     let plan = plan_read(&req, table, cache, None).unwrap();
     let st = render_read(&plan);
@@ -212,11 +163,7 @@ fn render_on(cache: &SchemaCache, table: &str, uri: &str) -> (String, Vec<String
 #[test]
 fn many_to_one_embed_is_a_lateral_row() {
     let cache = film_cache();
-    let (sql, params) = render_on(
-        &cache,
-        "films",
-        "/films?select=title,d:directors(name)&d.name=eq.x",
-    );
+    let (sql, params) = render_on(&cache, "films", "/films?select=title,d:directors(name)&d.name=eq.x");
     assert!(sql.starts_with(
         "WITH pgrst_source AS (SELECT \"api\".\"films\".\"title\", row_to_json(\"pgrst_1\".*)::jsonb AS \"d\" FROM \"api\".\"films\" \
          LEFT JOIN LATERAL (SELECT \"pgrst_1_t\".\"name\" FROM \"api\".\"directors\" AS \"pgrst_1_t\" \
@@ -228,11 +175,8 @@ fn many_to_one_embed_is_a_lateral_row() {
 #[test]
 fn one_to_many_embed_is_an_aggregated_lateral_and_inner_is_exists() {
     let cache = film_cache();
-    let (sql, params) = render_on(
-        &cache,
-        "directors",
-        "/directors?select=name,films!inner(title)&films.order=title&films.limit=2",
-    );
+    let (sql, params) =
+        render_on(&cache, "directors", "/directors?select=name,films!inner(title)&films.order=title&films.limit=2");
     assert!(sql.starts_with(
         "WITH pgrst_source AS (SELECT \"api\".\"directors\".\"name\", COALESCE(\"pgrst_1\".\"pgrst_1\", '[]') AS \"films\" FROM \"api\".\"directors\" \
          LEFT JOIN LATERAL (SELECT json_agg(\"pgrst_1\")::jsonb AS \"pgrst_1\" FROM (SELECT \"pgrst_1_t\".\"title\" FROM \"api\".\"films\" AS \"pgrst_1_t\" \

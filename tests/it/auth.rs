@@ -36,29 +36,18 @@ fn assert_token_error(r: &Reply, code: &str, message: Option<&str>) {
     if let Some(want) = message {
         assert_eq!(msg, want, "{}", r.body);
     }
-    assert!(
-        body.get("details").is_some() && body.get("hint").is_some(),
-        "{}",
-        r.body
-    );
+    assert!(body.get("details").is_some() && body.get("hint").is_some(), "{}", r.body);
     assert_eq!(
         r.header("www-authenticate"),
         Some(format!("Bearer error=\"invalid_token\", error_description=\"{msg}\"").as_str()),
         "{:?}",
         r.headers
     );
-    assert_eq!(
-        r.header("content-type"),
-        Some("application/json; charset=utf-8")
-    );
+    assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
 }
 
 fn sign(alg: Algorithm, kid: Option<&str>, key: &EncodingKey, claims: &Value) -> String {
-    let header = Header {
-        alg,
-        kid: kid.map(str::to_string),
-        ..Header::new(alg)
-    };
+    let header = Header { alg, kid: kid.map(str::to_string), ..Header::new(alg) };
     jsonwebtoken::encode(&header, claims, key).expect("sign")
 }
 
@@ -111,28 +100,16 @@ async fn anonymous_request_runs_as_anon() {
 #[tokio::test]
 async fn hs256_token_sets_role_claims_and_request_context() {
     let g = Gateway::start().await;
-    let claims =
-        json!({"role": "authenticated", "sub": "user-1", "tenant": "a", "exp": now() + 600});
+    let claims = json!({"role": "authenticated", "sub": "user-1", "tenant": "a", "exp": now() + 600});
     let auth = bearer(claims.clone());
-    let row = whoami(
-        &g,
-        &[
-            ("Authorization", &auth),
-            ("X-Custom-Header", "v"),
-            ("Cookie", "a=1; b=2"),
-        ],
-    )
-    .await;
+    let row = whoami(&g, &[("Authorization", &auth), ("X-Custom-Header", "v"), ("Cookie", "a=1; b=2")]).await;
     assert_eq!(row["role"], "authenticated");
     // Every claim of the token is visible, plus role.
     assert_eq!(claims_of(&row), claims);
     assert_eq!(row["method"], "GET");
     assert_eq!(row["path"], "/whoami");
     assert_eq!(row["headers"]["x-custom-header"], "v");
-    assert!(
-        row["headers"].get("X-Custom-Header").is_none(),
-        "header names are lower-cased"
-    );
+    assert!(row["headers"].get("X-Custom-Header").is_none(), "header names are lower-cased");
     assert_eq!(row["headers"]["authorization"], auth.as_str());
     assert_eq!(row["cookies"], json!({"a": "1", "b": "2"}));
     assert_eq!(row["search_path"], "\"api\", \"public\"");
@@ -163,12 +140,7 @@ async fn custom_role_claim_path() {
 #[tokio::test]
 async fn basic_authorization_is_anonymous() {
     let g = Gateway::start().await;
-    let r = g
-        .get_with(
-            "/items?select=id&order=id",
-            &[("Authorization", "Basic xyz")],
-        )
-        .await;
+    let r = g.get_with("/items?select=id&order=id", &[("Authorization", "Basic xyz")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2, 3, 4, 5]);
     let row = whoami(&g, &[("Authorization", "Basic xyz")]).await;
@@ -184,11 +156,7 @@ async fn rls_by_tenant_claim() {
         let g = &g;
         async move {
             let auth = bearer(claims);
-            g.get_with(
-                "/notes?select=id,tenant&order=id",
-                &[("Authorization", &auth)],
-            )
-            .await
+            g.get_with("/notes?select=id,tenant&order=id", &[("Authorization", &auth)]).await
         }
     };
     let a = get(json!({"role": "authenticated", "tenant": "a"})).await;
@@ -217,19 +185,12 @@ async fn rls_hides_other_tenants_under_filters_and_counts() {
     assert_eq!(r.ids(), Vec::<i64>::new());
     assert_eq!(r.header("content-range"), Some("*/0"));
 
-    let r = g
-        .get_with(
-            "/notes?select=id&order=id",
-            &[("Authorization", &auth), ("Prefer", "count=exact")],
-        )
-        .await;
+    let r = g.get_with("/notes?select=id&order=id", &[("Authorization", &auth), ("Prefer", "count=exact")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2]);
     assert_eq!(r.header("content-range"), Some("0-1/2"));
 
-    let r = g
-        .get_with("/notes?select=id&id=in.(3,4)", &[("Authorization", &auth)])
-        .await;
+    let r = g.get_with("/notes?select=id&id=in.(3,4)", &[("Authorization", &auth)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.ids(), Vec::<i64>::new());
 }
@@ -241,10 +202,7 @@ async fn rls_table_without_anon_grant_is_401_for_anonymous() {
     assert_eq!(r.status, 401, "{}", r.body);
     assert_eq!(r.code(), "42501");
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
-    assert_eq!(
-        r.header("content-type"),
-        Some("application/json; charset=utf-8")
-    );
+    assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
 }
 
 // ---------------------------------------------------------------- 401 vs 403
@@ -253,19 +211,10 @@ async fn rls_table_without_anon_grant_is_401_for_anonymous() {
 async fn insufficient_privilege_with_token_is_403() {
     let g = Gateway::start().await;
     let auth = bearer(json!({"role": "authenticated"}));
-    let r = g
-        .get_with("/secret_things", &[("Authorization", &auth)])
-        .await;
+    let r = g.get_with("/secret_things", &[("Authorization", &auth)]).await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(r.code(), "42501");
-    assert!(
-        r.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("permission denied"),
-        "{}",
-        r.body
-    );
+    assert!(r.json()["message"].as_str().unwrap().contains("permission denied"), "{}", r.body);
     assert_eq!(r.header("www-authenticate"), None);
 }
 
@@ -278,9 +227,7 @@ async fn insufficient_privilege_anonymous_is_401() {
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
     // The same table is fine for authenticated.
     let auth = bearer(json!({"role": "authenticated"}));
-    let r = g
-        .get_with("/private_things", &[("Authorization", &auth)])
-        .await;
+    let r = g.get_with("/private_things", &[("Authorization", &auth)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body.trim(), "[]");
 }
@@ -292,10 +239,7 @@ async fn role_claim_naming_missing_role_is_401() {
     let r = g.get_with("/items", &[("Authorization", &auth)]).await;
     assert_eq!(r.status, 401, "{}", r.body);
     assert_eq!(r.code(), "22023");
-    assert_eq!(
-        r.json()["message"],
-        "role \"no_such_role_xyz\" does not exist"
-    );
+    assert_eq!(r.json()["message"], "role \"no_such_role_xyz\" does not exist");
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
 }
 
@@ -306,10 +250,7 @@ async fn role_claim_naming_ungranted_role_is_403() {
     let r = g.get_with("/items", &[("Authorization", &auth)]).await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(r.code(), "42501");
-    assert_eq!(
-        r.json()["message"],
-        "permission denied to set role \"stranger\""
-    );
+    assert_eq!(r.json()["message"], "permission denied to set role \"stranger\"");
 }
 
 // ---------------------------------------------------------------- token failures
@@ -317,13 +258,9 @@ async fn role_claim_naming_ungranted_role_is_403() {
 #[tokio::test]
 async fn bad_signature_is_pgrst301() {
     let g = Gateway::start().await;
-    let forged = rowgate::auth::mint_hs256(
-        "another-secret-that-is-long-enough-0123456789",
-        &json!({"role": "authenticated"}),
-    );
-    let r = g
-        .get_with("/items", &[("Authorization", &format!("Bearer {forged}"))])
-        .await;
+    let forged =
+        rowgate::auth::mint_hs256("another-secret-that-is-long-enough-0123456789", &json!({"role": "authenticated"}));
+    let r = g.get_with("/items", &[("Authorization", &format!("Bearer {forged}"))]).await;
     assert_token_error(&r, "PGRST301", Some("JWT cryptographic operation failed"));
 }
 
@@ -334,12 +271,7 @@ async fn tampered_payload_is_pgrst301() {
     let parts: Vec<&str> = t.split('.').collect();
     let payload = b64url(br#"{"role":"authenticated"}"#);
     let tampered = format!("{}.{}.{}", parts[0], payload, parts[2]);
-    let r = g
-        .get_with(
-            "/whoami",
-            &[("Authorization", &format!("Bearer {tampered}"))],
-        )
-        .await;
+    let r = g.get_with("/whoami", &[("Authorization", &format!("Bearer {tampered}"))]).await;
     assert_token_error(&r, "PGRST301", None);
 }
 
@@ -380,10 +312,7 @@ async fn not_yet_valid_token_is_pgrst303() {
     assert_token_error(&r, "PGRST303", Some("JWT not yet valid"));
     // nbf slightly in the future is within the leeway.
     let auth = bearer(json!({"role": "authenticated", "nbf": now() + 10}));
-    assert_eq!(
-        whoami(&g, &[("Authorization", &auth)]).await["role"],
-        "authenticated"
-    );
+    assert_eq!(whoami(&g, &[("Authorization", &auth)]).await["role"], "authenticated");
 }
 
 #[tokio::test]
@@ -405,25 +334,11 @@ async fn non_numeric_exp_is_pgrst303() {
 #[tokio::test]
 async fn audience_is_checked() {
     let g = Gateway::start_with(|a| a.jwt_aud = Some("rowgate".into())).await;
-    let r = g
-        .get_with(
-            "/whoami",
-            &[(
-                "Authorization",
-                &bearer(json!({"role": "authenticated", "aud": "other"})),
-            )],
-        )
-        .await;
+    let r =
+        g.get_with("/whoami", &[("Authorization", &bearer(json!({"role": "authenticated", "aud": "other"})))]).await;
     assert_token_error(&r, "PGRST303", Some("JWT not in audience"));
-    let r = g
-        .get_with(
-            "/whoami",
-            &[(
-                "Authorization",
-                &bearer(json!({"role": "authenticated", "aud": ["x", "y"]})),
-            )],
-        )
-        .await;
+    let r =
+        g.get_with("/whoami", &[("Authorization", &bearer(json!({"role": "authenticated", "aud": ["x", "y"]})))]).await;
     assert_token_error(&r, "PGRST303", Some("JWT not in audience"));
 
     for claims in [
@@ -442,12 +357,7 @@ async fn alg_none_is_pgrst301() {
     let header = b64url(br#"{"alg":"none","typ":"JWT"}"#);
     let payload = b64url(br#"{"role":"authenticated"}"#);
     let unsigned = format!("{header}.{payload}.");
-    let r = g
-        .get_with(
-            "/whoami",
-            &[("Authorization", &format!("Bearer {unsigned}"))],
-        )
-        .await;
+    let r = g.get_with("/whoami", &[("Authorization", &format!("Bearer {unsigned}"))]).await;
     assert_token_error(&r, "PGRST301", None);
 }
 
@@ -461,9 +371,7 @@ async fn hs_rs_confusion_is_pgrst301() {
         &EncodingKey::from_secret(RSA1_PUBLIC_PEM.as_bytes()),
     )
     .unwrap();
-    let r = g
-        .get_with("/whoami", &[("Authorization", &format!("Bearer {forged}"))])
-        .await;
+    let r = g.get_with("/whoami", &[("Authorization", &format!("Bearer {forged}"))]).await;
     assert_token_error(&r, "PGRST301", Some("No suitable key or wrong key type"));
     let forged = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -471,18 +379,11 @@ async fn hs_rs_confusion_is_pgrst301() {
         &EncodingKey::from_secret(RSA1_PUBLIC_JWK.trim().as_bytes()),
     )
     .unwrap();
-    let r = g
-        .get_with("/whoami", &[("Authorization", &format!("Bearer {forged}"))])
-        .await;
+    let r = g.get_with("/whoami", &[("Authorization", &format!("Bearer {forged}"))]).await;
     assert_token_error(&r, "PGRST301", Some("No suitable key or wrong key type"));
 
     // A genuine RS256 token works with the same configuration.
-    let good = sign(
-        Algorithm::RS256,
-        None,
-        &rsa1_key(),
-        &json!({"role": "authenticated"}),
-    );
+    let good = sign(Algorithm::RS256, None, &rsa1_key(), &json!({"role": "authenticated"}));
     let row = whoami(&g, &[("Authorization", &format!("Bearer {good}"))]).await;
     assert_eq!(row["role"], "authenticated");
 }
@@ -490,33 +391,18 @@ async fn hs_rs_confusion_is_pgrst301() {
 #[tokio::test]
 async fn jwks_rs256_and_es256_tokens_verify() {
     let g = Gateway::start_with(|a| a.jwt_secret = Some(jwks())).await;
-    let rs = sign(
-        Algorithm::RS256,
-        Some("rsa-1"),
-        &rsa1_key(),
-        &json!({"role": "authenticated", "k": "rs"}),
-    );
+    let rs = sign(Algorithm::RS256, Some("rsa-1"), &rsa1_key(), &json!({"role": "authenticated", "k": "rs"}));
     let row = whoami(&g, &[("Authorization", &format!("Bearer {rs}"))]).await;
     assert_eq!(row["role"], "authenticated");
     assert_eq!(claims_of(&row)["k"], "rs");
 
-    let es = sign(
-        Algorithm::ES256,
-        Some("ec-1"),
-        &ec_key(),
-        &json!({"role": "authenticated", "k": "es"}),
-    );
+    let es = sign(Algorithm::ES256, Some("ec-1"), &ec_key(), &json!({"role": "authenticated", "k": "es"}));
     let row = whoami(&g, &[("Authorization", &format!("Bearer {es}"))]).await;
     assert_eq!(row["role"], "authenticated");
     assert_eq!(claims_of(&row)["k"], "es");
 
     // Without a kid the key is chosen by algorithm.
-    let rs = sign(
-        Algorithm::RS256,
-        None,
-        &rsa1_key(),
-        &json!({"role": "authenticated"}),
-    );
+    let rs = sign(Algorithm::RS256, None, &rsa1_key(), &json!({"role": "authenticated"}));
     let row = whoami(&g, &[("Authorization", &format!("Bearer {rs}"))]).await;
     assert_eq!(row["role"], "authenticated");
 
@@ -527,15 +413,8 @@ async fn jwks_rs256_and_es256_tokens_verify() {
 #[tokio::test]
 async fn jwks_unknown_kid_is_pgrst301() {
     let g = Gateway::start_with(|a| a.jwt_secret = Some(jwks())).await;
-    let t = sign(
-        Algorithm::RS256,
-        Some("nope"),
-        &rsa1_key(),
-        &json!({"role": "authenticated"}),
-    );
-    let r = g
-        .get_with("/whoami", &[("Authorization", &format!("Bearer {t}"))])
-        .await;
+    let t = sign(Algorithm::RS256, Some("nope"), &rsa1_key(), &json!({"role": "authenticated"}));
+    let r = g.get_with("/whoami", &[("Authorization", &format!("Bearer {t}"))]).await;
     assert_token_error(&r, "PGRST301", Some("No suitable key or wrong key type"));
 }
 
@@ -543,23 +422,11 @@ async fn jwks_unknown_kid_is_pgrst301() {
 async fn jwks_wrong_key_for_kid_is_pgrst301() {
     let g = Gateway::start_with(|a| a.jwt_secret = Some(jwks())).await;
     // Signed by rsa2, claiming to be rsa-1.
-    let t = sign(
-        Algorithm::RS256,
-        Some("rsa-1"),
-        &rsa2_key(),
-        &json!({"role": "authenticated"}),
-    );
-    let r = g
-        .get_with("/whoami", &[("Authorization", &format!("Bearer {t}"))])
-        .await;
+    let t = sign(Algorithm::RS256, Some("rsa-1"), &rsa2_key(), &json!({"role": "authenticated"}));
+    let r = g.get_with("/whoami", &[("Authorization", &format!("Bearer {t}"))]).await;
     assert_token_error(&r, "PGRST301", Some("JWT cryptographic operation failed"));
     // An HS256 token with the plain test secret is not accepted by a JWKS without oct keys.
-    let r = g
-        .get_with(
-            "/whoami",
-            &[("Authorization", &bearer(json!({"role": "authenticated"})))],
-        )
-        .await;
+    let r = g.get_with("/whoami", &[("Authorization", &bearer(json!({"role": "authenticated"})))]).await;
     assert_token_error(&r, "PGRST301", Some("No suitable key or wrong key type"));
 }
 
@@ -567,27 +434,17 @@ async fn jwks_wrong_key_for_kid_is_pgrst301() {
 async fn empty_bearer_is_pgrst301() {
     let g = Gateway::start().await;
     let r = g.get_with("/items", &[("Authorization", "Bearer ")]).await;
-    assert_token_error(
-        &r,
-        "PGRST301",
-        Some("Empty JWT is sent in Authorization header"),
-    );
+    assert_token_error(&r, "PGRST301", Some("Empty JWT is sent in Authorization header"));
 }
 
 #[tokio::test]
 async fn garbage_bearer_is_pgrst301() {
     let g = Gateway::start().await;
-    let r = g
-        .get_with("/items", &[("Authorization", "Bearer abc")])
-        .await;
+    let r = g.get_with("/items", &[("Authorization", "Bearer abc")]).await;
     assert_token_error(&r, "PGRST301", Some("Expected 3 parts in JWT; got 1"));
-    let r = g
-        .get_with("/items", &[("Authorization", "Bearer a.b.c")])
-        .await;
+    let r = g.get_with("/items", &[("Authorization", "Bearer a.b.c")]).await;
     assert_token_error(&r, "PGRST301", None);
-    let r = g
-        .get_with("/items", &[("Authorization", "bearer !!!.???.***")])
-        .await;
+    let r = g.get_with("/items", &[("Authorization", "bearer !!!.???.***")]).await;
     assert_token_error(&r, "PGRST301", None);
 }
 
@@ -601,21 +458,13 @@ async fn anon_disabled_without_token_is_pgrst302() {
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
     // A token still works.
     let auth = bearer(json!({"role": "authenticated"}));
-    assert_eq!(
-        whoami(&g, &[("Authorization", &auth)]).await["role"],
-        "authenticated"
-    );
+    assert_eq!(whoami(&g, &[("Authorization", &auth)]).await["role"], "authenticated");
 }
 
 #[tokio::test]
 async fn no_secret_configured_with_token_is_pgrst300() {
     let g = Gateway::start_with(|a| a.jwt_secret = None).await;
-    let r = g
-        .get_with(
-            "/items",
-            &[("Authorization", &bearer(json!({"role": "authenticated"})))],
-        )
-        .await;
+    let r = g.get_with("/items", &[("Authorization", &bearer(json!({"role": "authenticated"})))]).await;
     assert_eq!(r.status, 500, "{}", r.body);
     assert_eq!(r.code(), "PGRST300");
     assert_eq!(r.json()["message"], "Server lacks JWT secret");
@@ -638,10 +487,7 @@ async fn startup_refuses_short_hs256_secret() {
             let msg = e.to_string();
             assert!(msg.contains("ROWGATE_JWT_SECRET"), "{msg}");
             assert!(msg.contains("too short"), "{msg}");
-            assert!(
-                !msg.contains("too-short-secret"),
-                "the secret leaks into the error: {msg}"
-            );
+            assert!(!msg.contains("too-short-secret"), "the secret leaks into the error: {msg}");
         }
     }
 }

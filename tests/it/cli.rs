@@ -7,8 +7,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_rowgate");
 
 fn run_with_env(vars: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(BIN);
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in vars {
         cmd.env(k, v);
     }
@@ -20,19 +19,12 @@ fn invalid_settings_stop_startup_with_one_line_naming_the_variable() {
     let cases = [
         ("ROWGATE_DB_POOL", "lots", "ROWGATE_DB_POOL"),
         ("ROWGATE_LISTEN", "nowhere", "ROWGATE_LISTEN"),
-        (
-            "ROWGATE_STATEMENT_TIMEOUT",
-            "soon",
-            "ROWGATE_STATEMENT_TIMEOUT",
-        ),
+        ("ROWGATE_STATEMENT_TIMEOUT", "soon", "ROWGATE_STATEMENT_TIMEOUT"),
         ("ROWGATE_JWT_SECRET", "short", "ROWGATE_JWT_SECRET"),
         ("PGRST_DB_POOL", "-3", "ROWGATE_DB_POOL"),
     ];
     for (var, value, named) in cases {
-        let out = run_with_env(&[
-            ("DATABASE_URL", "host=/nonexistent user=authenticator"),
-            (var, value),
-        ]);
+        let out = run_with_env(&[("DATABASE_URL", "host=/nonexistent user=authenticator"), (var, value)]);
         assert!(!out.status.success(), "{var}={value} started");
         let stderr = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -52,25 +44,14 @@ fn help_is_available_for_every_command() {
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("Usage"),
-            "{args:?}"
-        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
     }
-    let out = Command::new(BIN)
-        .arg("serve")
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = Command::new(BIN).arg("serve").arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("ROWGATE_DB_SCHEMAS"));
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn wait_ready(admin: u16, deadline: Duration) -> bool {
@@ -93,14 +74,8 @@ fn wait_ready(admin: u16, deadline: Duration) -> bool {
 fn http_get(port: u16, path: &str, auth: Option<&str>) -> (u16, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let auth = auth
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .unwrap();
+    let auth = auth.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let status = out[9..12].parse().unwrap();
@@ -112,10 +87,7 @@ fn http_get(port: u16, path: &str, auth: Option<&str>) -> (u16, String) {
 #[test]
 fn embedded_default_serves_the_demo_and_reuses_its_cluster() {
     // Under /tmp so the postgres OS user can reach it when we run as root.
-    let dir = tempfile::Builder::new()
-        .prefix("rowgate-embedded-")
-        .tempdir_in("/tmp")
-        .unwrap();
+    let dir = tempfile::Builder::new().prefix("rowgate-embedded-").tempdir_in("/tmp").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
 
@@ -135,10 +107,7 @@ fn embedded_default_serves_the_demo_and_reuses_its_cluster() {
         if !ready {
             let _ = child.kill();
             let out = child.wait_with_output().unwrap();
-            panic!(
-                "round {round}: never ready: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            panic!("round {round}: never ready: {}", String::from_utf8_lossy(&out.stderr));
         }
         let (status, body) = http_get(api, "/todos?select=task&order=id", None);
         assert_eq!(status, 200, "{body}");
@@ -151,11 +120,7 @@ fn embedded_default_serves_the_demo_and_reuses_its_cluster() {
             .args(["token", "--sub", "alice"])
             .output()
             .unwrap();
-        assert!(
-            token.status.success(),
-            "{}",
-            String::from_utf8_lossy(&token.stderr)
-        );
+        assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
         let token = String::from_utf8(token.stdout).unwrap();
         let (status, body) = http_get(api, "/todos?select=owner&order=id", Some(token.trim()));
         assert_eq!(status, 200, "{body}");
@@ -166,28 +131,14 @@ fn embedded_default_serves_the_demo_and_reuses_its_cluster() {
             .iter()
             .map(|r| r["owner"].as_str().unwrap().to_string())
             .collect();
-        assert_eq!(
-            owners,
-            vec!["nobody", "nobody", "alice"],
-            "alice sees the public todos and hers, never bob's"
-        );
+        assert_eq!(owners, vec!["nobody", "nobody", "alice"], "alice sees the public todos and hers, never bob's");
 
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .unwrap();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "round {round}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "round {round}: {}", String::from_utf8_lossy(&out.stderr));
         // The cluster was stopped on shutdown.
-        assert!(
-            !dir.path().join(".rowgate/pgdata/postmaster.pid").exists(),
-            "PostgreSQL left running"
-        );
+        assert!(!dir.path().join(".rowgate/pgdata/postmaster.pid").exists(), "PostgreSQL left running");
         assert!(dir.path().join(".rowgate/pgdata/PG_VERSION").exists());
     }
 }

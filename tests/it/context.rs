@@ -91,10 +91,7 @@ struct Frames {
 
 impl Frames {
     fn new(client: bool) -> Frames {
-        Frames {
-            buf: Vec::new(),
-            startup: client,
-        }
+        Frames { buf: Vec::new(), startup: client }
     }
 
     fn feed(&mut self, data: &[u8], matches: impl Fn(u8) -> bool) -> u64 {
@@ -131,14 +128,9 @@ impl Frames {
 #[tokio::test]
 async fn a_read_costs_one_round_trip() {
     let db = TestDb::new().await;
-    let socket = cluster()
-        .socket_dir()
-        .join(format!(".s.PGSQL.{}", cluster().port()));
+    let socket = cluster().socket_dir().join(format!(".s.PGSQL.{}", cluster().port()));
     let proxy = RoundTripProxy::start(socket).await;
-    let url = format!(
-        "host=127.0.0.1 port={} user=authenticator dbname={} sslmode=disable",
-        proxy.port, db.name
-    );
+    let url = format!("host=127.0.0.1 port={} user=authenticator dbname={} sslmode=disable", proxy.port, db.name);
     let config = config(&db, |a| {
         a.database_url = Some(url);
         a.db_pool = Some("1".into());
@@ -150,15 +142,8 @@ async fn a_read_costs_one_round_trip() {
     let auth = bearer(json!({"role": "authenticated", "tenant": "a"}));
     for _ in 0..3 {
         assert_eq!(g.get("/items?id=eq.1").await.status, 200);
-        assert_eq!(
-            g.get_with("/notes?select=id&order=id", &[("authorization", &auth)])
-                .await
-                .status,
-            200
-        );
-        let r = g
-            .get("/directors?select=last_name,films(title,actors(name))&id=eq.1")
-            .await;
+        assert_eq!(g.get_with("/notes?select=id&order=id", &[("authorization", &auth)]).await.status, 200);
+        let r = g.get("/directors?select=last_name,films(title,actors(name))&id=eq.1").await;
         assert_eq!(r.status, 200);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -167,23 +152,16 @@ async fn a_read_costs_one_round_trip() {
     for i in 0..n {
         let r = g.get(&format!("/items?id=eq.{}", i % 5 + 1)).await;
         assert_eq!(r.status, 200);
-        let r = g
-            .get_with("/notes?select=id&order=id", &[("authorization", &auth)])
-            .await;
+        let r = g.get_with("/notes?select=id&order=id", &[("authorization", &auth)]).await;
         assert_eq!(r.ids(), vec![1, 2]);
         // Nested embeds are lateral subqueries of the same statement, not extra queries.
-        let r = g
-            .get("/directors?select=last_name,films(title,actors(name))&id=eq.1")
-            .await;
+        let r = g.get("/directors?select=last_name,films(title,actors(name))&id=eq.1").await;
         assert_eq!(r.json()[0]["films"].as_array().map(Vec::len), Some(2));
     }
     let per_request = (proxy.count() - before) as f64 / (3 * n) as f64;
     // BEGIN, set_config, pre-request, main statement and COMMIT travel together.
     assert!(per_request <= 1.05, "round trips per read: {per_request}");
-    assert!(
-        per_request >= 0.95,
-        "proxy saw too few round trips: {per_request}"
-    );
+    assert!(per_request >= 0.95, "proxy saw too few round trips: {per_request}");
 }
 
 #[tokio::test]
@@ -193,7 +171,10 @@ async fn schema_reload_after_alter_table_and_notify() {
     assert_eq!((r.status, r.code()), (400, "42703".to_string()));
 
     let admin = g.db.admin().await;
-    admin.batch_execute("alter table api.items add column extra text default 'x'; notify pgrst, 'reload schema'").await.unwrap();
+    admin
+        .batch_execute("alter table api.items add column extra text default 'x'; notify pgrst, 'reload schema'")
+        .await
+        .unwrap();
     let mut last = None;
     for _ in 0..100 {
         let r = g.get("/items?select=id,extra&id=eq.1").await;
@@ -209,9 +190,7 @@ async fn schema_reload_after_alter_table_and_notify() {
 
     // A new table appears the same way, and a bare NOTIFY also reloads.
     admin
-        .batch_execute(
-            "create table api.fresh (id int); grant select on api.fresh to anon; notify pgrst",
-        )
+        .batch_execute("create table api.fresh (id int); grant select on api.fresh to anon; notify pgrst")
         .await
         .unwrap();
     let mut ok = false;
@@ -241,10 +220,7 @@ async fn in_flight_requests_survive_a_reload() {
         }));
     }
     for _ in 0..10 {
-        admin
-            .batch_execute("notify pgrst, 'reload schema'")
-            .await
-            .unwrap();
+        admin.batch_execute("notify pgrst, 'reload schema'").await.unwrap();
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     for t in tasks {
@@ -258,34 +234,21 @@ async fn no_role_or_claim_survives_on_a_pooled_connection() {
     let a = bearer(json!({"role": "authenticated", "tenant": "a", "sub": "alice"}));
     let b = bearer(json!({"role": "authenticated", "tenant": "b", "sub": "bob"}));
     for _ in 0..10 {
-        let r = g
-            .get_with("/whoami", &[("authorization", &a), ("x-who", "alice")])
-            .await;
+        let r = g.get_with("/whoami", &[("authorization", &a), ("x-who", "alice")]).await;
         let w = &r.json()[0];
         assert_eq!(w["role"], "authenticated");
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(w["claims"].as_str().unwrap()).unwrap()
-                ["sub"],
-            "alice"
-        );
+        assert_eq!(serde_json::from_str::<serde_json::Value>(w["claims"].as_str().unwrap()).unwrap()["sub"], "alice");
         assert_eq!(w["headers"]["x-who"], "alice");
 
         let r = g.get("/whoami").await;
         let w = &r.json()[0];
         assert_eq!(w["role"], "anon", "anonymous request ran as {}", w["role"]);
         assert_eq!(w["claims"], "{\"role\":\"anon\"}");
-        assert!(
-            w["headers"].get("x-who").is_none(),
-            "a previous request's header leaked"
-        );
+        assert!(w["headers"].get("x-who").is_none(), "a previous request's header leaked");
 
-        let r = g
-            .get_with("/notes?select=id&order=id", &[("authorization", &b)])
-            .await;
+        let r = g.get_with("/notes?select=id&order=id", &[("authorization", &b)]).await;
         assert_eq!(r.ids(), vec![3]);
-        let r = g
-            .get_with("/notes?select=id&order=id", &[("authorization", &a)])
-            .await;
+        let r = g.get_with("/notes?select=id&order=id", &[("authorization", &a)]).await;
         assert_eq!(r.ids(), vec![1, 2]);
         assert_eq!(g.get("/notes").await.status, 401);
     }
@@ -309,31 +272,15 @@ async fn admin_live_and_ready() {
 async fn ready_is_503_without_a_database() {
     let db = TestDb::new().await;
     // Nothing listens on this socket directory: the pool cannot connect, no schema loads.
-    let config = config(&db, |a| {
-        a.database_url = Some("host=/nonexistent-rowgate port=1 user=authenticator".into())
-    });
+    let config = config(&db, |a| a.database_url = Some("host=/nonexistent-rowgate port=1 user=authenticator".into()));
     let running = rowgate::app::start(config).await.unwrap();
     let http = reqwest::Client::new();
-    let ready = http
-        .get(format!("http://{}/ready", running.admin_addr))
-        .send()
-        .await
-        .unwrap();
+    let ready = http.get(format!("http://{}/ready", running.admin_addr)).send().await.unwrap();
     assert_eq!(ready.status(), 503);
-    let live = http
-        .get(format!("http://{}/live", running.admin_addr))
-        .send()
-        .await
-        .unwrap();
+    let live = http.get(format!("http://{}/live", running.admin_addr)).send().await.unwrap();
     assert_eq!(live.status(), 200);
     // API requests get a clear 503 instead of hanging.
-    let r = Reply::read(
-        http.get(format!("http://{}/items", running.api_addr))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let r = Reply::read(http.get(format!("http://{}/items", running.api_addr)).send().await.unwrap()).await;
     assert_eq!(r.status, 503);
     assert_eq!(r.code(), "PGRST002");
     assert!(r.header("retry-after").is_some());
@@ -359,9 +306,7 @@ struct CuttableProxy {
 
 impl CuttableProxy {
     async fn start() -> CuttableProxy {
-        let socket = cluster()
-            .socket_dir()
-            .join(format!(".s.PGSQL.{}", cluster().port()));
+        let socket = cluster().socket_dir().join(format!(".s.PGSQL.{}", cluster().port()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (cut, rx) = tokio::sync::watch::channel(false);
@@ -391,10 +336,7 @@ impl CuttableProxy {
 async fn database_outage_is_503_with_retry_after_not_a_hang() {
     let db = TestDb::new().await;
     let proxy = CuttableProxy::start().await;
-    let url = format!(
-        "host=127.0.0.1 port={} user=authenticator dbname={} sslmode=disable",
-        proxy.port, db.name
-    );
+    let url = format!("host=127.0.0.1 port={} user=authenticator dbname={} sslmode=disable", proxy.port, db.name);
     let config = config(&db, |a| {
         a.database_url = Some(url);
         a.db_pool = Some("2".into());
@@ -405,15 +347,9 @@ async fn database_outage_is_503_with_retry_after_not_a_hang() {
 
     proxy.cut.send(true).unwrap();
     for _ in 0..3 {
-        let r = tokio::time::timeout(Duration::from_secs(10), g.get("/items?id=eq.1"))
-            .await
-            .expect("no hang");
+        let r = tokio::time::timeout(Duration::from_secs(10), g.get("/items?id=eq.1")).await.expect("no hang");
         assert_eq!(r.status, 503, "{}", r.body);
-        assert!(
-            ["PGRST000", "PGRST001"].contains(&r.code().as_str()),
-            "{}",
-            r.body
-        );
+        assert!(["PGRST000", "PGRST001"].contains(&r.code().as_str()), "{}", r.body);
         assert_eq!(r.header("retry-after"), Some("1"));
     }
 }
@@ -435,17 +371,8 @@ async fn pool_exhaustion_is_504_pgrst003_after_the_acquisition_timeout() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = std::time::Instant::now();
     let r = g.get("/items?id=eq.1").await;
-    assert_eq!(
-        (r.status, r.code()),
-        (504, "PGRST003".to_string()),
-        "{}",
-        r.body
-    );
-    assert!(
-        started.elapsed() < Duration::from_millis(2500),
-        "waited {:?}",
-        started.elapsed()
-    );
+    assert_eq!((r.status, r.code()), (504, "PGRST003".to_string()), "{}", r.body);
+    assert!(started.elapsed() < Duration::from_millis(2500), "waited {:?}", started.elapsed());
     assert_eq!(slow.await.unwrap().status, 200);
     // The pool recovers.
     assert_eq!(g.get("/items?id=eq.1").await.status, 200);
@@ -455,10 +382,7 @@ async fn pool_exhaustion_is_504_pgrst003_after_the_acquisition_timeout() {
 async fn sigusr1_reloads_the_schema_cache() {
     let g = Gateway::start().await;
     let admin = g.db.admin().await;
-    admin
-        .batch_execute("alter table api.items add column by_signal int default 7")
-        .await
-        .unwrap();
+    admin.batch_execute("alter table api.items add column by_signal int default 7").await.unwrap();
     // No NOTIFY: only the signal can make the new column known.
     nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGUSR1).unwrap();
     let mut ok = false;

@@ -13,9 +13,7 @@ const JSON_UTF8: &str = "application/json; charset=utf-8";
 fn error_body(r: &Reply, status: u16, code: &str) -> Value {
     assert_eq!(r.status, status, "{}", r.body);
     let body = r.json();
-    let obj = body
-        .as_object()
-        .unwrap_or_else(|| panic!("error body is not an object: {}", r.body));
+    let obj = body.as_object().unwrap_or_else(|| panic!("error body is not an object: {}", r.body));
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(keys, ["code", "details", "hint", "message"], "{}", r.body);
@@ -67,10 +65,7 @@ async fn pre_request_pgrst_custom_error() {
     let g = hook_gateway().await;
     let r = raise(&g, "pgrst").await;
     let body = error_body(&r, 409, "123");
-    assert_eq!(
-        body,
-        json!({"code": "123", "message": "Custom", "details": "d", "hint": "h"})
-    );
+    assert_eq!(body, json!({"code": "123", "message": "Custom", "details": "d", "hint": "h"}));
     assert_eq!(r.header("x-why"), Some("because"));
 }
 
@@ -79,10 +74,7 @@ async fn pre_request_pgrst_unparseable_is_pgrst121() {
     let g = hook_gateway().await;
     let r = raise(&g, "pgrst-bad").await;
     let body = error_body(&r, 500, "PGRST121");
-    assert_eq!(
-        body["message"],
-        "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error"
-    );
+    assert_eq!(body["message"], "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error");
 }
 
 #[tokio::test]
@@ -98,10 +90,7 @@ async fn read_only_transaction_is_enforced() {
     let g = hook_gateway().await;
     let r = raise(&g, "readonly").await;
     let body = error_body(&r, 405, "25006");
-    assert_eq!(
-        body["message"],
-        "cannot execute CREATE TABLE in a read-only transaction"
-    );
+    assert_eq!(body["message"], "cannot execute CREATE TABLE in a read-only transaction");
 }
 
 #[tokio::test]
@@ -121,14 +110,8 @@ async fn errors_do_not_poison_the_connection() {
     }
     // No temp table survived the failed read-only transaction.
     let admin = g.db.admin().await;
-    let n: i64 = admin
-        .query_one(
-            "select count(*) from pg_class where relname = 'should_fail'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 =
+        admin.query_one("select count(*) from pg_class where relname = 'should_fail'", &[]).await.unwrap().get(0);
     assert_eq!(n, 0);
 }
 
@@ -145,19 +128,13 @@ async fn statement_timeout_cancels_and_connection_is_reused() {
     let r = g.get("/sleepy").await;
     let took = started.elapsed();
     let body = error_body(&r, 500, "57014");
-    assert_eq!(
-        body["message"],
-        "canceling statement due to statement timeout"
-    );
+    assert_eq!(body["message"], "canceling statement due to statement timeout");
     assert!(took < Duration::from_secs(2), "took {took:?}");
 
     // The same (only) connection serves the next request, with the timeout still in force.
     let r = g.get("/whoami?select=role,statement_timeout").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(
-        r.json(),
-        json!([{"role": "anon", "statement_timeout": "300ms"}])
-    );
+    assert_eq!(r.json(), json!([{"role": "anon", "statement_timeout": "300ms"}]));
     let r = g.get("/items?select=id&order=id").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2, 3, 4, 5]);
@@ -177,12 +154,7 @@ async fn response_headers_guc() {
     let r = g.get("/with_headers").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("x-custom"), Some("yes"));
-    let cookies: Vec<&str> = r
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .collect();
+    let cookies: Vec<&str> = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
     assert_eq!(cookies, ["a=1", "b=2"]);
     assert_eq!(r.json(), json!([{"id": 1, "ok": true}]));
 }
@@ -223,45 +195,23 @@ async fn unsupported_method_is_pgrst117() {
 #[tokio::test]
 async fn strict_preferences_reject_unknown() {
     let g = Gateway::start().await;
-    let r = g
-        .get_with(
-            "/items?select=id",
-            &[("Prefer", "handling=strict, foo=bar")],
-        )
-        .await;
+    let r = g.get_with("/items?select=id", &[("Prefer", "handling=strict, foo=bar")]).await;
     let body = error_body(&r, 400, "PGRST122");
-    assert_eq!(
-        body["message"],
-        "Invalid preferences given with handling=strict"
-    );
-    assert!(
-        body["details"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("foo=bar"),
-        "{}",
-        r.body
-    );
+    assert_eq!(body["message"], "Invalid preferences given with handling=strict");
+    assert!(body["details"].as_str().unwrap_or_default().contains("foo=bar"), "{}", r.body);
 }
 
 #[tokio::test]
 async fn lenient_preferences_ignore_unknown() {
     let g = Gateway::start().await;
-    let r = g
-        .get_with(
-            "/items?select=id&order=id",
-            &[("Prefer", "handling=lenient, foo=bar, count=exact")],
-        )
-        .await;
+    let r = g.get_with("/items?select=id&order=id", &[("Prefer", "handling=lenient, foo=bar, count=exact")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2, 3, 4, 5]);
     assert_eq!(r.header("content-range"), Some("0-4/5"));
     let applied = r.header("preference-applied").unwrap_or_default();
     assert!(!applied.contains("foo"), "{applied}");
     // Unknown preferences without any handling are ignored too.
-    let r = g
-        .get_with("/items?select=id", &[("Prefer", "foo=bar")])
-        .await;
+    let r = g.get_with("/items?select=id", &[("Prefer", "foo=bar")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -270,11 +220,7 @@ async fn unknown_column_is_42703() {
     let g = Gateway::start().await;
     let r = g.get("/items?select=id,nope").await;
     let body = error_body(&r, 400, "42703");
-    assert!(
-        body["message"].as_str().unwrap().contains("nope"),
-        "{}",
-        r.body
-    );
+    assert!(body["message"].as_str().unwrap().contains("nope"), "{}", r.body);
     let r = g.get("/items?nope=eq.1").await;
     error_body(&r, 400, "42703");
     let r = g.get("/items?order=nope").await;
@@ -286,10 +232,7 @@ async fn filter_on_unselected_embed_is_pgrst108() {
     let g = Gateway::start().await;
     let r = g.get("/items?select=id&actors.name=eq.x").await;
     let body = error_body(&r, 400, "PGRST108");
-    assert_eq!(
-        body["hint"],
-        "Verify that the resource is included in the 'select' query parameter."
-    );
+    assert_eq!(body["hint"], "Verify that the resource is included in the 'select' query parameter.");
 }
 
 #[tokio::test]
@@ -297,10 +240,7 @@ async fn unknown_relation_is_pgrst205() {
     let g = Gateway::start().await;
     let r = g.get("/no_such_table").await;
     let body = error_body(&r, 404, "PGRST205");
-    assert_eq!(
-        body["message"],
-        "Could not find the table 'api.no_such_table' in the schema cache"
-    );
+    assert_eq!(body["message"], "Could not find the table 'api.no_such_table' in the schema cache");
 }
 
 #[tokio::test]
@@ -321,10 +261,7 @@ async fn unacceptable_media_and_schema() {
     error_body(&r, 406, "PGRST107");
     let r = g.get_with("/items", &[("Accept-Profile", "nope")]).await;
     let body = error_body(&r, 406, "PGRST106");
-    assert_eq!(
-        body["message"],
-        "The schema must be one of the following: api, v2"
-    );
+    assert_eq!(body["message"], "The schema must be one of the following: api, v2");
 }
 
 #[tokio::test]
@@ -333,9 +270,5 @@ async fn sql_data_error_is_400_with_sqlstate() {
     // Not an integer: the database rejects the literal.
     let r = g.get("/items?id=eq.notanumber").await;
     let body = error_body(&r, 400, "22P02");
-    assert!(
-        body["message"].as_str().unwrap().contains("notanumber"),
-        "{}",
-        r.body
-    );
+    assert!(body["message"].as_str().unwrap().contains("notanumber"), "{}", r.body);
 }

@@ -23,22 +23,14 @@ pub fn cluster() -> &'static Cluster {
         std::thread::spawn(|| {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async {
-                let cluster = cluster::start_throwaway()
-                    .await
-                    .expect("start throwaway PostgreSQL");
+                let cluster = cluster::start_throwaway().await.expect("start throwaway PostgreSQL");
                 let admin = connect(&cluster.conn_string("postgres", "postgres")).await;
-                admin
-                    .batch_execute(&format!("create database {TEMPLATE}"))
-                    .await
-                    .expect("create template");
+                admin.batch_execute(&format!("create database {TEMPLATE}")).await.expect("create template");
                 drop(admin);
-                rowgate::embedded::prepare_database(&cluster, TEMPLATE)
-                    .await
-                    .expect("migrate template");
+                rowgate::embedded::prepare_database(&cluster, TEMPLATE).await.expect("migrate template");
                 let t = connect(&cluster.conn_string("postgres", TEMPLATE)).await;
-                t.batch_execute(include_str!("../fixtures/reads.sql"))
-                    .await
-                    .expect("load fixtures");
+                t.batch_execute(include_str!("../fixtures/reads.sql")).await.expect("load read fixtures");
+                t.batch_execute(include_str!("../fixtures/writes.sql")).await.expect("load write fixtures");
                 cluster
             })
         })
@@ -48,9 +40,7 @@ pub fn cluster() -> &'static Cluster {
 }
 
 pub async fn connect(conn: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(conn, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
+    let (client, connection) = tokio_postgres::connect(conn, tokio_postgres::NoTls).await.expect("connect");
     tokio::spawn(connection);
     client
 }
@@ -63,11 +53,7 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new() -> TestDb {
         let cluster = cluster();
-        let name = format!(
-            "t{}_{}",
-            std::process::id(),
-            NEXT_DB.fetch_add(1, Ordering::SeqCst)
-        );
+        let name = format!("t{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::SeqCst));
         let admin = connect(&cluster.conn_string("postgres", "postgres")).await;
         admin
             .batch_execute(&format!("create database {name} template {TEMPLATE}"))
@@ -122,15 +108,8 @@ impl Gateway {
 
     pub async fn start_on(db: TestDb, config: Config) -> Gateway {
         let running = app::start(config).await.expect("start rowgate");
-        assert!(
-            running.wait_ready(Duration::from_secs(10)).await,
-            "schema cache never loaded"
-        );
-        Gateway {
-            running,
-            http: reqwest::Client::new(),
-            db,
-        }
+        assert!(running.wait_ready(Duration::from_secs(10)).await, "schema cache never loaded");
+        Gateway { running, http: reqwest::Client::new(), db }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -149,12 +128,19 @@ impl Gateway {
         self.request(reqwest::Method::GET, path, headers).await
     }
 
-    pub async fn request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        headers: &[(&str, &str)],
-    ) -> Reply {
+    /// A request with a body (JSON unless a content-type header says otherwise).
+    pub async fn send(&self, method: reqwest::Method, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        let mut req = self.http.request(method, self.url(path)).body(body.to_string());
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+            req = req.header("content-type", "application/json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Reply::read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn request(&self, method: reqwest::Method, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut req = self.http.request(method, self.url(path));
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -177,11 +163,7 @@ impl Reply {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.text().await.expect("body");
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -199,12 +181,7 @@ impl Reply {
 
     /// `id` values of a JSON array body.
     pub fn ids(&self) -> Vec<i64> {
-        self.json()
-            .as_array()
-            .expect("array body")
-            .iter()
-            .map(|r| r["id"].as_i64().expect("id"))
-            .collect()
+        self.json().as_array().expect("array body").iter().map(|r| r["id"].as_i64().expect("id")).collect()
     }
 }
 
@@ -218,8 +195,5 @@ pub fn bearer(claims: serde_json::Value) -> String {
 }
 
 pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }

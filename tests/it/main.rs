@@ -14,3 +14,4 @@ mod openapi;
 mod operators;
 mod reads;
 mod shapes;
+mod writes;

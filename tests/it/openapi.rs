@@ -59,18 +59,13 @@ async fn setup() -> (TestDb, tokio_postgres::Client, SchemaCache) {
     let db = TestDb::new().await;
     let client = db.admin().await;
     client.batch_execute(SCHEMA).await.expect("create schema");
-    let (cache, _) = rowgate::schema::load(&client, &["api".to_string()])
-        .await
-        .expect("load schema cache");
+    let (cache, _) = rowgate::schema::load(&client, &["api".to_string()]).await.expect("load schema cache");
     (db, client, cache)
 }
 
 async fn schema_comment(client: &tokio_postgres::Client) -> Option<String> {
     client
-        .query_one(
-            "select obj_description(oid, 'pg_namespace') from pg_namespace where nspname = 'api'",
-            &[],
-        )
+        .query_one("select obj_description(oid, 'pg_namespace') from pg_namespace where nspname = 'api'", &[])
         .await
         .expect("comment")
         .get(0)
@@ -93,9 +88,7 @@ fn validate(doc: &Value) -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("openapi.json");
     std::fs::write(&file, serde_json::to_vec_pretty(doc).unwrap()).expect("write document");
-    let probe = Command::new("python3")
-        .args(["-c", "import openapi_spec_validator"])
-        .output();
+    let probe = Command::new("python3").args(["-c", "import openapi_spec_validator"]).output();
     match probe {
         Ok(o) if o.status.success() => {}
         other => panic!(
@@ -108,11 +101,7 @@ fn validate(doc: &Value) -> String {
         .arg(&file)
         .output()
         .expect("run python3 -m openapi_spec_validator");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(
         out.status.success() && text.contains("OK"),
         "openapi-spec-validator rejected the document:\n{text}\n{}",
@@ -170,26 +159,19 @@ async fn document_of_a_real_schema_is_valid_openapi_3_1() {
     assert_eq!(p["created"]["format"], "date-time");
     assert!(p["id"]["description"].as_str().unwrap().contains("<pk/>"));
     let review = &doc["components"]["schemas"]["reviews"]["properties"];
-    assert!(review["product_id"]["description"]
-        .as_str()
-        .unwrap()
-        .contains("<fk table='products' column='id'/>"));
+    assert!(review["product_id"]["description"].as_str().unwrap().contains("<fk table='products' column='id'/>"));
     assert_eq!(review["stars"]["format"], "int32");
 
     let add = &paths["/rpc/add"]["post"];
-    assert_eq!(
-        add["requestBody"]["content"]["application/json"]["schema"]["required"],
-        serde_json::json!(["a", "b"])
-    );
-    let total =
-        &paths["/rpc/total"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(add["requestBody"]["content"]["application/json"]["schema"]["required"], serde_json::json!(["a", "b"]));
+    let total = &paths["/rpc/total"]["post"]["requestBody"]["content"]["application/json"]["schema"];
     assert_eq!(total["properties"]["nums"]["type"], "array");
     assert_eq!(
         paths["/rpc/search"]["get"]["responses"]["200"]["content"]["application/json"]["schema"],
         serde_json::json!({"type": "array", "items": {"$ref": "#/components/schemas/products"}})
     );
-    let pairs = &paths["/rpc/pairs"]["get"]["responses"]["200"]["content"]["application/json"]
-        ["schema"]["items"]["properties"];
+    let pairs =
+        &paths["/rpc/pairs"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["items"]["properties"];
     assert!(pairs.get("k").is_some() && pairs.get("v").is_some());
 }
 
@@ -197,19 +179,10 @@ async fn document_of_a_real_schema_is_valid_openapi_3_1() {
 async fn following_privileges_hides_what_anon_cannot_use() {
     let (_db, client, cache) = setup().await;
     let statement = openapi::privileges_statement("api");
-    client
-        .batch_execute("begin; set local role anon")
-        .await
-        .expect("switch role");
-    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = statement
-        .params
-        .iter()
-        .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-        .collect();
-    let row = client
-        .query_one(&statement.sql, &params)
-        .await
-        .expect("privileges statement");
+    client.batch_execute("begin; set local role anon").await.expect("switch role");
+    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        statement.params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+    let row = client.query_one(&statement.sql, &params).await.expect("privileges statement");
     client.batch_execute("rollback").await.expect("rollback");
     let text: String = row.get(0);
     let visibility = openapi::visibility_from_json(&text).expect("decode privileges");
@@ -230,25 +203,15 @@ async fn following_privileges_hides_what_anon_cannot_use() {
     let mut methods: Vec<&str> = products.keys().map(String::as_str).collect();
     methods.sort();
     assert_eq!(methods, ["get", "patch", "post", "put"]);
-    let reviews: Vec<&str> = paths["/reviews"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let reviews: Vec<&str> = paths["/reviews"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(reviews, ["get"]);
 
     // The same statement for the superuser lists secret_things.
-    let row = client
-        .query_one(&statement.sql, &params)
-        .await
-        .expect("privileges statement as superuser");
+    let row = client.query_one(&statement.sql, &params).await.expect("privileges statement as superuser");
     let all: String = row.get(0);
     let visibility = openapi::visibility_from_json(&all).unwrap();
     assert!(visibility.relation("secret_things").is_some());
-    assert!(build(&cache, &Visibility::All, None)["paths"]
-        .get("/secret_things")
-        .is_some());
+    assert!(build(&cache, &Visibility::All, None)["paths"].get("/secret_things").is_some());
 }
 
 #[tokio::test]
@@ -256,49 +219,26 @@ async fn root_serves_the_document_following_the_callers_privileges() {
     let g = Gateway::start().await;
     let r = g.get("/").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(
-        r.header("content-type"),
-        Some("application/openapi+json; charset=utf-8")
-    );
+    assert_eq!(r.header("content-type"), Some("application/openapi+json; charset=utf-8"));
     let doc = r.json();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.contains_key("/items"));
-    assert!(
-        !paths.contains_key("/secret_things"),
-        "anon must not see tables it has no grant on"
-    );
+    assert!(!paths.contains_key("/secret_things"), "anon must not see tables it has no grant on");
     assert!(!paths.contains_key("/private_things"));
     // An authenticated caller sees what authenticated may use.
-    let r = g
-        .get_with(
-            "/",
-            &[(
-                "authorization",
-                &bearer(serde_json::json!({"role": "authenticated"})),
-            )],
-        )
-        .await;
-    assert!(r.json()["paths"]
-        .as_object()
-        .unwrap()
-        .contains_key("/private_things"));
+    let r = g.get_with("/", &[("authorization", &bearer(serde_json::json!({"role": "authenticated"})))]).await;
+    assert!(r.json()["paths"].as_object().unwrap().contains_key("/private_things"));
     // Profiles pick the schema.
     let r = g.get_with("/", &[("accept-profile", "v2")]).await;
-    assert!(r.json()["paths"]
-        .as_object()
-        .unwrap()
-        .contains_key("/items"));
+    assert!(r.json()["paths"].as_object().unwrap().contains_key("/items"));
 }
 
 #[tokio::test]
 async fn root_modes() {
     let g = Gateway::start_with(|a| a.openapi_mode = Some("ignore-privileges".into())).await;
     let doc = g.get("/").await.json();
-    assert!(doc["paths"]
-        .as_object()
-        .unwrap()
-        .contains_key("/secret_things"));
+    assert!(doc["paths"].as_object().unwrap().contains_key("/secret_things"));
     let g = Gateway::start_with(|a| a.openapi_mode = Some("disabled".into())).await;
     let r = g.get("/").await;
     assert_eq!((r.status, r.code()), (404, "PGRST126".to_string()));

@@ -24,12 +24,7 @@ async fn check(g: &Gateway, cases: &[(&str, &[i64])]) {
             failures.push(format!("{filters}: expected {expected:?}, got {got:?}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} case(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[tokio::test]
@@ -354,17 +349,11 @@ async fn logic_trees() {
             // reserved characters in a quoted value inside a tree
             ("or=(note.eq.%22a,b.c:d(e)%22,id.eq.1)", &[1, 3]),
             ("or=(note.in.(%22a,b.c:d(e)%22,ripe),id.eq.5)", &[2, 3, 5]),
-            (
-                "or=(note.eq.%22O'Reilly%20%5C%22quoted%5C%22%22,id.eq.1)",
-                &[1, 4],
-            ),
+            ("or=(note.eq.%22O'Reilly%20%5C%22quoted%5C%22%22,id.eq.1)", &[1, 4]),
             // trees and plain filters are ANDed together
             ("or=(id.eq.1,id.eq.3)&name=eq.carrot", &[3]),
             ("or=(id.eq.1,id.eq.2)&or=(id.eq.2,id.eq.3)", &[2]),
-            (
-                "and=(id.gt.1)&not.or=(id.eq.2,id.eq.3)&price=not.is.null",
-                &[5],
-            ),
+            ("and=(id.gt.1)&not.or=(id.eq.2,id.eq.3)&price=not.is.null", &[5]),
         ],
     )
     .await;
@@ -399,10 +388,7 @@ async fn percent_encoded_identifier() {
     let g = Gateway::start().await;
     let r = g.get("/Order%20Items?Item%20Name=eq.thing").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(
-        r.json(),
-        serde_json::json!([{"id": 1, "Item Name": "thing"}])
-    );
+    assert_eq!(r.json(), serde_json::json!([{"id": 1, "Item Name": "thing"}]));
     let r = g.get("/Order%20Items?Item%20Name=eq.other").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json(), serde_json::json!([]));

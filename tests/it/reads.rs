@@ -9,8 +9,5 @@ async fn reads_a_table() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2, 3, 4, 5]);
     assert_eq!(r.header("content-range"), Some("0-4/*"));
-    assert_eq!(
-        r.header("content-type"),
-        Some("application/json; charset=utf-8")
-    );
+    assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
 }

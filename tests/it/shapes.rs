@@ -11,14 +11,9 @@ fn ok(r: &Reply) {
 
 /// The total after the slash of a Content-Range, parsed as a number.
 fn total(r: &Reply) -> u64 {
-    let cr = r
-        .header("content-range")
-        .unwrap_or_else(|| panic!("no content-range: {:?}", r.headers));
-    let (_, t) = cr
-        .split_once('/')
-        .unwrap_or_else(|| panic!("bad content-range {cr}"));
-    t.parse()
-        .unwrap_or_else(|_| panic!("total of content-range {cr} is not a number"))
+    let cr = r.header("content-range").unwrap_or_else(|| panic!("no content-range: {:?}", r.headers));
+    let (_, t) = cr.split_once('/').unwrap_or_else(|| panic!("bad content-range {cr}"));
+    t.parse().unwrap_or_else(|_| panic!("total of content-range {cr} is not a number"))
 }
 
 // ---------------------------------------------------------------- select
@@ -47,10 +42,7 @@ async fn select_aliases_and_casts() {
     // numerics stay JSON numbers without a cast, NULL stays null
     let r = g.get("/items?select=id,price&id=in.(2,4)&order=id").await;
     ok(&r);
-    assert_eq!(
-        r.json(),
-        json!([{"id": 2, "price": 0.25}, {"id": 4, "price": null}])
-    );
+    assert_eq!(r.json(), json!([{"id": 2, "price": 0.25}, {"id": 4, "price": null}]));
 }
 
 #[tokio::test]
@@ -71,9 +63,7 @@ async fn select_json_paths() {
     );
 
     // -> keeps JSON: w is a number, not a string
-    let r = g
-        .get("/items?select=id,data-%3Esize-%3Ew&id=in.(1,3)&order=id")
-        .await;
+    let r = g.get("/items?select=id,data-%3Esize-%3Ew&id=in.(1,3)&order=id").await;
     ok(&r);
     assert_eq!(r.json(), json!([{"id": 1, "w": 3}, {"id": 3, "w": null}]));
 
@@ -93,9 +83,7 @@ async fn select_json_paths() {
     assert_eq!(r.json(), json!([{"size": {"w": 5}}]));
 
     // alias on a JSON path
-    let r = g
-        .get("/items?select=c:data-%3E%3Ecolor,width:data-%3Esize-%3Ew&id=eq.2")
-        .await;
+    let r = g.get("/items?select=c:data-%3E%3Ecolor,width:data-%3Esize-%3Ew&id=eq.2").await;
     ok(&r);
     assert_eq!(r.json(), json!([{"c": "yellow", "width": 2}]));
 }
@@ -110,9 +98,7 @@ async fn select_star_with_extra_columns() {
     assert_eq!(rows.len(), 1, "{}", r.body);
     let obj = rows[0].as_object().expect("object");
     // all ten table columns are there, plus the alias
-    for col in [
-        "id", "name", "price", "tags", "data", "doc", "made", "span", "active", "note",
-    ] {
+    for col in ["id", "name", "price", "tags", "data", "doc", "made", "span", "active", "note"] {
         assert!(obj.contains_key(col), "missing {col} in {}", r.body);
     }
     assert_eq!(obj["label"], json!("apple"));
@@ -169,10 +155,7 @@ async fn ordering() {
         ("order=data-%3E%3Ecolor.desc", &[4, 2, 1, 5, 3]),
         ("order=data-%3E%3Ecolor.desc.nullslast", &[2, 1, 5, 3, 4]),
         ("order=data-%3E%3Ecolor", &[3, 5, 1, 2, 4]),
-        (
-            "order=data-%3Esize-%3Ew.desc.nullslast,id",
-            &[5, 1, 2, 3, 4],
-        ),
+        ("order=data-%3Esize-%3Ew.desc.nullslast,id", &[5, 1, 2, 3, 4]),
     ];
     let mut failures = Vec::new();
     for (q, expected) in cases {
@@ -207,9 +190,7 @@ async fn limit_and_offset() {
     assert_eq!(r.ids(), vec![3, 4, 5]);
     assert_eq!(r.header("content-range"), Some("2-4/*"));
 
-    let r = g
-        .get("/items?select=id&order=id.desc&limit=1&offset=1")
-        .await;
+    let r = g.get("/items?select=id&order=id.desc&limit=1&offset=1").await;
     ok(&r);
     assert_eq!(r.ids(), vec![4]);
     assert_eq!(r.header("content-range"), Some("1-1/*"));
@@ -235,52 +216,34 @@ async fn limit_and_offset() {
 async fn range_header() {
     let g = Gateway::start().await;
 
-    let r = g
-        .get_with("/items?select=id&order=id", &[("Range", "0-1")])
-        .await;
+    let r = g.get_with("/items?select=id&order=id", &[("Range", "0-1")]).await;
     ok(&r);
     assert_eq!(r.ids(), vec![1, 2]);
     assert_eq!(r.header("content-range"), Some("0-1/*"));
 
-    let r = g
-        .get_with("/items?select=id&order=id", &[("Range", "2-")])
-        .await;
+    let r = g.get_with("/items?select=id&order=id", &[("Range", "2-")]).await;
     ok(&r);
     assert_eq!(r.ids(), vec![3, 4, 5]);
     assert_eq!(r.header("content-range"), Some("2-4/*"));
 
-    let r = g
-        .get_with(
-            "/items?select=id&order=id",
-            &[("Range-Unit", "items"), ("Range", "1-3")],
-        )
-        .await;
+    let r = g.get_with("/items?select=id&order=id", &[("Range-Unit", "items"), ("Range", "1-3")]).await;
     ok(&r);
     assert_eq!(r.ids(), vec![2, 3, 4]);
     assert_eq!(r.header("content-range"), Some("1-3/*"));
 
     // the Range header and limit/offset combine (the narrower wins)
-    let r = g
-        .get_with("/items?select=id&order=id&limit=1", &[("Range", "0-3")])
-        .await;
+    let r = g.get_with("/items?select=id&order=id&limit=1", &[("Range", "0-3")]).await;
     ok(&r);
     assert_eq!(r.ids(), vec![1]);
     assert_eq!(r.header("content-range"), Some("0-0/*"));
 
     // with an exact count
-    let r = g
-        .get_with(
-            "/items?select=id&order=id",
-            &[("Range", "0-1"), ("Prefer", "count=exact")],
-        )
-        .await;
+    let r = g.get_with("/items?select=id&order=id", &[("Range", "0-1"), ("Prefer", "count=exact")]).await;
     assert_eq!(r.status, 206, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2]);
     assert_eq!(r.header("content-range"), Some("0-1/5"));
 
-    let r = g
-        .get_with("/items?select=id&order=id", &[("Range", "3-1")])
-        .await;
+    let r = g.get_with("/items?select=id&order=id", &[("Range", "3-1")]).await;
     assert_eq!(r.status, 416, "{}", r.body);
     assert_eq!(r.code(), "PGRST103", "{}", r.body);
     assert_eq!(
@@ -297,17 +260,13 @@ async fn exact_count_status_and_content_range() {
     let exact = [("Prefer", "count=exact")];
 
     // partial page -> 206
-    let r = g
-        .get_with("/items?select=id&order=id&limit=2", &exact)
-        .await;
+    let r = g.get_with("/items?select=id&order=id&limit=2", &exact).await;
     assert_eq!(r.status, 206, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2]);
     assert_eq!(r.header("content-range"), Some("0-1/5"));
     assert_eq!(r.header("preference-applied"), Some("count=exact"));
 
-    let r = g
-        .get_with("/items?select=id&order=id&offset=2", &exact)
-        .await;
+    let r = g.get_with("/items?select=id&order=id&offset=2", &exact).await;
     assert_eq!(r.status, 206, "{}", r.body);
     assert_eq!(r.ids(), vec![3, 4, 5]);
     assert_eq!(r.header("content-range"), Some("2-4/5"));
@@ -319,9 +278,7 @@ async fn exact_count_status_and_content_range() {
     assert_eq!(r.header("content-range"), Some("0-4/5"));
 
     // the count respects the filters, not the page
-    let r = g
-        .get_with("/items?select=id&order=id&id=gt.1&limit=1", &exact)
-        .await;
+    let r = g.get_with("/items?select=id&order=id&id=gt.1&limit=1", &exact).await;
     assert_eq!(r.status, 206, "{}", r.body);
     assert_eq!(r.ids(), vec![2]);
     assert_eq!(r.header("content-range"), Some("0-0/4"));
@@ -333,34 +290,20 @@ async fn exact_count_status_and_content_range() {
     assert_eq!(r.header("content-range"), Some("*/0"));
 
     // offset past the end -> 416 with the total
-    let r = g
-        .get_with("/items?select=id&order=id&offset=10", &exact)
-        .await;
+    let r = g.get_with("/items?select=id&order=id&offset=10", &exact).await;
     assert_eq!(r.status, 416, "{}", r.body);
     assert_eq!(r.code(), "PGRST103", "{}", r.body);
     assert_eq!(r.header("content-range"), Some("*/5"));
-    assert_eq!(
-        r.json()["details"],
-        json!("An offset of 10 was requested, but there are only 5 rows."),
-        "{}",
-        r.body
-    );
+    assert_eq!(r.json()["details"], json!("An offset of 10 was requested, but there are only 5 rows."), "{}", r.body);
 
     // the same through the Range header
-    let r = g
-        .get_with(
-            "/items?select=id&order=id",
-            &[("Range", "10-20"), ("Prefer", "count=exact")],
-        )
-        .await;
+    let r = g.get_with("/items?select=id&order=id", &[("Range", "10-20"), ("Prefer", "count=exact")]).await;
     assert_eq!(r.status, 416, "{}", r.body);
     assert_eq!(r.code(), "PGRST103", "{}", r.body);
     assert_eq!(r.header("content-range"), Some("*/5"));
 
     // without a count the gateway cannot know: an empty 200
-    let r = g
-        .get_with("/items?select=id&order=id", &[("Range", "10-20")])
-        .await;
+    let r = g.get_with("/items?select=id&order=id", &[("Range", "10-20")]).await;
     ok(&r);
     assert_eq!(r.body.trim(), "[]");
     assert_eq!(r.header("content-range"), Some("*/*"));
@@ -373,12 +316,7 @@ async fn bad_limits() {
     let r = g.get("/items?limit=-1").await;
     assert_eq!(r.status, 416, "{}", r.body);
     assert_eq!(r.code(), "PGRST103", "{}", r.body);
-    assert_eq!(
-        r.json()["details"],
-        json!("Limit should be greater than or equal to zero."),
-        "{}",
-        r.body
-    );
+    assert_eq!(r.json()["details"], json!("Limit should be greater than or equal to zero."), "{}", r.body);
 
     let r = g.get("/items?limit=abc").await;
     assert_eq!(r.status, 400, "{}", r.body);
@@ -393,12 +331,7 @@ async fn bad_limits() {
 async fn planned_and_estimated_counts() {
     let g = Gateway::start().await;
 
-    let r = g
-        .get_with(
-            "/items?select=id&order=id&limit=2",
-            &[("Prefer", "count=planned")],
-        )
-        .await;
+    let r = g.get_with("/items?select=id&order=id&limit=2", &[("Prefer", "count=planned")]).await;
     assert!(r.status == 200 || r.status == 206, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2]);
     let cr = r.header("content-range").unwrap().to_string();
@@ -406,12 +339,7 @@ async fn planned_and_estimated_counts() {
     total(&r);
     assert_eq!(r.header("preference-applied"), Some("count=planned"));
 
-    let r = g
-        .get_with(
-            "/items?select=id&order=id&limit=2",
-            &[("Prefer", "count=estimated")],
-        )
-        .await;
+    let r = g.get_with("/items?select=id&order=id&limit=2", &[("Prefer", "count=estimated")]).await;
     assert!(r.status == 200 || r.status == 206, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2]);
     let cr = r.header("content-range").unwrap().to_string();
@@ -442,24 +370,13 @@ async fn db_max_rows_caps_the_page() {
     ok(&r);
     assert_eq!(r.ids(), vec![1]);
 
-    let r = g
-        .get_with(
-            "/items?select=id&order=id",
-            &[("Prefer", "count=estimated")],
-        )
-        .await;
+    let r = g.get_with("/items?select=id&order=id", &[("Prefer", "count=estimated")]).await;
     assert!(r.status == 200 || r.status == 206, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2]);
-    assert!(
-        r.header("content-range").unwrap().starts_with("0-1/"),
-        "{:?}",
-        r.header("content-range")
-    );
+    assert!(r.header("content-range").unwrap().starts_with("0-1/"), "{:?}", r.header("content-range"));
     total(&r);
 
-    let r = g
-        .get_with("/items?select=id&order=id", &[("Prefer", "count=exact")])
-        .await;
+    let r = g.get_with("/items?select=id&order=id", &[("Prefer", "count=exact")]).await;
     assert_eq!(r.status, 206, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2]);
     assert_eq!(r.header("content-range"), Some("0-1/5"));
@@ -469,31 +386,17 @@ async fn db_max_rows_caps_the_page() {
 async fn head_is_get_without_a_body() {
     let g = Gateway::start().await;
 
-    let r = g
-        .request(
-            reqwest::Method::HEAD,
-            "/items?select=id&order=id&limit=2",
-            &[("Prefer", "count=exact")],
-        )
-        .await;
+    let r = g.request(reqwest::Method::HEAD, "/items?select=id&order=id&limit=2", &[("Prefer", "count=exact")]).await;
     assert_eq!(r.status, 206);
     assert_eq!(r.header("content-range"), Some("0-1/5"));
     assert_eq!(r.body, "");
 
-    let r = g
-        .request(reqwest::Method::HEAD, "/items?select=id&order=id", &[])
-        .await;
+    let r = g.request(reqwest::Method::HEAD, "/items?select=id&order=id", &[]).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-range"), Some("0-4/*"));
     assert_eq!(r.body, "");
 
-    let r = g
-        .request(
-            reqwest::Method::HEAD,
-            "/items?id=gt.10",
-            &[("Prefer", "count=exact")],
-        )
-        .await;
+    let r = g.request(reqwest::Method::HEAD, "/items?id=gt.10", &[("Prefer", "count=exact")]).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-range"), Some("*/0"));
     assert_eq!(r.body, "");
@@ -506,18 +409,10 @@ async fn csv_output() {
     let g = Gateway::start().await;
     let csv = [("Accept", "text/csv")];
 
-    let r = g
-        .get_with("/items?select=id,name&id=lte.2&order=id", &csv)
-        .await;
+    let r = g.get_with("/items?select=id,name&id=lte.2&order=id", &csv).await;
     ok(&r);
     assert_eq!(r.body, "id,name\n1,apple\n2,banana");
-    assert!(
-        r.header("content-type")
-            .unwrap_or_default()
-            .starts_with("text/csv"),
-        "{:?}",
-        r.headers
-    );
+    assert!(r.header("content-type").unwrap_or_default().starts_with("text/csv"), "{:?}", r.headers);
 
     // a value with a comma is quoted
     let r = g.get_with("/items?select=id,note&id=eq.3", &csv).await;
@@ -525,14 +420,9 @@ async fn csv_output() {
     assert_eq!(r.body, "id,note\n3,\"a,b.c:d(e)\"");
 
     // embedded double quotes are doubled, NULL is empty, arrays are quoted when they hold a comma
-    let r = g
-        .get_with("/items?select=id,note,tags&id=in.(1,4,5)&order=id", &csv)
-        .await;
+    let r = g.get_with("/items?select=id,note,tags&id=in.(1,4,5)&order=id", &csv).await;
     ok(&r);
-    assert_eq!(
-        r.body,
-        "id,note,tags\n1,,\"{fruit,red}\"\n4,\"O'Reilly \"\"quoted\"\"\",{vegetable}\n5,,{}"
-    );
+    assert_eq!(r.body, "id,note,tags\n1,,\"{fruit,red}\"\n4,\"O'Reilly \"\"quoted\"\"\",{vegetable}\n5,,{}");
 
     // zero rows still have the header
     let r = g.get_with("/items?select=id,name&id=gt.10", &csv).await;
@@ -549,9 +439,7 @@ async fn single_object_media_type() {
     ok(&r);
     assert_eq!(r.json(), json!({"id": 1, "name": "apple"}));
     assert!(
-        r.header("content-type")
-            .unwrap_or_default()
-            .starts_with("application/vnd.pgrst.object+json"),
+        r.header("content-type").unwrap_or_default().starts_with("application/vnd.pgrst.object+json"),
         "{:?}",
         r.headers
     );
@@ -559,22 +447,12 @@ async fn single_object_media_type() {
     let r = g.get_with("/items?select=id,name&id=eq.42", &obj).await;
     assert_eq!(r.status, 406, "{}", r.body);
     assert_eq!(r.code(), "PGRST116", "{}", r.body);
-    assert_eq!(
-        r.json()["details"],
-        json!("The result contains 0 rows"),
-        "{}",
-        r.body
-    );
+    assert_eq!(r.json()["details"], json!("The result contains 0 rows"), "{}", r.body);
 
     let r = g.get_with("/items?select=id,name&id=lte.2", &obj).await;
     assert_eq!(r.status, 406, "{}", r.body);
     assert_eq!(r.code(), "PGRST116", "{}", r.body);
-    assert_eq!(
-        r.json()["details"],
-        json!("The result contains 2 rows"),
-        "{}",
-        r.body
-    );
+    assert_eq!(r.json()["details"], json!("The result contains 2 rows"), "{}", r.body);
 
     // nulls=stripped drops null keys
     let r = g
@@ -597,18 +475,10 @@ async fn array_nulls_stripped() {
         )
         .await;
     ok(&r);
-    assert_eq!(
-        r.json(),
-        json!([{"id": 1}, {"id": 2, "note": "ripe"}, {"id": 5}])
-    );
+    assert_eq!(r.json(), json!([{"id": 1}, {"id": 2, "note": "ripe"}, {"id": 5}]));
 
     // without the parameter nulls are kept
-    let r = g
-        .get_with(
-            "/items?select=id,note&id=eq.1",
-            &[("Accept", "application/vnd.pgrst.array+json")],
-        )
-        .await;
+    let r = g.get_with("/items?select=id,note&id=eq.1", &[("Accept", "application/vnd.pgrst.array+json")]).await;
     ok(&r);
     assert_eq!(r.json(), json!([{"id": 1, "note": null}]));
 }
@@ -617,36 +487,20 @@ async fn array_nulls_stripped() {
 async fn unsupported_and_browser_accept() {
     let g = Gateway::start().await;
 
-    let r = g
-        .get_with("/items?select=id", &[("Accept", "text/html")])
-        .await;
+    let r = g.get_with("/items?select=id", &[("Accept", "text/html")]).await;
     assert_eq!(r.status, 406, "{}", r.body);
     assert_eq!(r.code(), "PGRST107", "{}", r.body);
-    assert_eq!(
-        r.json()["message"],
-        json!("None of these media types are available: text/html"),
-        "{}",
-        r.body
-    );
+    assert_eq!(r.json()["message"], json!("None of these media types are available: text/html"), "{}", r.body);
 
     let r = g
         .get_with(
             "/items?select=id&order=id&id=lte.2",
-            &[(
-                "Accept",
-                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-            )],
+            &[("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")],
         )
         .await;
     ok(&r);
     assert_eq!(r.ids(), vec![1, 2]);
-    assert!(
-        r.header("content-type")
-            .unwrap_or_default()
-            .starts_with("application/json"),
-        "{:?}",
-        r.headers
-    );
+    assert!(r.header("content-type").unwrap_or_default().starts_with("application/json"), "{:?}", r.headers);
 }
 
 // ---------------------------------------------------------------- profiles
@@ -660,12 +514,7 @@ async fn accept_profile() {
     assert_eq!(r.json(), json!([{"id": 10, "label": "from v2"}]));
     assert_eq!(r.header("content-profile"), Some("v2"));
 
-    let r = g
-        .get_with(
-            "/items?select=id&order=id&limit=1",
-            &[("Accept-Profile", "api")],
-        )
-        .await;
+    let r = g.get_with("/items?select=id&order=id&limit=1", &[("Accept-Profile", "api")]).await;
     ok(&r);
     assert_eq!(r.ids(), vec![1]);
     assert_eq!(r.header("content-profile"), Some("api"));
@@ -673,12 +522,7 @@ async fn accept_profile() {
     let r = g.get_with("/items", &[("Accept-Profile", "nope")]).await;
     assert_eq!(r.status, 406, "{}", r.body);
     assert_eq!(r.code(), "PGRST106", "{}", r.body);
-    assert_eq!(
-        r.json()["message"],
-        json!("The schema must be one of the following: api, v2"),
-        "{}",
-        r.body
-    );
+    assert_eq!(r.json()["message"], json!("The schema must be one of the following: api, v2"), "{}", r.body);
 }
 
 // ---------------------------------------------------------------- not found
@@ -691,17 +535,8 @@ async fn unknown_table_and_nested_path() {
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(r.code(), "PGRST205", "{}", r.body);
     let hint = r.json()["hint"].as_str().unwrap_or_default().to_string();
-    assert!(
-        hint.starts_with("Perhaps you meant the table 'api.items'"),
-        "{}",
-        r.body
-    );
-    assert_eq!(
-        r.json()["message"],
-        json!("Could not find the table 'api.itemz' in the schema cache"),
-        "{}",
-        r.body
-    );
+    assert!(hint.starts_with("Perhaps you meant the table 'api.items'"), "{}", r.body);
+    assert_eq!(r.json()["message"], json!("Could not find the table 'api.itemz' in the schema cache"), "{}", r.body);
 
     let r = g.get("/nothing_like_anything_here").await;
     assert_eq!(r.status, 404, "{}", r.body);

@@ -1,0 +1,145 @@
+//! Builds the HTTP response of a write from its result row.
+
+use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+use tokio_postgres::Row;
+
+use crate::db::execute::Outcome;
+use crate::plan::{Check, WriteOp, WritePlan};
+use crate::request::preferences::ReturnPreference;
+use crate::request::{ApiRequest, WriteMethod};
+
+use super::error::ApiError;
+use super::read::apply_response_gucs;
+
+fn shape(e: tokio_postgres::Error) -> ApiError {
+    ApiError::new(500, "PGRSTX00", "Internal database error").details(e.to_string())
+}
+
+/// Affected rows of a write's result row.
+pub fn affected(row: &Row) -> i64 {
+    row.try_get::<_, i64>(1).unwrap_or(0)
+}
+
+/// Whether the checks pass for `affected` rows (commit) or not (roll back).
+pub fn checks_pass(checks: &[Check], affected: i64) -> bool {
+    checks.iter().all(|c| match c {
+        Check::ExactlyOne => affected == 1,
+        Check::AtMost(n) => affected <= *n as i64,
+    })
+}
+
+pub fn write_response(
+    req: &ApiRequest,
+    plan: &WritePlan,
+    outcome: &Outcome,
+    applied: &[String],
+) -> Result<Response<crate::http::Body>, ApiError> {
+    let row = &outcome.main;
+    let count: i64 = row.try_get(1).map_err(shape)?;
+    for check in &plan.checks {
+        match check {
+            Check::ExactlyOne if count != 1 => {
+                return Err(ApiError::new(406, "PGRST116", "Cannot coerce the result to a single JSON object")
+                    .details(format!("The result contains {count} rows")));
+            }
+            Check::AtMost(n) if count > *n as i64 => {
+                return Err(ApiError::new(400, "PGRST124", "Query result exceeds max-affected preference constraint")
+                    .details(format!("The query affects {count} rows")));
+            }
+            _ => {}
+        }
+    }
+    let body: &str = row.try_get(2).map_err(shape)?;
+    let response_headers: Option<&str> = row.try_get(3).map_err(shape)?;
+    let response_status: Option<&str> = row.try_get(4).map_err(shape)?;
+    let location: Option<&str> = row.try_get(5).map_err(shape)?;
+    let updated: i64 = row.try_get(6).map_err(shape)?;
+
+    let representation = plan.returning == ReturnPreference::Representation;
+    let mut status = match (plan.method, plan.op) {
+        (WriteMethod::Put, _) if !representation => StatusCode::NO_CONTENT,
+        (WriteMethod::Put, _) if updated > 0 => StatusCode::OK,
+        (WriteMethod::Put, _) => StatusCode::CREATED,
+        (_, WriteOp::Insert) => match &plan.on_conflict {
+            Some(oc) if oc.merge && count > 0 && updated == count => StatusCode::OK,
+            _ => StatusCode::CREATED,
+        },
+        (_, WriteOp::Update | WriteOp::Delete) if representation => StatusCode::OK,
+        (_, WriteOp::Update | WriteOp::Delete) => StatusCode::NO_CONTENT,
+    };
+
+    let body = if representation { Bytes::copy_from_slice(body.as_bytes()) } else { Bytes::new() };
+    let mut resp = Response::new(crate::http::full(body));
+    let h = resp.headers_mut();
+    if representation {
+        h.insert(CONTENT_TYPE, HeaderValue::from_static(plan.media.content_type()));
+    }
+    let range = match plan.op {
+        WriteOp::Insert => "*/*".to_string(),
+        _ if count > 0 => format!("0-{}/*", count - 1),
+        _ => "*/*".to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&range) {
+        h.insert(hyper::header::CONTENT_RANGE, v);
+    }
+    if let Some(loc) = location.and_then(|l| location_header(&plan.relation.name, &plan.key, l)) {
+        if let Ok(v) = HeaderValue::from_str(&loc) {
+            h.insert(hyper::header::LOCATION, v);
+        }
+    }
+    if req.multi_schema {
+        if let Ok(v) = HeaderValue::from_str(&req.schema) {
+            h.insert(HeaderName::from_static("content-profile"), v);
+        }
+    }
+    if !applied.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&applied.join(", ")) {
+            h.insert(HeaderName::from_static("preference-applied"), v);
+        }
+    }
+    apply_response_gucs(&mut resp, &mut status, response_headers, response_status)?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+/// `/table?k1=eq.v1&k2=eq.v2` from the key values (a JSON array in key order); NULL is `is.null`.
+fn location_header(table: &str, key: &[&str], values_json: &str) -> Option<String> {
+    let values: Vec<serde_json::Value> = serde_json::from_str(values_json).ok()?;
+    const UNRESERVED: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string();
+    let params: Vec<String> = key
+        .iter()
+        .zip(&values)
+        .map(|(k, v)| match v {
+            serde_json::Value::Null => format!("{}=is.null", enc(k)),
+            serde_json::Value::String(s) => format!("{}=eq.{}", enc(k), enc(s)),
+            other => format!("{}=eq.{}", enc(k), enc(&other.to_string())),
+        })
+        .collect();
+    Some(format!("/{}?{}", enc(table), params.join("&")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_of_composite_keys() {
+        assert_eq!(
+            location_header("t", &["org_id", "id"], r#"[1,"a b"]"#).as_deref(),
+            Some("/t?org_id=eq.1&id=eq.a%20b")
+        );
+        assert_eq!(location_header("t", &["id"], "[null]").as_deref(), Some("/t?id=is.null"));
+    }
+
+    #[test]
+    fn checks() {
+        assert!(checks_pass(&[Check::ExactlyOne], 1));
+        assert!(!checks_pass(&[Check::ExactlyOne], 2));
+        assert!(checks_pass(&[Check::AtMost(2)], 2));
+        assert!(!checks_pass(&[Check::AtMost(2)], 3));
+    }
+}
