@@ -52,7 +52,7 @@ async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes,
 }
 
 async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response<Body>, ApiError> {
-    let api = request::parse_with_body(parts, body, &state.config.schemas)?;
+    let mut api = request::parse_with_body(parts, body, &state.config.schemas)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let identity = state.auth.authenticate(parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes), now)?;
 
@@ -62,7 +62,14 @@ async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response
         (Action::Options, Target::Relation(_)) => Ok(options("OPTIONS,GET,HEAD")),
         (Action::Read { headers_only }, Target::Root) => openapi_document(state, &api, &identity, *headers_only).await,
         (_, Target::Root) => Err(ApiError::new(405, "PGRST117", format!("Unsupported HTTP method: {}", api.method))),
-        (_, Target::Rpc(_)) => Err(PlanError::NotImplemented("RPC is not supported yet".into()).into()),
+        (Action::Read { .. } | Action::Write(WriteMethod::Post), Target::Rpc(name)) => {
+            let name = name.clone();
+            rpc(state, &mut api, &identity, &name).await
+        }
+        (Action::Options, Target::Rpc(name)) => rpc_options(state, &api, name),
+        (_, Target::Rpc(_)) => {
+            Err(ApiError::new(405, "PGRST101", format!("Cannot use the {} method on RPC", api.method)))
+        }
     }
 }
 
@@ -108,7 +115,7 @@ async fn read(state: &AppState, api: &ApiRequest, identity: &Identity, name: &st
     let plan = plan::plan_read(api, name, &cache, state.config.max_rows)?;
     let st = sql::render_read(&plan);
     let outcome = transaction(state, api, identity, true, &st.main, st.explain.as_ref(), Finish::Commit).await?;
-    response::read::read_response(api, &plan, &outcome)
+    response::read::read_response(api, &(&plan).into(), &outcome)
 }
 
 async fn write(
@@ -134,6 +141,80 @@ async fn write(
     let applied: Vec<String> =
         api.prefer.applied.iter().filter(|p| !p.starts_with("tx=") || tx_applied).cloned().collect();
     response::write::write_response(api, &plan, &outcome, &applied)
+}
+
+/// `/rpc/fn`: GET with query arguments (always read-only), POST with a body (read-only unless
+/// the function is VOLATILE).
+async fn rpc(
+    state: &AppState,
+    api: &mut ApiRequest,
+    identity: &Identity,
+    name: &str,
+) -> Result<Response<Body>, ApiError> {
+    let cache = schema_cache(state)?;
+    let (function, get_args) = resolve_function(&cache, api, name)?;
+    let plan = plan::rpc::plan_rpc(api, &cache, function, &get_args, state.config.max_rows)?;
+    let st = sql::rpc::render_rpc(&plan);
+    let (rollback, _) = tx_outcome(state.config.tx_end, api.prefer.tx);
+    let finish = if rollback && !plan.read_only { Finish::Rollback } else { Finish::Commit };
+    let outcome = transaction(state, api, identity, plan.read_only, &st.main, st.explain.as_ref(), finish).await?;
+    if matches!(plan.result, plan::rpc::RpcResult::Void) {
+        let mut resp = Response::new(full(""));
+        *resp.status_mut() = StatusCode::NO_CONTENT;
+        return Ok(resp);
+    }
+    let media = match (plan.single_row, plan.media) {
+        (true, request::MediaType::Json) => request::MediaType::SingleObject { strip_nulls: false },
+        (_, m) => m,
+    };
+    let shape =
+        response::read::ReadShape { range: plan.range, count: plan.count, media, headers_only: plan.headers_only };
+    let mut resp = response::read::read_response(api, &shape, &outcome)?;
+    if plan.single_row {
+        // The object type was our choice, not the client's: answer as JSON.
+        resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    }
+    Ok(resp)
+}
+
+/// `key=value` arguments of a GET call.
+type QueryArgs = Vec<(String, String)>;
+
+/// Picks the overload; for GET also splits query keys into arguments and filters.
+fn resolve_function<'c>(
+    cache: &'c SchemaCache,
+    api: &mut ApiRequest,
+    name: &str,
+) -> Result<(&'c crate::schema::Function, QueryArgs), ApiError> {
+    let overloads = cache.functions(&api.schema, name);
+    if overloads.is_empty() {
+        // Unknown function: 404 before its query keys could be mistaken for filters.
+        let names: Vec<String> = api.query.deferred.iter().map(|(k, _)| k.clone()).collect();
+        return Err(plan::rpc::find_function(cache, api, name, &names)
+            .err()
+            .map_or_else(|| ApiError::new(404, "PGRST202", "function not found"), ApiError::from));
+    }
+    let is_arg = |k: &str| overloads.iter().any(|f| f.input_args().any(|a| a.name == k));
+    let get_args = request::query::absorb_deferred(&mut api.query, is_arg)?;
+    let names = plan::rpc::argument_names(api, &get_args);
+    let function = plan::rpc::find_function(cache, api, name, &names)?;
+    Ok((function, get_args))
+}
+
+fn rpc_options(state: &AppState, api: &ApiRequest, name: &str) -> Result<Response<Body>, ApiError> {
+    let cache = schema_cache(state)?;
+    let overloads = cache.functions(&api.schema, name);
+    if overloads.is_empty() {
+        return Err(PlanError::FunctionNotFound {
+            schema: api.schema.clone(),
+            name: name.to_string(),
+            args: String::new(),
+            hint: None,
+        }
+        .into());
+    }
+    let volatile = overloads.iter().all(|f| f.is_volatile());
+    Ok(options(if volatile { "OPTIONS,POST" } else { "OPTIONS,GET,HEAD,POST" }))
 }
 
 /// Whether the transaction rolls back, and whether a `Prefer: tx` was honoured.

@@ -49,6 +49,15 @@ pub enum PlanError {
     /// PGRST115
     #[error("Payload values do not match URL in primary key column(s)")]
     PutKeyMismatch,
+    /// PGRST202
+    #[error("Could not find the function {schema}.{name}({args}) in the schema cache")]
+    FunctionNotFound { schema: String, name: String, args: String, hint: Option<String> },
+    /// PGRST203
+    #[error("Could not choose the best candidate function between: {0}")]
+    AmbiguousFunction(String),
+    /// A filter on a function that returns no columns.
+    #[error("'{0}' returns a scalar value; filters do not apply")]
+    FilterOnScalar(String),
     /// PGRST125
     #[error("Invalid path specified in request URL")]
     InvalidPath,

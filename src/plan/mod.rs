@@ -6,6 +6,7 @@ mod casts;
 mod embed;
 pub mod error;
 pub mod read;
+pub mod rpc;
 pub mod select;
 pub mod write;
 

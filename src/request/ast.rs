@@ -228,4 +228,7 @@ pub struct QueryParams {
     pub offset: Vec<(EmbedPath, u64)>,
     pub columns: Option<Vec<String>>,
     pub on_conflict: Option<Vec<String>>,
+    /// `GET /rpc/fn`: plain `key=value` pairs that are arguments or filters, decided once the
+    /// function is known (see `query::absorb_deferred`).
+    pub deferred: Vec<(String, String)>,
 }

@@ -103,7 +103,8 @@ pub fn parse_with_body(parts: &Parts, raw_body: &bytes::Bytes, schemas: &[String
     let pairs: Vec<(String, String)> = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let parsed = query::parse_query(&pairs)?;
+    let defer = matches!(target, Target::Rpc(_)) && matches!(action, Action::Read { .. });
+    let parsed = query::parse_query_with(&pairs, defer)?;
     let header_range = match header("range") {
         Some(r) if matches!(action, Action::Read { .. }) => range::parse_range_header(r)?,
         _ => RowRange::ALL,
@@ -113,7 +114,13 @@ pub fn parse_with_body(parts: &Parts, raw_body: &bytes::Bytes, schemas: &[String
     let range = range::effective_range(header_range, parsed.root_limit, parsed.root_offset)?;
     let media = media::negotiate(header("accept"))?;
     let wants_body = matches!(action, Action::Write(WriteMethod::Post | WriteMethod::Patch | WriteMethod::Put));
-    let payload = if wants_body { Some(body::decode(header("content-type"), raw_body)?) } else { None };
+    // A function without arguments may be POSTed with no body at all.
+    let empty_rpc_post = matches!(target, Target::Rpc(_)) && raw_body.iter().all(u8::is_ascii_whitespace);
+    let payload = match (wants_body, empty_rpc_post) {
+        (true, true) => Some(body::Payload::Json(serde_json::Value::Object(Default::default()))),
+        (true, false) => Some(body::decode(header("content-type"), raw_body)?),
+        (false, _) => None,
+    };
     let prefer = preferences::parse_prefer(parts.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()))?;
 
     Ok(ApiRequest {

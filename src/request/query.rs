@@ -16,6 +16,11 @@ pub struct ParsedQuery {
 }
 
 pub fn parse_query(pairs: &[(String, String)]) -> Result<ParsedQuery, RequestError> {
+    parse_query_with(pairs, false)
+}
+
+/// With `defer_plain`, undotted non-reserved keys are kept raw for the RPC planner.
+pub fn parse_query_with(pairs: &[(String, String)], defer_plain: bool) -> Result<ParsedQuery, RequestError> {
     let mut out = ParsedQuery::default();
     let mut select: Option<Vec<SelectItem>> = None;
     for (key, value) in pairs {
@@ -23,6 +28,8 @@ pub fn parse_query(pairs: &[(String, String)]) -> Result<ParsedQuery, RequestErr
             "select" => select = Some(parse_select(value)?),
             "columns" => out.params.columns = Some(name_list(value)),
             "on_conflict" => out.params.on_conflict = Some(name_list(value)),
+            "order" | "limit" | "offset" | "and" | "or" => classify(&mut out, key, value)?,
+            _ if defer_plain && !key.contains('.') => out.params.deferred.push((key.clone(), value.clone())),
             _ => classify(&mut out, key, value)?,
         }
     }
@@ -74,6 +81,22 @@ fn classify(out: &mut ParsedQuery, key: &str, value: &str) -> Result<(), Request
         }
     }
     Ok(())
+}
+
+/// Moves deferred pairs that are not arguments into filters; returns the argument pairs.
+pub fn absorb_deferred(
+    params: &mut QueryParams,
+    is_arg: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, String)>, RequestError> {
+    let mut args = Vec::new();
+    for (key, value) in std::mem::take(&mut params.deferred) {
+        if is_arg(&key) {
+            args.push((key, value));
+        } else {
+            params.conditions.push((Vec::new(), Condition::Filter(parse_filter(&key, &value)?)));
+        }
+    }
+    Ok(args)
 }
 
 /// Splits on `.` outside double quotes.

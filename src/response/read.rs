@@ -38,9 +38,23 @@ fn planned_rows(row: &Row) -> Option<i64> {
     v.get(0)?.get("Plan")?.get("Plan Rows")?.as_f64().map(|f| f as i64)
 }
 
+/// What a read-shaped response needs from its plan (tables, views and RPC alike).
+pub struct ReadShape {
+    pub range: crate::request::RowRange,
+    pub count: CountPlan,
+    pub media: MediaType,
+    pub headers_only: bool,
+}
+
+impl From<&ReadPlan<'_>> for ReadShape {
+    fn from(p: &ReadPlan) -> Self {
+        ReadShape { range: p.range, count: p.count, media: p.media, headers_only: p.headers_only }
+    }
+}
+
 pub fn read_response(
     req: &ApiRequest,
-    plan: &ReadPlan,
+    plan: &ReadShape,
     outcome: &Outcome,
 ) -> Result<Response<crate::http::Body>, ApiError> {
     let row = decode(&outcome.main)?;

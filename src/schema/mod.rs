@@ -107,6 +107,65 @@ pub struct Function {
     pub nargdefaults: i32,
     pub comment: Option<String>,
     pub args: Vec<FunctionArg>,
+    /// The row shape of `RETURNS TABLE(...)` / OUT parameters, built after loading.
+    #[serde(skip)]
+    pub out_relation: Option<Relation>,
+}
+
+impl Function {
+    /// Arguments a caller passes: IN, INOUT and VARIADIC.
+    pub fn input_args(&self) -> impl Iterator<Item = &FunctionArg> {
+        self.args.iter().filter(|a| matches!(a.mode.as_str(), "i" | "b" | "v"))
+    }
+
+    /// Input arguments without a default (defaults belong to the last `nargdefaults` inputs).
+    pub fn required_args(&self) -> impl Iterator<Item = &FunctionArg> {
+        let n = self.input_args().count();
+        let required = n.saturating_sub(self.nargdefaults.max(0) as usize);
+        self.input_args().take(required)
+    }
+
+    pub fn is_void(&self) -> bool {
+        self.return_type == "void"
+    }
+
+    /// Volatile functions may write: POST runs them READ WRITE.
+    pub fn is_volatile(&self) -> bool {
+        self.volatility == "v"
+    }
+
+    /// `setof api.t` / `api.t`, or OUT/TABLE columns: results with columns to select and filter.
+    pub fn returns_rows(&self) -> bool {
+        self.return_rel_name.is_some() || self.out_relation.is_some()
+    }
+
+    fn build_out_relation(&mut self) {
+        let outs: Vec<&FunctionArg> = self.args.iter().filter(|a| matches!(a.mode.as_str(), "o" | "b" | "t")).collect();
+        if self.return_rel_name.is_some() || outs.len() < 2 && self.return_type != "record" || outs.is_empty() {
+            return;
+        }
+        self.out_relation = Some(Relation {
+            schema: self.schema.clone(),
+            name: self.name.clone(),
+            kind: RelationKind::View,
+            comment: None,
+            updatable_mask: 0,
+            columns: outs
+                .iter()
+                .map(|a| Column {
+                    name: a.name.clone(),
+                    data_type: a.data_type.clone(),
+                    base_type: a.data_type.clone(),
+                    category: if a.data_type.ends_with("[]") { "A".into() } else { "U".into() },
+                    nullable: true,
+                    default: None,
+                    comment: None,
+                })
+                .collect(),
+            primary_key: Vec::new(),
+            unique: Vec::new(),
+        });
+    }
 }
 
 /// The decoded introspection document.
@@ -139,7 +198,8 @@ impl SchemaCache {
         for r in doc.relations {
             cache.relations.entry(r.schema.clone()).or_default().insert(r.name.clone(), r);
         }
-        for f in doc.functions {
+        for mut f in doc.functions {
+            f.build_out_relation();
             cache.functions.entry(f.schema.clone()).or_default().entry(f.name.clone()).or_default().push(f);
         }
         Ok(cache)

@@ -6,6 +6,7 @@ pub mod context;
 pub mod expr;
 pub mod quote;
 pub mod read;
+pub mod rpc;
 pub mod shape;
 pub mod write;
 

@@ -19,37 +19,70 @@ pub fn render_read(plan: &ReadPlan) -> ReadStatements {
     let rel = plan.relation();
     let mut qual = String::new();
     super::quote::push_qualified(&mut qual, &rel.schema, &rel.name);
+    let source = RowSource { from: qual.clone(), qual, params: SqlBuilder::new() };
+    render_rows(
+        source,
+        &Rows {
+            tree: &plan.tree,
+            range: plan.range,
+            count: plan.count,
+            media: plan.media,
+            headers_only: plan.headers_only,
+        },
+    )
+}
 
+/// Where rows come from: a FROM item (`"s"."t"` or a function call with its alias), the name
+/// its columns are reached through, and the parameters the FROM item already bound.
+pub struct RowSource {
+    pub from: String,
+    pub qual: String,
+    pub params: SqlBuilder,
+}
+
+/// What to read from a source.
+pub struct Rows<'p, 'a> {
+    pub tree: &'p SelectTree<'a>,
+    pub range: crate::request::RowRange,
+    pub count: CountPlan,
+    pub media: MediaType,
+    pub headers_only: bool,
+}
+
+/// The read statement over any row source (tables, views, table-valued functions).
+pub fn render_rows(source: RowSource, rows: &Rows) -> ReadStatements {
+    let RowSource { from, qual, params: mut where_sql } = source;
     // WHERE once; the count query and EXPLAIN reuse the same text and parameter numbers.
-    let mut where_sql = SqlBuilder::new();
-    render_where(&mut where_sql, &qual, &plan.tree, None);
+    let from_params = where_sql.sql.len();
+    debug_assert_eq!(from_params, 0, "the source binds parameters, it writes no text");
+    render_where(&mut where_sql, &qual, rows.tree, None);
     let where_text = where_sql.sql;
     let where_params = where_sql.params.len();
     let mut b = SqlBuilder { sql: String::with_capacity(512), params: where_sql.params };
 
     b.push("WITH pgrst_source AS (SELECT ");
-    render_select_list(&mut b, &qual, &plan.tree);
-    b.push(" FROM ").push(&qual);
-    render_laterals(&mut b, &qual, &plan.tree);
+    render_select_list(&mut b, &qual, rows.tree);
+    b.push(" FROM ").push(&from);
+    render_laterals(&mut b, &qual, rows.tree);
     b.push(&where_text);
-    render_order(&mut b, &qual, &plan.tree, &plan.tree.order);
-    if let Some(limit) = plan.range.limit {
+    render_order(&mut b, &qual, rows.tree, &rows.tree.order);
+    if let Some(limit) = rows.range.limit {
         b.push(" LIMIT ").param(limit.to_string());
     }
-    if plan.range.offset > 0 {
-        b.push(" OFFSET ").param(plan.range.offset.to_string());
+    if rows.range.offset > 0 {
+        b.push(" OFFSET ").param(rows.range.offset.to_string());
     }
     b.push(") SELECT ");
-    match plan.count {
+    match rows.count {
         CountPlan::Exact => {
             b.push("(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ")
-                .push(&qual)
+                .push(&from)
                 .push(&where_text)
                 .push(") pgrst_count)");
         }
         CountPlan::Estimated { max_rows } => {
             b.push("(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ")
-                .push(&qual)
+                .push(&from)
                 .push(&where_text)
                 .push(" LIMIT ")
                 .param((max_rows + 1).to_string())
@@ -60,21 +93,22 @@ pub fn render_read(plan: &ReadPlan) -> ReadStatements {
         }
     }
     b.push(" AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ");
-    render_body(&mut b, &plan.tree, plan.media, plan.headers_only);
-    b.push(
-        " AS body, nullif(current_setting('response.headers', true), '') AS response_headers, \
-         nullif(current_setting('response.status', true), '') AS response_status \
-         FROM (SELECT * FROM pgrst_source) _postgrest_t",
-    );
+    render_body(&mut b, rows.tree, rows.media, rows.headers_only);
+    b.push(TAIL);
 
-    let explain = matches!(plan.count, CountPlan::Planned | CountPlan::Estimated { .. }).then(|| {
+    let explain = matches!(rows.count, CountPlan::Planned | CountPlan::Estimated { .. }).then(|| {
         let mut e = SqlBuilder::new();
-        e.push("EXPLAIN (FORMAT JSON) SELECT 1 FROM ").push(&qual).push(&where_text);
+        e.push("EXPLAIN (FORMAT JSON) SELECT 1 FROM ").push(&from).push(&where_text);
         e.params = b.params[..where_params].to_vec();
         e.finish()
     });
     ReadStatements { main: b.finish(), explain }
 }
+
+/// The response GUCs and the final FROM, shared by every read-shaped statement.
+pub const TAIL: &str = " AS body, nullif(current_setting('response.headers', true), '') AS response_headers, \
+nullif(current_setting('response.status', true), '') AS response_status \
+FROM (SELECT * FROM pgrst_source) _postgrest_t";
 
 /// The body column over `_postgrest_t` rows, in the negotiated media type.
 pub fn render_body(b: &mut SqlBuilder, tree: &SelectTree, media: MediaType, headers_only: bool) {

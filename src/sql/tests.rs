@@ -185,3 +185,31 @@ fn one_to_many_embed_is_an_aggregated_lateral_and_inner_is_exists() {
     ), "{sql}");
     assert_eq!(params, vec!["2"]);
 }
+
+#[test]
+fn rpc_calls_bind_arguments_cast_to_catalog_types() {
+    let doc = serde_json::json!({
+        "relations": [], "foreign_keys": [],
+        "functions": [{
+            "schema": "api", "name": "add", "volatility": "i", "returns_set": false, "variadic": false,
+            "return_type": "integer", "return_typtype": "b", "return_rel_schema": null, "return_rel_name": null,
+            "nargs": 2, "nargdefaults": 0, "comment": null,
+            "args": [{"name": "a", "type": "integer", "mode": "i"}, {"name": "b", "type": "integer", "mode": "i"}]
+        }]
+    });
+    let cache = SchemaCache::from_json(&doc.to_string()).unwrap();
+    let parts = hyper::Request::builder().uri("/rpc/add?a=1&b=2").body(()).unwrap().into_parts().0;
+    let mut req = request::parse(&parts, &["api".to_string()]).unwrap();
+    let args = request::query::absorb_deferred(&mut req.query, |k| k == "a" || k == "b").unwrap();
+    let f = crate::plan::rpc::find_function(&cache, &req, "add", &["a".into(), "b".into()]).unwrap();
+    let plan = crate::plan::rpc::plan_rpc(&req, &cache, f, &args, None).unwrap();
+    let st = crate::sql::rpc::render_rpc(&plan).main;
+    assert!(
+        st.sql.starts_with(
+            "WITH pgrst_source AS (SELECT \"api\".\"add\"(\"a\" := $1::integer, \"b\" := $2::integer) AS pgrst_scalar) SELECT"
+        ),
+        "{}",
+        st.sql
+    );
+    assert_eq!(st.params, vec!["1", "2"]);
+}

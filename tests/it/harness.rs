@@ -31,6 +31,7 @@ pub fn cluster() -> &'static Cluster {
                 let t = connect(&cluster.conn_string("postgres", TEMPLATE)).await;
                 t.batch_execute(include_str!("../fixtures/reads.sql")).await.expect("load read fixtures");
                 t.batch_execute(include_str!("../fixtures/writes.sql")).await.expect("load write fixtures");
+                t.batch_execute(include_str!("../fixtures/rpc.sql")).await.expect("load rpc fixtures");
                 cluster
             })
         })

@@ -13,5 +13,6 @@ mod hostile;
 mod openapi;
 mod operators;
 mod reads;
+mod rpc;
 mod shapes;
 mod writes;
