@@ -55,6 +55,7 @@ async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response
     let mut api = request::parse_with_body(parts, body, &state.config.schemas)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let identity = state.auth.authenticate(parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes), now)?;
+    check_timezone(state, &mut api)?;
 
     match (&api.action, &api.target) {
         (Action::Read { .. }, Target::Relation(name)) => read(state, &api, &identity, name).await,
@@ -71,6 +72,21 @@ async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response
             Err(ApiError::new(405, "PGRST101", format!("Cannot use the {} method on RPC", api.method)))
         }
     }
+}
+
+/// An unknown `Prefer: timezone=` is ignored (not applied, not echoed), or PGRST122 when strict.
+fn check_timezone(state: &AppState, api: &mut ApiRequest) -> Result<(), ApiError> {
+    let Some(tz) = api.prefer.timezone.clone() else { return Ok(()) };
+    if schema_cache(state)?.has_timezone(&tz) {
+        return Ok(());
+    }
+    if api.prefer.strict {
+        return Err(ApiError::new(400, "PGRST122", "Invalid preferences given with handling=strict")
+            .details(format!("Invalid preferences: timezone={tz}")));
+    }
+    api.prefer.timezone = None;
+    api.prefer.applied.retain(|p| !p.starts_with("timezone="));
+    Ok(())
 }
 
 fn schema_cache(state: &AppState) -> Result<Arc<SchemaCache>, ApiError> {

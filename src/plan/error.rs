@@ -35,7 +35,7 @@ pub enum PlanError {
     #[error("Feature not implemented")]
     NotImplemented(String),
     /// PGRST102
-    #[error("Invalid body")]
+    #[error("{0}")]
     InvalidBody(String),
     /// PGRST204
     #[error("Could not find the '{column}' column of '{relation}' in the schema cache")]

@@ -126,7 +126,7 @@ impl From<PlanError> for ApiError {
             PlanError::AmbiguousFunction(_) => ApiError::new(300, "PGRST203", msg)
                 .hint(Some("Try renaming the parameters or the function itself in the database so function overloading can be resolved".into())),
             PlanError::FilterOnScalar(_) => ApiError::new(400, "PGRST100", msg),
-            PlanError::InvalidBody(details) => ApiError::new(400, "PGRST102", msg).details(details),
+            PlanError::InvalidBody(_) => ApiError::new(400, "PGRST102", msg),
             PlanError::UnknownPayloadColumn { .. } => ApiError::new(400, "PGRST204", msg),
             PlanError::InvalidPut => ApiError::new(405, "PGRST105", msg),
             PlanError::PutWithLimit => ApiError::new(400, "PGRST114", msg),

@@ -108,5 +108,7 @@ select json_build_object(
     join pg_class s on s.oid = k.conrelid join pg_namespace sn on sn.oid = s.relnamespace
     join pg_class t on t.oid = k.confrelid join pg_namespace tn on tn.oid = t.relnamespace
     where k.contype = 'f'), '[]'),
-  'functions', coalesce((select json_agg(row_to_json(f)) from fns f), '[]')
+  'functions', coalesce((select json_agg(row_to_json(f)) from fns f), '[]'),
+  -- For validating `Prefer: timezone=` without a query per request.
+  'timezones', (select json_agg(name) from pg_catalog.pg_timezone_names)
 )::text

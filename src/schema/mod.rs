@@ -178,6 +178,8 @@ struct Document {
     view_columns: Vec<relationships::ViewColumn>,
     #[serde(default)]
     keys: Vec<relationships::KeyConstraint>,
+    #[serde(default)]
+    timezones: Vec<String>,
 }
 
 /// Lookups by schema, then name.
@@ -187,6 +189,7 @@ pub struct SchemaCache {
     functions: HashMap<String, HashMap<String, Vec<Function>>>,
     pub foreign_keys: Vec<ForeignKey>,
     relationships: HashMap<(String, String), Vec<Relationship>>,
+    timezones: std::collections::HashSet<String>,
 }
 
 impl SchemaCache {
@@ -194,7 +197,12 @@ impl SchemaCache {
         let doc: Document = serde_json::from_str(text)?;
         let exposed = doc.relations.iter().map(|r| (r.schema.clone(), r.name.clone())).collect();
         let relationships = relationships::build(&doc.foreign_keys, &doc.keys, &doc.view_columns, &exposed);
-        let mut cache = SchemaCache { foreign_keys: doc.foreign_keys, relationships, ..Default::default() };
+        let mut cache = SchemaCache {
+            foreign_keys: doc.foreign_keys,
+            relationships,
+            timezones: doc.timezones.into_iter().collect(),
+            ..Default::default()
+        };
         for r in doc.relations {
             cache.relations.entry(r.schema.clone()).or_default().insert(r.name.clone(), r);
         }
@@ -234,6 +242,11 @@ impl SchemaCache {
     /// Every function in `schema`, overloads included, in no particular order.
     pub fn functions_in<'a>(&'a self, schema: &str) -> impl Iterator<Item = &'a Function> + 'a {
         self.functions.get(schema).into_iter().flat_map(|m| m.values().flatten())
+    }
+
+    /// A time zone name the server knows (`pg_timezone_names`).
+    pub fn has_timezone(&self, name: &str) -> bool {
+        self.timezones.contains(name)
     }
 
     pub fn relation_count(&self) -> usize {

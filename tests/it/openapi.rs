@@ -40,18 +40,18 @@ create view api.product_stats as select count(*) as n, max(price) as top from ap
 grant select, insert, update on api.products to anon;
 grant select on api.reviews, api.cheap_products, api.product_stats to anon;
 
-create function api.add(a integer, b integer, c integer default 0) returns integer
+create or replace function api.add(a integer, b integer, c integer default 0) returns integer
   language sql immutable as $$ select a + b + c $$;
 comment on function api.add(integer, integer, integer) is 'Adds numbers';
-create function api.touch(n integer) returns void language sql volatile as $$ select $$;
-create function api.total(variadic nums numeric[]) returns numeric
+create or replace function api.touch(n integer) returns void language sql volatile as $$ select $$;
+create or replace function api.total(variadic nums numeric[]) returns numeric
   language sql stable as $$ select sum(x) from unnest(nums) x $$;
-create function api.search(q text default '') returns setof api.products
+create or replace function api.search(q text default '') returns setof api.products
   language sql stable as $$ select * from api.products where name ilike '%' || q || '%' $$;
-create function api.pairs(n integer, out k integer, out v text) returns setof record
+create or replace function api.pairs(n integer, out k integer, out v text) returns setof record
   language sql stable as $$ select i, i::text from generate_series(1, n) i $$;
-create function api.echo(jsonb) returns jsonb language sql immutable as $$ select $1 $$;
-create function api.hidden_fn() returns integer language sql stable as $$ select 1 $$;
+create or replace function api.echo(jsonb) returns jsonb language sql immutable as $$ select $1 $$;
+create or replace function api.hidden_fn() returns integer language sql stable as $$ select 1 $$;
 revoke execute on function api.hidden_fn() from public;
 "#;
 
