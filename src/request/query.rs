@@ -37,8 +37,22 @@ pub fn parse_query_with(pairs: &[(String, String)], defer_plain: bool) -> Result
     Ok(out)
 }
 
+/// `a,b` or `"a","b,c"` (clients quote every name); quotes are removed, `\"` unescaped.
 fn name_list(value: &str) -> Vec<String> {
-    value.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    let mut names = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' if quoted => current.extend(chars.next()),
+            ',' if !quoted => names.push(std::mem::take(&mut current)),
+            c => current.push(c),
+        }
+    }
+    names.push(current);
+    names.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 
 /// `[embed.]order|limit|offset|[not.]and|[not.]or`, otherwise `[embed.]column` filters.
@@ -146,6 +160,13 @@ mod tests {
         assert_eq!(p.params.order[0].0, vec!["actors".to_string()]);
         assert_eq!((p.root_limit, p.root_offset), (Some(5), Some(2)));
         assert_eq!(p.params.limit.len(), 2);
+    }
+
+    #[test]
+    fn quoted_column_lists() {
+        assert_eq!(name_list("\"slug\",\"title\""), vec!["slug", "title"]);
+        assert_eq!(name_list("a, b"), vec!["a", "b"]);
+        assert_eq!(name_list("\"x,y\",z"), vec!["x,y", "z"]);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod harness;
 
 mod auth;
 mod cli;
+mod clients;
 mod context;
 mod embed;
 mod errors;
