@@ -7,6 +7,7 @@ mod harness;
 mod auth;
 mod cli;
 mod context;
+mod cors;
 mod embed;
 mod errors;
 mod hostile;
