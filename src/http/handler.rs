@@ -62,6 +62,7 @@ async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let identity = state.auth.authenticate(parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes), now)?;
     check_timezone(state, &mut api)?;
+    plan::check_aggregates(&api.query.select, state.config.aggregates_enabled)?;
 
     match (&api.action, &api.target) {
         (Action::Read { .. }, Target::Relation(name)) => read(state, &api, &identity, name).await,

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod aggregates;
 mod auth;
 mod cli;
 mod context;
