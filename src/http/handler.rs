@@ -24,14 +24,20 @@ use crate::sql::{self, context, Statement};
 
 pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
     let (parts, body) = req.into_parts();
+    let origins = state.config.cors_origins.as_deref();
+    if let Some(resp) = super::cors::preflight(&parts, origins) {
+        return resp;
+    }
     let result = match read_body(&parts, body, state.config.max_body_bytes).await {
         Ok(bytes) => serve(&state, &parts, &bytes).await,
         Err(e) => Err(e),
     };
-    match result {
+    let mut resp = match result {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
-    }
+    };
+    super::cors::decorate(&parts, origins, resp.headers_mut());
+    resp
 }
 
 /// The whole body of POST/PATCH/PUT, up to `limit` bytes (413 beyond); other verbs have none.
@@ -56,11 +62,12 @@ async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let identity = state.auth.authenticate(parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes), now)?;
     check_timezone(state, &mut api)?;
+    plan::check_aggregates(&api.query.select, state.config.aggregates_enabled)?;
 
     match (&api.action, &api.target) {
         (Action::Read { .. }, Target::Relation(name)) => read(state, &api, &identity, name).await,
         (Action::Write(method), Target::Relation(name)) => write(state, &api, &identity, *method, name).await,
-        (Action::Options, Target::Relation(_)) => Ok(options("OPTIONS,GET,HEAD")),
+        (Action::Options, Target::Relation(name)) => relation_options(state, &api, name),
         (Action::Read { headers_only }, Target::Root) => openapi_document(state, &api, &identity, *headers_only).await,
         (_, Target::Root) => Err(ApiError::new(405, "PGRST117", format!("Unsupported HTTP method: {}", api.method))),
         (Action::Read { .. } | Action::Write(WriteMethod::Post), Target::Rpc(name)) => {
@@ -275,6 +282,29 @@ async fn openapi_document(
     let body = if headers_only { String::new() } else { doc.to_string() };
     let mut resp = Response::new(full(body));
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/openapi+json; charset=utf-8"));
+    Ok(resp)
+}
+
+/// `Allow` by what the object can do: tables everything (PUT with a primary key), views what
+/// `pg_relation_is_updatable` says.
+fn relation_options(state: &AppState, api: &ApiRequest, name: &str) -> Result<Response<Body>, ApiError> {
+    let cache = schema_cache(state)?;
+    let rel = plan::read::find_relation(&cache, &api.schema, name)?;
+    let mut allow = String::from("OPTIONS,GET,HEAD");
+    for (ok, verb) in [
+        (rel.can_insert(), ",POST"),
+        (rel.can_insert() && rel.can_update() && !rel.primary_key.is_empty(), ",PUT"),
+        (rel.can_update(), ",PATCH"),
+        (rel.can_delete(), ",DELETE"),
+    ] {
+        if ok {
+            allow.push_str(verb);
+        }
+    }
+    let mut resp = Response::new(full(""));
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        resp.headers_mut().insert(hyper::header::ALLOW, v);
+    }
     Ok(resp)
 }
 

@@ -269,9 +269,9 @@ impl Context<'_, '_> {
         let row = schema_ref(&rel.name);
         let (summary, description) = split_comment(rel.comment.as_deref());
         let table_like = matches!(rel.kind, RelationKind::Table | RelationKind::PartitionedTable);
-        let insert = commands.insert && (table_like || rel.updatable_mask & 4 != 0);
-        let update = commands.update && (table_like || rel.updatable_mask & 8 != 0);
-        let delete = commands.delete && (table_like || rel.updatable_mask & 16 != 0);
+        let insert = commands.insert && (table_like || rel.can_insert());
+        let update = commands.update && (table_like || rel.can_update());
+        let delete = commands.delete && (table_like || rel.can_delete());
         let put = insert && update && !rel.primary_key.is_empty();
 
         let filters: Vec<Value> = rel

@@ -44,7 +44,7 @@ fn cache() -> SchemaCache {
              "primary_key": ["id"], "unique": []},
             {"schema": "api", "name": "people", "kind": "r", "comment": null, "updatable_mask": 28,
              "columns": [col("id", "integer", "integer", "N", false)], "primary_key": [], "unique": []},
-            {"schema": "api", "name": "cheap", "kind": "v", "comment": null, "updatable_mask": 4,
+            {"schema": "api", "name": "cheap", "kind": "v", "comment": null, "updatable_mask": 8,
              "columns": [col("id", "integer", "integer", "N", true)], "primary_key": [], "unique": []},
             {"schema": "api", "name": "report", "kind": "v", "comment": null, "updatable_mask": 0,
              "columns": [col("n", "bigint", "bigint", "N", true)], "primary_key": [], "unique": []},

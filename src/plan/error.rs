@@ -58,6 +58,9 @@ pub enum PlanError {
     /// A filter on a function that returns no columns.
     #[error("'{0}' returns a scalar value; filters do not apply")]
     FilterOnScalar(String),
+    /// PGRST123
+    #[error("Use of aggregate functions is not allowed")]
+    AggregatesDisabled,
     /// PGRST125
     #[error("Invalid path specified in request URL")]
     InvalidPath,

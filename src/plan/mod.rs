@@ -11,6 +11,14 @@ pub mod select;
 pub mod write;
 
 pub use error::PlanError;
+
+/// PGRST123 unless `ROWGATE_DB_AGGREGATES_ENABLED`.
+pub fn check_aggregates(select: &[crate::request::ast::SelectItem], enabled: bool) -> Result<(), PlanError> {
+    if !enabled && crate::request::ast::uses_aggregates(select) {
+        return Err(PlanError::AggregatesDisabled);
+    }
+    Ok(())
+}
 pub use read::{plan_read, CountPlan, ReadPlan};
 pub use select::{ColumnRef, EmbedPlan, OutputColumn, PlannedCondition, PlannedOrder, SelectTree};
 pub use write::{plan_write, Check, WriteOp, WritePlan};

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use crate::request::ast::{
-    Condition, EmbedPath, Field, IsValue, JsonKey, JsonStep, LogicOp, Operation, OrderTerm, QueryParams, SelectItem,
+    AggregateFn, Condition, EmbedPath, Field, IsValue, JsonKey, JsonStep, LogicOp, Operation, OrderTerm, QueryParams,
+    SelectItem,
 };
 use crate::schema::{Column, Relation, Relationship, SchemaCache};
 
@@ -31,6 +32,13 @@ pub enum OutputColumn<'a> {
     },
     /// The output of `embeds[i]` (an object, array, or spread columns).
     Embed(usize),
+    /// `sum(col)`, `count(*)`: the level is grouped by its other outputs.
+    Aggregate {
+        func: AggregateFn,
+        target: Option<ColumnRef<'a>>,
+        cast: Option<&'static str>,
+        name: &'a str,
+    },
 }
 
 /// A filter tree whose every column and embed was found.
@@ -88,13 +96,18 @@ pub struct SelectTree<'a> {
 }
 
 impl<'a> SelectTree<'a> {
+    /// Aggregates at this level group the rows by every other output.
+    pub fn has_aggregates(&self) -> bool {
+        self.items.iter().any(|i| matches!(i, OutputColumn::Aggregate { .. }))
+    }
+
     /// Output names in order (Star expanded), for CSV headers and spreads.
     pub fn output_names(&self) -> Vec<&'a str> {
         let mut names = Vec::new();
         for item in &self.items {
             match item {
                 OutputColumn::Star => names.extend(self.relation.columns.iter().map(|c| c.name.as_str())),
-                OutputColumn::Column { name, .. } => names.push(*name),
+                OutputColumn::Column { name, .. } | OutputColumn::Aggregate { name, .. } => names.push(*name),
                 OutputColumn::Embed(i) => {
                     let e = &self.embeds[*i];
                     if e.spread {
@@ -195,6 +208,19 @@ fn plan_level<'a>(
                     child,
                 });
                 tree.items.push(OutputColumn::Embed(index));
+            }
+            SelectItem::Aggregate { func, field, alias, cast } => {
+                let target = match field {
+                    Some(f) => Some(column_ref(relation, f)?),
+                    None => None,
+                };
+                let cast = match cast {
+                    Some(t) => Some(cast_type(t).ok_or_else(|| PlanError::UnsupportedCast(t.clone()))?),
+                    None => None,
+                };
+                let name = alias.as_deref().unwrap_or(func.name());
+                check_name(name)?;
+                tree.items.push(OutputColumn::Aggregate { func: *func, target, cast, name });
             }
         }
     }

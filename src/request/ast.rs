@@ -49,6 +49,54 @@ pub enum SelectItem {
     },
     /// `alias:rel!hint!inner(...)`, `...rel(...)`; planned in a later stage.
     Embed(Embed),
+    /// `amount.sum()`, `count()`, `id.count()`: the other selected columns group.
+    Aggregate {
+        func: AggregateFn,
+        field: Option<Field>,
+        alias: Option<String>,
+        cast: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggregateFn {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl AggregateFn {
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "count" => Self::Count,
+            "sum" => Self::Sum,
+            "avg" => Self::Avg,
+            "min" => Self::Min,
+            "max" => Self::Max,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Count => "count",
+            Self::Sum => "sum",
+            Self::Avg => "avg",
+            Self::Min => "min",
+            Self::Max => "max",
+        }
+    }
+}
+
+/// Whether a select (at any depth) uses aggregates.
+pub fn uses_aggregates(items: &[SelectItem]) -> bool {
+    items.iter().any(|i| match i {
+        SelectItem::Aggregate { .. } => true,
+        SelectItem::Embed(e) => uses_aggregates(&e.select),
+        _ => false,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

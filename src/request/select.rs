@@ -1,6 +1,6 @@
 //! `select=alias:col->path::cast,rel!hint!inner(...),...rel(...)`
 
-use super::ast::{Embed, JoinType, SelectItem};
+use super::ast::{AggregateFn, Embed, JoinType, SelectItem};
 use super::cursor::Cursor;
 use super::error::RequestError;
 use super::field::parse_field;
@@ -46,22 +46,42 @@ fn item(c: &mut Cursor) -> Result<SelectItem, RequestError> {
     let alias = alias(c)?;
     let start = c.pos();
     let name = c.name()?;
+    if name == "count" && c.eat("()") {
+        let cast = cast(c)?;
+        return Ok(SelectItem::Aggregate { func: AggregateFn::Count, field: None, alias, cast });
+    }
     if matches!(c.peek(), Some('!') | Some('(')) {
         return Ok(SelectItem::Embed(embed_after_name(c, name, alias)?));
     }
     // Not an embed: re-read as a field with a JSON path.
     *c = c.at(start);
     let field = parse_field(c)?;
-    let cast = if c.eat("::") {
-        let t = c.until_any(&[',', ')']).trim();
-        if t.is_empty() {
-            return Err(c.error("expecting a type name"));
-        }
-        Some(t.to_string())
-    } else {
-        None
-    };
+    if let Some(func) = aggregate_suffix(c) {
+        let cast = cast(c)?;
+        return Ok(SelectItem::Aggregate { func, field: Some(field), alias, cast });
+    }
+    let cast = cast(c)?;
     Ok(SelectItem::Column { field, alias, cast })
+}
+
+/// `.sum()` and friends after a column.
+fn aggregate_suffix(c: &mut Cursor) -> Option<AggregateFn> {
+    let rest = c.rest().strip_prefix('.')?;
+    let (name, after) = rest.split_once("()")?;
+    let func = AggregateFn::from_name(name)?;
+    c.advance(c.rest().len() - after.len());
+    Some(func)
+}
+
+fn cast(c: &mut Cursor) -> Result<Option<String>, RequestError> {
+    if !c.eat("::") {
+        return Ok(None);
+    }
+    let t = c.until_any(&[',', ')']).trim();
+    if t.is_empty() {
+        return Err(c.error("expecting a type name"));
+    }
+    Ok(Some(t.to_string()))
 }
 
 /// `alias:` (but not `col::cast`).
@@ -143,6 +163,23 @@ mod tests {
         assert!(s.spread);
         let SelectItem::Embed(a) = &items[3] else { panic!() };
         assert!(a.select.is_empty());
+    }
+
+    #[test]
+    fn aggregates() {
+        let items = parse_select("total:amount.sum()::int,status,count(),id.count()").unwrap();
+        assert_eq!(
+            items[0],
+            SelectItem::Aggregate {
+                func: AggregateFn::Sum,
+                field: Some(crate::request::ast::Field::plain("amount")),
+                alias: Some("total".into()),
+                cast: Some("int".into())
+            }
+        );
+        assert_eq!(items[2], SelectItem::Aggregate { func: AggregateFn::Count, field: None, alias: None, cast: None });
+        assert!(matches!(&items[3], SelectItem::Aggregate { func: AggregateFn::Count, field: Some(_), .. }));
+        assert!(parse_select("amount.median()").is_err());
     }
 
     #[test]

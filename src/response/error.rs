@@ -122,6 +122,7 @@ impl From<PlanError> for ApiError {
             PlanError::UnsupportedCast(_) | PlanError::InvalidName => ApiError::new(400, "PGRST100", msg),
             PlanError::NotImplemented(what) => ApiError::new(400, "PGRST127", msg).details(what),
             PlanError::InvalidPath => ApiError::new(404, "PGRST125", msg),
+            PlanError::AggregatesDisabled => ApiError::new(400, "PGRST123", msg),
             PlanError::FunctionNotFound { hint, .. } => ApiError::new(404, "PGRST202", msg).hint(hint),
             PlanError::AmbiguousFunction(_) => ApiError::new(300, "PGRST203", msg)
                 .hint(Some("Try renaming the parameters or the function itself in the database so function overloading can be resolved".into())),

@@ -57,7 +57,7 @@ pub struct Relation {
     pub name: String,
     pub kind: RelationKind,
     pub comment: Option<String>,
-    /// `pg_relation_is_updatable` bits: 4 insert, 8 update, 16 delete.
+    /// `pg_relation_is_updatable` bits (`1 << CmdType`): 4 update, 8 insert, 16 delete.
     pub updatable_mask: i32,
     pub columns: Vec<Column>,
     pub primary_key: Vec<String>,
@@ -65,6 +65,18 @@ pub struct Relation {
 }
 
 impl Relation {
+    pub fn can_insert(&self) -> bool {
+        self.updatable_mask & 8 != 0
+    }
+
+    pub fn can_update(&self) -> bool {
+        self.updatable_mask & 4 != 0
+    }
+
+    pub fn can_delete(&self) -> bool {
+        self.updatable_mask & 16 != 0
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }

@@ -6,7 +6,7 @@ use crate::request::MediaType;
 
 use super::builder::{SqlBuilder, Statement};
 use super::expr::{render_order, render_where};
-use super::shape::{render_laterals, render_select_list};
+use super::shape::{render_group_by, render_laterals, render_select_list};
 
 /// The main statement, and for planned/estimated counts an EXPLAIN sharing its parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,7 @@ pub fn render_rows(source: RowSource, rows: &Rows) -> ReadStatements {
     b.push(" FROM ").push(&from);
     render_laterals(&mut b, &qual, rows.tree);
     b.push(&where_text);
+    render_group_by(&mut b, &qual, rows.tree);
     render_order(&mut b, &qual, rows.tree, &rows.tree.order);
     if let Some(limit) = rows.range.limit {
         b.push(" LIMIT ").param(limit.to_string());

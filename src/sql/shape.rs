@@ -53,6 +53,24 @@ pub fn render_select_list(b: &mut SqlBuilder, qual: &str, tree: &SelectTree) {
                     b.push(" AS ").ident(name);
                 }
             }
+            OutputColumn::Aggregate { func, target, cast, name } => {
+                sep(b);
+                if cast.is_some() {
+                    b.push("(");
+                }
+                b.push(func.name()).push("(");
+                match target {
+                    Some(t) => render_column(b, qual, t),
+                    None => {
+                        b.push("*");
+                    }
+                }
+                b.push(")");
+                if let Some(t) = cast {
+                    b.push(")::").push(t);
+                }
+                b.push(" AS ").ident(name);
+            }
             OutputColumn::Embed(i) => {
                 let e = &tree.embeds[*i];
                 if e.empty {
@@ -88,6 +106,52 @@ pub fn render_select_list(b: &mut SqlBuilder, qual: &str, tree: &SelectTree) {
     }
 }
 
+/// ` GROUP BY <every non-aggregate output>` when the level has aggregates.
+pub fn render_group_by(b: &mut SqlBuilder, qual: &str, tree: &SelectTree) {
+    if !tree.has_aggregates() {
+        return;
+    }
+    let mut first = true;
+    let mut sep = |b: &mut SqlBuilder| {
+        b.push(if first { " GROUP BY " } else { ", " });
+        first = false;
+    };
+    for item in &tree.items {
+        match item {
+            OutputColumn::Star => {
+                for c in &tree.relation.columns {
+                    sep(b);
+                    b.push(qual).push(".").ident(&c.name);
+                }
+            }
+            OutputColumn::Column { target, .. } => {
+                sep(b);
+                render_column(b, qual, target);
+            }
+            OutputColumn::Embed(i) => {
+                let e = &tree.embeds[*i];
+                if e.empty {
+                    continue;
+                }
+                let a = EmbedAliases::new(e.id);
+                if e.spread {
+                    for name in e.child.output_names() {
+                        sep(b);
+                        b.push(&a.lateral).push(".").ident(name);
+                    }
+                } else {
+                    sep(b);
+                    b.push(&a.lateral);
+                    if !e.rel.cardinality.to_one() {
+                        b.push(".").push(&a.lateral);
+                    }
+                }
+            }
+            OutputColumn::Aggregate { .. } => {}
+        }
+    }
+}
+
 /// ` LEFT JOIN LATERAL (...) AS "pgrst_N" ON TRUE` for every non-empty embed of `tree`.
 pub fn render_laterals(b: &mut SqlBuilder, qual: &str, tree: &SelectTree) {
     for e in tree.embeds.iter().filter(|e| !e.empty) {
@@ -120,6 +184,7 @@ fn render_child_select(b: &mut SqlBuilder, parent: &str, e: &EmbedPlan, a: &Embe
     b.push("SELECT ");
     render_select_list(b, &a.table, &e.child);
     embed_from_where_with(b, parent, e, a, true);
+    render_group_by(b, &a.table, &e.child);
     render_order(b, &a.table, &e.child, &e.child.order);
     if let Some(limit) = e.child.limit {
         b.push(" LIMIT ").param(limit.to_string());

@@ -4,10 +4,12 @@
 
 mod harness;
 
+mod aggregates;
 mod auth;
 mod cli;
 mod clients;
 mod context;
+mod cors;
 mod embed;
 mod errors;
 mod hostile;
