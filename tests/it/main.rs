@@ -14,6 +14,7 @@ mod errors;
 mod hostile;
 mod openapi;
 mod operators;
+mod plans;
 mod reads;
 mod rpc;
 mod shapes;
