@@ -33,6 +33,8 @@ pub struct Transaction<'a> {
 
 pub struct Outcome {
     pub main: Row,
+    /// Further rows of the main statement (only EXPLAIN in text format has them).
+    pub rest: Vec<Row>,
     pub explain: Option<Row>,
     pub committed: bool,
 }
@@ -96,29 +98,28 @@ pub async fn run(client: &Object, tx: Transaction<'_>) -> Result<Outcome, DbErro
         begun?;
         ctx?;
         pre_res.transpose()?;
-        let mut rows = main_res?;
+        let rows = main_res?;
         let explain = match explain_res.transpose()? {
             Some(mut r) if !r.is_empty() => Some(r.swap_remove(0)),
             _ => None,
         };
-        if rows.is_empty() {
-            return Err(DbError::Shape("main statement returned no row".into()));
-        }
-        Ok((rows.swap_remove(0), explain))
+        let mut rows = rows.into_iter();
+        let first = rows.next().ok_or_else(|| DbError::Shape("main statement returned no row".into()))?;
+        Ok((first, rows.collect::<Vec<_>>(), explain))
     })();
 
     match tx.finish {
         Finish::Commit | Finish::Rollback => {
-            let (main, explain) = result?;
+            let (main, rest, explain) = result?;
             checked.transpose()?;
             ended.transpose()?;
-            Ok(Outcome { main, explain, committed: matches!(tx.finish, Finish::Commit) })
+            Ok(Outcome { main, rest, explain, committed: matches!(tx.finish, Finish::Commit) })
         }
         Finish::Decide(check) => match result {
-            Ok((main, explain)) => {
+            Ok((main, rest, explain)) => {
                 let commit = check(&main);
                 client.batch_execute(if commit { "COMMIT" } else { "ROLLBACK" }).await?;
-                Ok(Outcome { main, explain, committed: commit })
+                Ok(Outcome { main, rest, explain, committed: commit })
             }
             Err(e) => {
                 let _ = client.batch_execute("ROLLBACK").await;

@@ -126,6 +126,18 @@ async fn transaction(
         statement_timeout_ms: state.config.statement_timeout.as_millis() as u64,
         timezone: api.prefer.timezone.as_deref().unwrap_or(""),
     });
+    // `Accept: application/vnd.pgrst.plan`: the same statement under EXPLAIN; writes roll back.
+    let planned;
+    let (main, finish) = match api.plan {
+        None => (main, finish),
+        Some(_) if !state.config.plan_enabled => {
+            return Err(request::RequestError::UnacceptableMedia("application/vnd.pgrst.plan".into()).into())
+        }
+        Some(fmt) => {
+            planned = Statement { sql: format!("{}{}", fmt.explain_prefix(), main.sql), params: main.params.clone() };
+            (&planned, if read_only { Finish::Commit } else { Finish::Rollback })
+        }
+    };
     let db_err = |e| from_db(e, identity.has_token);
     let client = state.pool.get().await.map_err(|e| db_err(e.into()))?;
     let tx =
@@ -138,6 +150,9 @@ async fn read(state: &AppState, api: &ApiRequest, identity: &Identity, name: &st
     let plan = plan::plan_read(api, name, &cache, state.config.max_rows)?;
     let st = sql::render_read(&plan);
     let outcome = transaction(state, api, identity, true, &st.main, st.explain.as_ref(), Finish::Commit).await?;
+    if let Some(fmt) = api.plan {
+        return plan_response(fmt, &outcome);
+    }
     response::read::read_response(api, &(&plan).into(), &outcome)
 }
 
@@ -161,6 +176,9 @@ async fn write(
         (false, _) => Finish::Decide(&check),
     };
     let outcome = transaction(state, api, identity, false, &statement, None, finish).await?;
+    if let Some(fmt) = api.plan {
+        return plan_response(fmt, &outcome);
+    }
     let applied: Vec<String> =
         api.prefer.applied.iter().filter(|p| !p.starts_with("tx=") || tx_applied).cloned().collect();
     response::write::write_response(api, &plan, &outcome, &applied)
@@ -181,6 +199,9 @@ async fn rpc(
     let (rollback, _) = tx_outcome(state.config.tx_end, api.prefer.tx);
     let finish = if rollback && !plan.read_only { Finish::Rollback } else { Finish::Commit };
     let outcome = transaction(state, api, identity, plan.read_only, &st.main, st.explain.as_ref(), finish).await?;
+    if let Some(fmt) = api.plan {
+        return plan_response(fmt, &outcome);
+    }
     if matches!(plan.result, plan::rpc::RpcResult::Void) {
         let mut resp = Response::new(full(""));
         *resp.status_mut() = StatusCode::NO_CONTENT;
@@ -305,6 +326,23 @@ fn relation_options(state: &AppState, api: &ApiRequest, name: &str) -> Result<Re
     if let Ok(v) = HeaderValue::from_str(&allow) {
         resp.headers_mut().insert(hyper::header::ALLOW, v);
     }
+    Ok(resp)
+}
+
+/// The EXPLAIN output: one JSON document, or the text plan's lines.
+fn plan_response(fmt: request::media::PlanFormat, outcome: &Outcome) -> Result<Response<Body>, ApiError> {
+    let body = if fmt.json {
+        let v: serde_json::Value = outcome.main.try_get(0).map_err(|e| internal(e.to_string()))?;
+        v.to_string()
+    } else {
+        let mut lines = Vec::with_capacity(1 + outcome.rest.len());
+        for row in std::iter::once(&outcome.main).chain(&outcome.rest) {
+            lines.push(row.try_get::<_, String>(0).map_err(|e| internal(e.to_string()))?);
+        }
+        lines.join("\n")
+    };
+    let mut resp = Response::new(full(body));
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(fmt.content_type()));
     Ok(resp)
 }
 

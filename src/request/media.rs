@@ -14,6 +14,82 @@ pub enum MediaType {
     ArrayStripped,
 }
 
+/// `Accept: application/vnd.pgrst.plan[+json|+text]; for="..."; options=analyze|verbose|...`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlanFormat {
+    pub json: bool,
+    pub analyze: bool,
+    pub verbose: bool,
+    pub settings: bool,
+    pub buffers: bool,
+    pub wal: bool,
+}
+
+impl PlanFormat {
+    /// The EXPLAIN options, from this fixed set only.
+    pub fn explain_prefix(&self) -> String {
+        let mut opts = vec![if self.json { "FORMAT JSON" } else { "FORMAT TEXT" }];
+        for (on, name) in [
+            (self.analyze, "ANALYZE"),
+            (self.verbose, "VERBOSE"),
+            (self.settings, "SETTINGS"),
+            (self.buffers, "BUFFERS"),
+            (self.wal, "WAL"),
+        ] {
+            if on {
+                opts.push(name);
+            }
+        }
+        format!("EXPLAIN ({}) ", opts.join(", "))
+    }
+
+    pub fn content_type(&self) -> &'static str {
+        if self.json {
+            "application/vnd.pgrst.plan+json; for=\"application/json\"; charset=utf-8"
+        } else {
+            "application/vnd.pgrst.plan+text; for=\"application/json\"; charset=utf-8"
+        }
+    }
+}
+
+/// A plan request: its format and the media type of the planned response.
+pub fn negotiate_plan(accept: Option<&str>) -> Result<Option<(PlanFormat, MediaType)>, RequestError> {
+    let Some(accept) = accept else { return Ok(None) };
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+        let json = match essence.as_str() {
+            "application/vnd.pgrst.plan+json" => true,
+            "application/vnd.pgrst.plan" | "application/vnd.pgrst.plan+text" => false,
+            _ => continue,
+        };
+        let mut fmt = PlanFormat { json, ..Default::default() };
+        let mut inner = MediaType::Json;
+        for param in parts {
+            let (k, v) = param.split_once('=').unwrap_or((param, ""));
+            let v = v.trim().trim_matches('"');
+            match k.trim() {
+                "for" => inner = negotiate(Some(v))?,
+                "options" => {
+                    for o in v.split('|') {
+                        match o.trim() {
+                            "analyze" => fmt.analyze = true,
+                            "verbose" => fmt.verbose = true,
+                            "settings" => fmt.settings = true,
+                            "buffers" => fmt.buffers = true,
+                            "wal" => fmt.wal = true,
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        return Ok(Some((fmt, inner)));
+    }
+    Ok(None)
+}
+
 impl MediaType {
     pub fn content_type(self) -> &'static str {
         match self {

@@ -62,6 +62,8 @@ pub struct ApiRequest {
     /// The Range header or `limit`/`offset` asked for a bounded page.
     pub range_requested: bool,
     pub media: MediaType,
+    /// `Accept: application/vnd.pgrst.plan...`: answer with the EXPLAIN of the statement.
+    pub plan: Option<media::PlanFormat>,
     pub prefer: Preferences,
     pub method: String,
     pub path: String,
@@ -112,7 +114,11 @@ pub fn parse_with_body(parts: &Parts, raw_body: &bytes::Bytes, schemas: &[String
     let has_limit_or_offset = parsed.root_limit.is_some() || parsed.root_offset.is_some();
     let range_requested = header_range != RowRange::ALL || parsed.root_limit.is_some() || parsed.root_offset.is_some();
     let range = range::effective_range(header_range, parsed.root_limit, parsed.root_offset)?;
-    let media = media::negotiate(header("accept"))?;
+    let plan = media::negotiate_plan(header("accept"))?;
+    let media = match plan {
+        Some((_, inner)) => inner,
+        None => media::negotiate(header("accept"))?,
+    };
     let wants_body = matches!(action, Action::Write(WriteMethod::Post | WriteMethod::Patch | WriteMethod::Put));
     // A function without arguments may be POSTed with no body at all.
     let empty_rpc_post = matches!(target, Target::Rpc(_)) && raw_body.iter().all(u8::is_ascii_whitespace);
@@ -132,6 +138,7 @@ pub fn parse_with_body(parts: &Parts, raw_body: &bytes::Bytes, schemas: &[String
         range,
         range_requested,
         media,
+        plan: plan.map(|(fmt, _)| fmt),
         prefer,
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),

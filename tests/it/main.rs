@@ -15,6 +15,7 @@ mod errors;
 mod hostile;
 mod openapi;
 mod operators;
+mod plans;
 mod reads;
 mod rpc;
 mod shapes;
