@@ -104,19 +104,24 @@ pub fn read_response(
     if let Ok(v) = HeaderValue::from_str(&content_range) {
         h.insert(hyper::header::CONTENT_RANGE, v);
     }
+    profile_and_preferences(req, &req.prefer.applied, h);
+    apply_response_gucs(&mut resp, &mut status, row.response_headers, row.response_status)?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+/// `Content-Profile` when several schemas are exposed, and `Preference-Applied`.
+pub fn profile_and_preferences(req: &ApiRequest, applied: &[String], h: &mut hyper::HeaderMap) {
     if req.multi_schema {
         if let Ok(v) = HeaderValue::from_str(&req.schema) {
             h.insert(HeaderName::from_static("content-profile"), v);
         }
     }
-    if !req.prefer.applied.is_empty() {
-        if let Ok(v) = HeaderValue::from_str(&req.prefer.applied.join(", ")) {
+    if !applied.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&applied.join(", ")) {
             h.insert(HeaderName::from_static("preference-applied"), v);
         }
     }
-    apply_response_gucs(&mut resp, &mut status, row.response_headers, row.response_status)?;
-    *resp.status_mut() = status;
-    Ok(resp)
 }
 
 /// `response.headers` (a JSON array of one-key objects) and `response.status` set by SQL.

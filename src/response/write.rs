@@ -1,7 +1,7 @@
 //! Builds the HTTP response of a write from its result row.
 
 use bytes::Bytes;
-use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 use tokio_postgres::Row;
 
@@ -11,7 +11,7 @@ use crate::request::preferences::ReturnPreference;
 use crate::request::{ApiRequest, WriteMethod};
 
 use super::error::ApiError;
-use super::read::apply_response_gucs;
+use super::read::{apply_response_gucs, profile_and_preferences};
 
 fn shape(e: tokio_postgres::Error) -> ApiError {
     ApiError::new(500, "PGRSTX00", "Internal database error").details(e.to_string())
@@ -89,16 +89,7 @@ pub fn write_response(
             h.insert(hyper::header::LOCATION, v);
         }
     }
-    if req.multi_schema {
-        if let Ok(v) = HeaderValue::from_str(&req.schema) {
-            h.insert(HeaderName::from_static("content-profile"), v);
-        }
-    }
-    if !applied.is_empty() {
-        if let Ok(v) = HeaderValue::from_str(&applied.join(", ")) {
-            h.insert(HeaderName::from_static("preference-applied"), v);
-        }
-    }
+    profile_and_preferences(req, applied, h);
     apply_response_gucs(&mut resp, &mut status, response_headers, response_status)?;
     *resp.status_mut() = status;
     Ok(resp)
