@@ -68,17 +68,17 @@ async fn many_to_many_through_a_junction() {
 #[tokio::test]
 async fn composite_foreign_keys_join_on_every_column() {
     let g = Gateway::start().await;
-    let v = ok(&g, "/tasks?select=name,projects(name)&order=org_id,id").await;
+    let v = ok(&g, "/cards?select=name,boards(name)&order=org_id,id").await;
     assert_eq!(
         v,
         json!([
-            {"name": "t org1", "projects": {"name": "p1 of org1"}},
-            {"name": "t org2", "projects": {"name": "p1 of org2"}},
-            {"name": "t2 org2", "projects": {"name": "p1 of org2"}}
+            {"name": "t org1", "boards": {"name": "p1 of org1"}},
+            {"name": "t org2", "boards": {"name": "p1 of org2"}},
+            {"name": "t2 org2", "boards": {"name": "p1 of org2"}}
         ])
     );
-    let v = ok(&g, "/projects?select=name,tasks(name)&org_id=eq.1").await;
-    assert_eq!(v, json!([{"name": "p1 of org1", "tasks": [{"name": "t org1"}]}]));
+    let v = ok(&g, "/boards?select=name,cards(name)&org_id=eq.1").await;
+    assert_eq!(v, json!([{"name": "p1 of org1", "cards": [{"name": "t org1"}]}]));
 }
 
 #[tokio::test]
