@@ -106,8 +106,11 @@ async fn migrate(args: ServeArgs) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("DATABASE_URL: cannot connect: {e}"))?;
             tokio::spawn(connection);
-            let n = rowgate::db::migrate::migrate(&mut client).await.map_err(|e| e.to_string())?;
-            eprintln!("rowgate: {n} migration(s) applied");
+            let report = rowgate::db::migrate::migrate(&mut client).await.map_err(|e| e.to_string())?;
+            eprintln!(
+                "rowgate: {} migration(s) applied, {} policy file(s) re-applied",
+                report.migrations_applied, report.policy_files
+            );
         }
         None => {
             let e = rowgate::embedded::start(&cwd).await?;

@@ -1,4 +1,6 @@
-//! Applies the migrations embedded from `sql/` (refinery).
+//! `rowgate migrate`: the refinery migrations embedded from `sql/`, then every `policies/*.sql`
+//! re-applied, each file in its own transaction (so a failing file changes nothing and names
+//! itself). Re-running applies no migration and recreates the same policies.
 
 use thiserror::Error;
 
@@ -6,23 +8,58 @@ mod embedded {
     refinery::embed_migrations!("sql");
 }
 
+include!(concat!(env!("OUT_DIR"), "/policies.rs"));
+
 #[derive(Debug, Error)]
 pub enum MigrateError {
     #[error("migration failed: {0}")]
     Refinery(#[from] refinery::Error),
-    #[error("{file}: {source}")]
-    Sql { file: &'static str, source: tokio_postgres::Error },
+    #[error("{file}: {message}")]
+    Sql { file: String, message: String },
 }
 
-/// Runs pending migrations; already-applied ones are skipped.
-pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<usize, MigrateError> {
+impl MigrateError {
+    fn sql(file: &str, e: tokio_postgres::Error) -> Self {
+        let message = match e.as_db_error() {
+            Some(db) => match db.detail() {
+                Some(d) => format!("{} ({})", db.message(), d),
+                None => db.message().to_string(),
+            },
+            None => e.to_string(),
+        };
+        MigrateError::Sql { file: file.to_string(), message }
+    }
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub migrations_applied: usize,
+    pub policy_files: usize,
+}
+
+/// Pending migrations, then all policy files.
+pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<Report, MigrateError> {
     let report = embedded::migrations::runner().run_async(client).await?;
-    Ok(report.applied_migrations().len())
+    let policy_files = apply_policies(client, POLICY_FILES).await?;
+    Ok(Report { migrations_applied: report.applied_migrations().len(), policy_files })
+}
+
+/// Each file in one transaction; the first failure stops and rolls its file back.
+pub async fn apply_policies(
+    client: &mut tokio_postgres::Client,
+    files: &[(&str, &str)],
+) -> Result<usize, MigrateError> {
+    for (file, sql) in files {
+        let tx = client.transaction().await.map_err(|e| MigrateError::sql(file, e))?;
+        tx.batch_execute(sql).await.map_err(|e| MigrateError::sql(file, e))?;
+        tx.commit().await.map_err(|e| MigrateError::sql(file, e))?;
+    }
+    Ok(files.len())
 }
 
 /// The demo schema the embedded default loads so the README's first request works.
 pub const DEMO_SQL: &str = include_str!("../../demo/demo.sql");
 
 pub async fn load_demo(client: &tokio_postgres::Client) -> Result<(), MigrateError> {
-    client.batch_execute(DEMO_SQL).await.map_err(|source| MigrateError::Sql { file: "demo/demo.sql", source })
+    client.batch_execute(DEMO_SQL).await.map_err(|e| MigrateError::sql("demo/demo.sql", e))
 }

@@ -13,6 +13,7 @@ mod cors;
 mod embed;
 mod errors;
 mod hostile;
+mod migrate;
 mod openapi;
 mod operators;
 mod plans;
