@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::auth::signing::SigningKey;
 use crate::auth::{AuthConfig, Authenticator};
 use crate::config::Config;
 use crate::db::pool::build_pool;
@@ -24,6 +25,8 @@ pub struct AppState {
     /// None until the first successful load.
     pub schema: ArcSwapOption<SchemaCache>,
     pub pre_request_sql: Option<String>,
+    /// Signs `/auth/v1` tokens; its public half is trusted and published.
+    pub signing: Option<SigningKey>,
     /// Notified to reload the schema cache (NOTIFY, SIGUSR1, reconnects).
     pub reload: Arc<Notify>,
 }
@@ -76,7 +79,12 @@ pub enum StartError {
 }
 
 pub async fn start(config: Config) -> Result<Running, StartError> {
+    let signing = match &config.jwt_signing_key {
+        Some(text) => Some(SigningKey::parse(text)?),
+        None => None,
+    };
     let auth = Authenticator::new(AuthConfig {
+        trusted_jwks: signing.iter().map(|k| k.jwks().to_string()).collect(),
         secret: config.jwt_secret.clone(),
         audience: config.jwt_aud.clone(),
         role_claim: config.jwt_role_claim.clone(),
@@ -100,6 +108,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         pre_request_sql: config.pre_request.as_ref().map(|(s, f)| pre_request_sql(s, f)),
         config,
         auth,
+        signing,
         pool,
         schema: ArcSwapOption::empty(),
         reload: Arc::new(Notify::new()),

@@ -33,6 +33,22 @@ pub fn ensure_secret(cwd: &Path) -> Result<String, String> {
     Ok(secret)
 }
 
+/// Reads the stored signing key, creating an ES256 one (mode 0600) on first use.
+pub fn ensure_signing_key(cwd: &Path) -> Result<String, String> {
+    let path = cwd.join(".rowgate").join("signing_key.json");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        return Ok(s);
+    }
+    let jwk = crate::auth::signing::SigningKey::generate_jwk().map_err(|e| e.to_string())?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(&path, &jwk).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    Ok(jwk)
+}
+
 pub fn random_secret() -> String {
     rand::thread_rng().sample_iter(&Alphanumeric).take(48).map(char::from).collect()
 }

@@ -16,9 +16,12 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => runtime.block_on(serve(args)),
         Some(Command::Migrate(args)) => runtime.block_on(migrate(args)),
         Some(Command::Token(args)) => token(args),
-        Some(Command::Keys(KeysCommand::Generate)) => {
+        Some(Command::Keys(KeysCommand::Generate { secret: true })) => {
             println!("{}", rowgate::embedded::random_secret());
             Ok(())
+        }
+        Some(Command::Keys(KeysCommand::Generate { secret: false })) => {
+            rowgate::auth::signing::SigningKey::generate_jwk().map(|jwk| println!("{jwk}")).map_err(|e| e.to_string())
         }
     };
     match result {
@@ -59,6 +62,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         config.database_url = Some(e.database_url.clone());
         if config.jwt_secret.is_none() {
             config.jwt_secret = Some(rowgate::embedded::ensure_secret(&cwd)?);
+        }
+        if config.jwt_signing_key.is_none() {
+            config.jwt_signing_key = Some(rowgate::embedded::ensure_signing_key(&cwd)?);
         }
         Some(e)
     } else {

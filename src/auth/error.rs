@@ -129,6 +129,10 @@ pub enum KeyError {
     )]
     NoUsableKeys { origin: String },
 
+    /// `ROWGATE_JWT_SIGNING_KEY` cannot be used.
+    #[error("ROWGATE_JWT_SIGNING_KEY is not usable: {reason}; generate one with `rowgate keys generate`")]
+    InvalidSigningKey { reason: String },
+
     /// The role claim path cannot be parsed.
     #[error(
         "ROWGATE_JWT_ROLE_CLAIM {path:?} is not a valid role claim path ({reason}); use a path \

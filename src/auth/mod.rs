@@ -15,6 +15,7 @@
 mod claims;
 mod error;
 mod keys;
+pub mod signing;
 mod token;
 
 #[cfg(test)]
@@ -55,6 +56,8 @@ pub struct AuthConfig {
     pub anon_role: Option<String>,
     /// Capacity of the verified-token cache; 0 disables the cache.
     pub cache_max_entries: usize,
+    /// Extra JWKS documents to trust (the public half of `ROWGATE_JWT_SIGNING_KEY`).
+    pub trusted_jwks: Vec<String>,
 }
 
 impl Default for AuthConfig {
@@ -65,6 +68,7 @@ impl Default for AuthConfig {
             role_claim: DEFAULT_ROLE_CLAIM.to_owned(),
             anon_role: None,
             cache_max_entries: DEFAULT_CACHE_MAX_ENTRIES,
+            trusted_jwks: Vec::new(),
         }
     }
 }
@@ -78,6 +82,7 @@ impl std::fmt::Debug for AuthConfig {
             .field("role_claim", &self.role_claim)
             .field("anon_role", &self.anon_role)
             .field("cache_max_entries", &self.cache_max_entries)
+            .field("trusted_jwks", &self.trusted_jwks.len())
             .finish()
     }
 }
@@ -130,10 +135,16 @@ impl std::fmt::Debug for Authenticator {
 impl Authenticator {
     /// Builds the authenticator, loading and validating all keys.
     pub fn new(cfg: AuthConfig) -> Result<Self, KeyError> {
-        let keys = match cfg.secret.as_deref() {
+        let mut keys = match cfg.secret.as_deref() {
             None => None,
             Some(secret) => keys::load(secret)?,
         };
+        // Public halves of our own signing keys are trusted too.
+        for jwks in &cfg.trusted_jwks {
+            if let Some(more) = keys::load(jwks)? {
+                keys.get_or_insert_with(Vec::new).extend(more);
+            }
+        }
         let role_path = RolePath::parse(&cfg.role_claim)
             .map_err(|reason| KeyError::InvalidRoleClaim { path: cfg.role_claim.clone(), reason })?;
         let anonymous = cfg.anon_role.filter(|r| !r.is_empty()).map(|role| Identity {

@@ -26,8 +26,12 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Print a new random HS256 secret suitable for ROWGATE_JWT_SECRET.
-    Generate,
+    /// Print a new ES256 private JWK (with a kid) for ROWGATE_JWT_SIGNING_KEY.
+    Generate {
+        /// Print a random HS256 secret for ROWGATE_JWT_SECRET instead.
+        #[arg(long)]
+        secret: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +73,10 @@ pub struct ServeArgs {
     /// HS256 secret (>= 32 chars), a JWK or JWKS JSON literal, or @path.
     #[arg(long, env = "ROWGATE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Private key (ES256 JWK with a kid, or PKCS#8 PEM, or @path) that signs /auth/v1 tokens;
+    /// its public half is trusted and published at /auth/v1/.well-known/jwks.json.
+    #[arg(long, env = "ROWGATE_JWT_SIGNING_KEY", hide_env_values = true)]
+    pub jwt_signing_key: Option<String>,
     /// Required audience.
     #[arg(long, env = "ROWGATE_JWT_AUD")]
     pub jwt_aud: Option<String>,

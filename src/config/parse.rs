@@ -114,6 +114,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         schemas,
         anon_role,
         jwt_secret: pick(&a.jwt_secret, "PGRST_JWT_SECRET").filter(|s| !s.is_empty()),
+        jwt_signing_key: a.jwt_signing_key.clone().filter(|s| !s.trim().is_empty()),
         jwt_aud: pick(&a.jwt_aud, "PGRST_JWT_AUD").filter(|s| !s.is_empty()),
         jwt_role_claim,
         jwt_cache_max_entries,

@@ -2,6 +2,7 @@
 //! and the admin endpoints.
 
 pub mod admin;
+pub mod auth_service;
 pub mod cors;
 pub mod handler;
 pub mod server;

@@ -13,6 +13,7 @@ mod cors;
 mod embed;
 mod errors;
 mod hostile;
+mod keys;
 mod migrate;
 mod openapi;
 mod operators;
