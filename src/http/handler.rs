@@ -28,12 +28,10 @@ pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Bo
     if let Some(resp) = super::cors::preflight(&parts, origins) {
         return resp;
     }
-    if parts.uri.path().starts_with("/auth/v1/") {
-        let mut resp = super::auth_service::handle(&state, &parts);
-        super::cors::decorate(&parts, origins, resp.headers_mut());
-        return resp;
-    }
     let result = match read_body(&parts, body, state.config.max_body_bytes).await {
+        Ok(bytes) if parts.uri.path().starts_with("/auth/v1/") => {
+            Ok(super::auth_service::handle(&state, &parts, &bytes).await)
+        }
         Ok(bytes) => serve(&state, &parts, &bytes).await,
         Err(e) => Err(e),
     };
