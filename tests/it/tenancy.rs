@@ -646,3 +646,122 @@ async fn register_organization_as_anon() {
         g.send(Method::POST, "/rpc/set_org_status", &[], &json!({"org": org, "status": "suspended"}).to_string()).await;
     assert_eq!(r.status, 401, "{}", r.body);
 }
+
+const TABLES: [&str; 9] = [
+    "platform_settings",
+    "organizations",
+    "memberships",
+    "invitations",
+    "projects",
+    "tasks",
+    "models",
+    "org_models",
+    "audit_log",
+];
+const TENANT_TABLES: [&str; 6] = ["memberships", "invitations", "projects", "tasks", "org_models", "audit_log"];
+
+/// The catalog-level lints of SPEC §6 for the reference schema.
+#[tokio::test]
+async fn the_schema_is_locked_down() {
+    let g = Gateway::start().await;
+    for t in TABLES {
+        let row = &rows(&g, &format!(
+            "select c.relrowsecurity as rls, c.relforcerowsecurity as forced, pg_get_userbyid(c.relowner) as owner, \
+                    has_table_privilege('anon', c.oid, 'select,insert,update,delete,truncate,references,trigger') as anon_any, \
+                    has_table_privilege('authenticated', c.oid, 'truncate,references,trigger') as authn_dangerous \
+               from pg_class c where c.oid = 'api.{t}'::regclass")).await[0];
+        assert_eq!(
+            row,
+            &json!({"rls": true, "forced": true, "owner": "rowgate_owner", "anon_any": false, "authn_dangerous": false}),
+            "{t}"
+        );
+        // Every command granted to authenticated has a policy for it; no write policy is USING/CHECK (true).
+        for (cmd, privilege) in [("SELECT", "select"), ("INSERT", "insert"), ("UPDATE", "update"), ("DELETE", "delete")]
+        {
+            // DELETE has no column privileges.
+            let column = match privilege {
+                "delete" => "false".to_string(),
+                _ => format!("has_any_column_privilege('authenticated', 'api.{t}', '{privilege}')"),
+            };
+            let granted = scalar(
+                &g,
+                &format!("select has_table_privilege('authenticated', 'api.{t}', '{privilege}') or {column}"),
+            )
+            .await;
+            let policies = scalar(
+                &g,
+                &format!(
+                    "select count(*) from pg_policies where schemaname = 'api' and tablename = '{t}' \
+                   and cmd in ('{cmd}', 'ALL') and 'authenticated' = any (roles)"
+                ),
+            )
+            .await;
+            assert_eq!(
+                granted == json!(true),
+                policies != json!(0),
+                "{t} {cmd}: granted {granted}, {policies} policies"
+            );
+        }
+        let open_writes = scalar(
+            &g,
+            &format!(
+                "select count(*) from pg_policies where schemaname = 'api' and tablename = '{t}' and cmd <> 'SELECT' \
+               and (qual = 'true' or with_check = 'true')"
+            ),
+        )
+        .await;
+        assert_eq!(open_writes, json!(0), "{t}");
+    }
+    for t in TENANT_TABLES {
+        let indexed = scalar(
+            &g,
+            &format!(
+            "select count(*) from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0] \
+              where i.indrelid = 'api.{t}'::regclass and a.attname = 'org_id'"),
+        )
+        .await;
+        assert_ne!(indexed, json!(0), "{t} has no index led by org_id");
+    }
+    // SECURITY DEFINER functions pin search_path and are not executable by PUBLIC (nor by anon,
+    // except registration).
+    let definers = rows(
+        &g,
+        "select p.oid::regprocedure::text as f, \
+                coalesce('search_path=\"\"' = any (p.proconfig), false) as pinned, \
+                has_function_privilege('public', p.oid, 'execute') as public_exec, \
+                has_function_privilege('anon', p.oid, 'execute') as anon_exec \
+           from pg_proc p where p.prosecdef and p.pronamespace in ('api'::regnamespace, 'internal'::regnamespace)",
+    )
+    .await;
+    assert!(definers.as_array().unwrap().len() >= 10, "{definers}");
+    for d in definers.as_array().unwrap() {
+        let f = d["f"].as_str().unwrap();
+        assert_eq!(d["pinned"], json!(true), "{f}");
+        assert_eq!(d["public_exec"], json!(false), "{f}");
+        let anon_may = f.starts_with("internal.user_id")
+            || f.starts_with("internal.is_super_admin")
+            || f.starts_with("api.register_organization");
+        assert_eq!(d["anon_exec"], json!(anon_may), "{f}");
+    }
+    // Request roles reach neither auth nor the tables behind the helpers.
+    assert_eq!(scalar(&g, "select has_schema_privilege('authenticated', 'auth', 'usage') or has_schema_privilege('anon', 'auth', 'usage')").await, json!(false));
+    // Helpers are evaluated once per statement (an InitPlan), not once per row.
+    let db = g.db.admin().await;
+    let plan = db
+        .simple_query(&format!(
+            "begin; set local role authenticated; \
+             select set_config('request.jwt.claims', '{{\"sub\":\"{MEMBER_A}\"}}', true); \
+             explain (costs off) select * from api.tasks where done; rollback"
+        ))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(plan.contains("InitPlan"), "{plan}");
+    assert!(!plan.contains("SubPlan"), "{plan}");
+}
