@@ -181,21 +181,30 @@ grant execute on function internal.org_role(uuid), internal.has_org_role(uuid, t
 -- Triggers
 
 -- Writes to a suspended org's rows are refused (for everyone but the super admin), whatever path
--- they take (HTTP or a SECURITY DEFINER function).
+-- they take (HTTP or a SECURITY DEFINER function). tg_argv: the key columns besides org_id.
 create function internal.tg_org_writable() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
 declare
   org uuid := case when tg_op = 'DELETE' then old.org_id else new.org_id end;
   st text;
+  i integer;
 begin
   select o.status into st from api.organizations o where o.id = org;
   -- No org: the foreign key reports it, or the org itself is being deleted (cascade).
   if found and not internal.org_writable(org) and not internal.is_super_admin() then
     raise exception 'organization is %: read-only', st using errcode = 'PT403';
   end if;
-  if tg_op = 'UPDATE' and new.org_id is distinct from old.org_id then
-    raise exception 'org_id cannot change' using errcode = 'PT400';
+  -- Keys never change (the UPDATE grants include them only so that upserts can name them).
+  if tg_op = 'UPDATE' then
+    if new.org_id is distinct from old.org_id then
+      raise exception 'org_id cannot change' using errcode = 'PT400';
+    end if;
+    for i in 0 .. tg_nargs - 1 loop
+      if to_jsonb(new) -> tg_argv[i] is distinct from to_jsonb(old) -> tg_argv[i] then
+        raise exception '% cannot change', tg_argv[i] using errcode = 'PT400';
+      end if;
+    end loop;
   end if;
   return case when tg_op = 'DELETE' then old else new end;
 end
@@ -321,15 +330,15 @@ create trigger org_status before update on api.organizations
   for each row execute function internal.tg_org_status();
 
 create trigger org_writable before insert or update or delete on api.memberships
-  for each row execute function internal.tg_org_writable();
+  for each row execute function internal.tg_org_writable('user_id');
 create trigger org_writable before insert or update or delete on api.invitations
-  for each row execute function internal.tg_org_writable();
+  for each row execute function internal.tg_org_writable('id');
 create trigger org_writable before insert or update or delete on api.projects
-  for each row execute function internal.tg_org_writable();
+  for each row execute function internal.tg_org_writable('id');
 create trigger org_writable before insert or update or delete on api.tasks
-  for each row execute function internal.tg_org_writable();
+  for each row execute function internal.tg_org_writable('id');
 create trigger org_writable before insert or update or delete on api.org_models
-  for each row execute function internal.tg_org_writable();
+  for each row execute function internal.tg_org_writable('model_id');
 
 create trigger pending_limits before insert on api.memberships
   for each row execute function internal.tg_pending_limits();
@@ -358,15 +367,17 @@ create trigger append_only_truncate before truncate on api.audit_log
   for each statement execute function internal.tg_append_only();
 
 -- ---------------------------------------------------------------------------------------------
--- Grants: only the commands the policies allow; keys are never updatable (column privileges).
+-- Grants: only the commands the policies allow. Key columns are in the UPDATE grants only so that
+-- upserts (ON CONFLICT DO UPDATE SET key = excluded.key) work; the org_writable trigger refuses
+-- any change of a key.
 
 grant select, update (auto_activate_new_orgs, pending_org_max_users, pending_org_max_projects)
   on api.platform_settings to authenticated;
 grant select, update (name) on api.organizations to authenticated;
-grant select, insert, update (role), delete on api.memberships to authenticated;
+grant select, insert, update (org_id, user_id, role), delete on api.memberships to authenticated;
 grant select, delete on api.invitations to authenticated;
-grant select, insert, update (name), delete on api.projects to authenticated;
-grant select, insert, update (project_id, title, done), delete on api.tasks to authenticated;
+grant select, insert, update (org_id, id, name), delete on api.projects to authenticated;
+grant select, insert, update (org_id, id, project_id, title, done), delete on api.tasks to authenticated;
 grant select, insert, update (name), delete on api.models to authenticated;
 grant select, insert, delete on api.org_models to authenticated;
 grant select on api.audit_log to authenticated;

@@ -219,7 +219,8 @@ async fn viewers_read_members_write() {
         &json!({"org_id": ORG_A}).to_string(),
     )
     .await;
-    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(scalar(&g, &format!("select org_id from api.projects where id = '{PROJ_B}'")).await, json!(ORG_B));
 }
 
 #[tokio::test]
@@ -764,4 +765,44 @@ async fn the_schema_is_locked_down() {
         .join("\n");
     assert!(plan.contains("InitPlan"), "{plan}");
     assert!(!plan.contains("SubPlan"), "{plan}");
+}
+
+#[tokio::test]
+async fn upserts_stay_in_the_org() {
+    let g = seeded().await;
+    let merge = |user: &str| {
+        [("authorization", auth(user)), ("prefer", "resolution=merge-duplicates,return=representation".to_string())]
+    };
+    let h = merge(MEMBER_A);
+    let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mine = json!([{"org_id": ORG_A, "id": TASK_A, "project_id": PROJ_A, "title": "upserted"}]).to_string();
+    let r = g.send(Method::POST, "/tasks?select=title", &h, &mine).await;
+    assert_eq!((r.status, r.json()), (200, json!([{"title": "upserted"}])), "{}", r.body);
+    // Another org's row: refused, unchanged.
+    let theirs = json!([{"org_id": ORG_B, "id": TASK_B, "project_id": PROJ_B, "title": "upserted"}]).to_string();
+    let r = g.send(Method::POST, "/tasks", &h, &theirs).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // A viewer's upsert of an existing row: refused.
+    let v = merge(VIEWER_A);
+    let v: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = g.send(Method::POST, "/tasks", &v, &mine).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(
+        rows(&g, "select title from api.tasks where title in ('a-task', 'b-task', 'upserted') order by title").await,
+        json!([{"title": "b-task"}, {"title": "upserted"}])
+    );
+    // Keys never change, even where the grant names them.
+    let r = send_as(&g, MEMBER_A, Method::PATCH, &format!("/tasks?id=eq.{TASK_A}"), &json!({"id": TASK_B}).to_string())
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = send_as(
+        &g,
+        ADMIN_A,
+        Method::PATCH,
+        &format!("/memberships?user_id=eq.{VIEWER_A}"),
+        &json!({"user_id": LONER}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(scalar(&g, &format!("select count(*) from api.tasks where id = '{TASK_A}'")).await, json!(1));
 }
