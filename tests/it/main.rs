@@ -22,4 +22,5 @@ mod plans;
 mod reads;
 mod rpc;
 mod shapes;
+mod tenancy;
 mod writes;

@@ -1,0 +1,20 @@
+-- Policies of api.invitations (re-runnable: every policy of the table is dropped, then recreated).
+alter table api.invitations enable row level security;
+alter table api.invitations force row level security;
+
+do $$
+declare
+  p record;
+begin
+  for p in select policyname from pg_catalog.pg_policies where schemaname = 'api' and tablename = 'invitations' loop
+    execute format('drop policy %I on api.invitations', p.policyname);
+  end loop;
+end
+$$;
+
+-- Owners/admins see and revoke their org's invitations. Creation and acceptance go through
+-- api.create_invitation / api.accept_invitation (no insert/update grant).
+create policy invitations_select on api.invitations for select to authenticated
+  using (org_id = any ((select internal.user_org_ids_at('admin'))::uuid[]));
+create policy invitations_delete on api.invitations for delete to authenticated
+  using (org_id = any ((select internal.user_org_ids_at('admin'))::uuid[]));

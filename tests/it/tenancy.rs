@@ -1,0 +1,808 @@
+//! The multi-tenant reference schema (sql/V2, sql/V3, policies/): isolation, roles, org status,
+//! limits, invitations, entitlements, audit log and registration, asserted over HTTP — the denied
+//! case as carefully as the allowed one (and the database checked to be unchanged).
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+// Orgs: A and B active, S suspended, P pending approval.
+const ORG_A: &str = "0a000000-0000-0000-0000-000000000000";
+const ORG_B: &str = "0b000000-0000-0000-0000-000000000000";
+const ORG_S: &str = "0c000000-0000-0000-0000-000000000000";
+const ORG_P: &str = "0d000000-0000-0000-0000-000000000000";
+
+const OWNER_A: &str = "a0000000-0000-0000-0000-000000000001";
+const ADMIN_A: &str = "a0000000-0000-0000-0000-000000000002";
+const MEMBER_A: &str = "a0000000-0000-0000-0000-000000000003";
+const VIEWER_A: &str = "a0000000-0000-0000-0000-000000000004";
+const OWNER_B: &str = "b0000000-0000-0000-0000-000000000001";
+const OWNER_S: &str = "c0000000-0000-0000-0000-000000000001";
+const OWNER_P: &str = "d0000000-0000-0000-0000-000000000001";
+const SUPER: &str = "50000000-0000-0000-0000-000000000001";
+/// In no org.
+const LONER: &str = "e0000000-0000-0000-0000-000000000001";
+const EXTRA: [&str; 3] = [
+    "f0000000-0000-0000-0000-000000000001",
+    "f0000000-0000-0000-0000-000000000002",
+    "f0000000-0000-0000-0000-000000000003",
+];
+
+const PROJ_A: &str = "1a000000-0000-0000-0000-000000000001";
+const PROJ_B: &str = "1b000000-0000-0000-0000-000000000001";
+const PROJ_S: &str = "1c000000-0000-0000-0000-000000000001";
+const TASK_A: &str = "2a000000-0000-0000-0000-000000000001";
+const TASK_B: &str = "2b000000-0000-0000-0000-000000000001";
+
+const SEED: &str = r#"
+insert into auth.users (id, email) values
+  ('a0000000-0000-0000-0000-000000000001', 'owner@a.test'),
+  ('a0000000-0000-0000-0000-000000000002', 'admin@a.test'),
+  ('a0000000-0000-0000-0000-000000000003', 'member@a.test'),
+  ('a0000000-0000-0000-0000-000000000004', 'viewer@a.test'),
+  ('b0000000-0000-0000-0000-000000000001', 'owner@b.test'),
+  ('c0000000-0000-0000-0000-000000000001', 'owner@s.test'),
+  ('d0000000-0000-0000-0000-000000000001', 'owner@p.test'),
+  ('e0000000-0000-0000-0000-000000000001', 'loner@x.test'),
+  ('f0000000-0000-0000-0000-000000000001', 'extra1@x.test'),
+  ('f0000000-0000-0000-0000-000000000002', 'extra2@x.test'),
+  ('f0000000-0000-0000-0000-000000000003', 'extra3@x.test');
+insert into auth.users (id, email, is_super_admin) values
+  ('50000000-0000-0000-0000-000000000001', 'root@platform.test', true);
+insert into api.organizations (id, name, status) values
+  ('0a000000-0000-0000-0000-000000000000', 'Org A', 'active'),
+  ('0b000000-0000-0000-0000-000000000000', 'Org B', 'active'),
+  ('0c000000-0000-0000-0000-000000000000', 'Org S', 'active'),
+  ('0d000000-0000-0000-0000-000000000000', 'Org P', 'pending_approval');
+insert into api.memberships (org_id, user_id, role) values
+  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000001', 'owner'),
+  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000002', 'admin'),
+  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000003', 'member'),
+  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000004', 'viewer'),
+  ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000001', 'owner'),
+  ('0c000000-0000-0000-0000-000000000000', 'c0000000-0000-0000-0000-000000000001', 'owner'),
+  ('0d000000-0000-0000-0000-000000000000', 'd0000000-0000-0000-0000-000000000001', 'owner');
+insert into api.projects (org_id, id, name) values
+  ('0a000000-0000-0000-0000-000000000000', '1a000000-0000-0000-0000-000000000001', 'alpha'),
+  ('0b000000-0000-0000-0000-000000000000', '1b000000-0000-0000-0000-000000000001', 'beta'),
+  ('0c000000-0000-0000-0000-000000000000', '1c000000-0000-0000-0000-000000000001', 'sigma');
+insert into api.tasks (org_id, id, project_id, title) values
+  ('0a000000-0000-0000-0000-000000000000', '2a000000-0000-0000-0000-000000000001', '1a000000-0000-0000-0000-000000000001', 'a-task'),
+  ('0b000000-0000-0000-0000-000000000000', '2b000000-0000-0000-0000-000000000001', '1b000000-0000-0000-0000-000000000001', 'b-task'),
+  ('0c000000-0000-0000-0000-000000000000', '2c000000-0000-0000-0000-000000000001', '1c000000-0000-0000-0000-000000000001', 's-task');
+insert into api.models (id, name) values
+  ('30000000-0000-0000-0000-000000000001', 'model-a'),
+  ('30000000-0000-0000-0000-000000000002', 'model-b'),
+  ('30000000-0000-0000-0000-000000000003', 'model-unused');
+insert into api.org_models (org_id, model_id) values
+  ('0a000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000001'),
+  ('0b000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000002');
+update api.organizations set status = 'suspended' where id = '0c000000-0000-0000-0000-000000000000';
+"#;
+
+async fn seeded() -> Gateway {
+    let g = Gateway::start().await;
+    g.db.admin().await.batch_execute(SEED).await.expect("seed");
+    g
+}
+
+fn auth(user: &str) -> String {
+    bearer(json!({"role": "authenticated", "sub": user}))
+}
+
+async fn get_as(g: &Gateway, user: &str, path: &str) -> Reply {
+    g.get_with(path, &[("authorization", &auth(user))]).await
+}
+
+async fn send_as(g: &Gateway, user: &str, method: Method, path: &str, body: &str) -> Reply {
+    g.send(method, path, &[("authorization", &auth(user)), ("prefer", "return=representation")], body).await
+}
+
+async fn delete_as(g: &Gateway, user: &str, path: &str) -> Reply {
+    g.request(Method::DELETE, path, &[("authorization", &auth(user)), ("prefer", "return=representation")]).await
+}
+
+/// The rows of `sql`, read as the superuser, as one JSON array.
+async fn rows(g: &Gateway, sql: &str) -> Value {
+    let db = g.db.admin().await;
+    let q = format!("select coalesce(json_agg(t), '[]')::text from ({sql}) t");
+    let row = db.query_one(q.as_str(), &[]).await.unwrap_or_else(|e| panic!("{q}: {e}"));
+    serde_json::from_str(row.get::<_, &str>(0)).expect("json_agg")
+}
+
+async fn scalar(g: &Gateway, sql: &str) -> Value {
+    rows(g, sql).await[0].as_object().expect("one row").values().next().cloned().expect("one column")
+}
+
+fn strings(v: &Value, key: &str) -> Vec<String> {
+    let mut out: Vec<String> =
+        v.as_array().expect("array").iter().map(|r| r[key].as_str().expect(key).to_string()).collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn members_see_only_their_org() {
+    let g = seeded().await;
+    let r = get_as(&g, MEMBER_A, "/projects?select=id,name").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json(), json!([{"id": PROJ_A, "name": "alpha"}]));
+    let r = get_as(&g, MEMBER_A, &format!("/projects?org_id=eq.{ORG_B}")).await;
+    assert_eq!(r.json(), json!([]), "a filter on another org finds nothing");
+    let r = get_as(&g, MEMBER_A, &format!("/tasks?id=eq.{TASK_B}")).await;
+    assert_eq!(r.json(), json!([]));
+    let r = get_as(&g, MEMBER_A, "/tasks?select=title").await;
+    assert_eq!(r.json(), json!([{"title": "a-task"}]));
+    // Embedding both ways, through the composite (org_id, project_id) key.
+    let r = get_as(&g, MEMBER_A, "/projects?select=name,tasks(title)").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json(), json!([{"name": "alpha", "tasks": [{"title": "a-task"}]}]));
+    let r = get_as(&g, MEMBER_A, "/organizations?select=name,projects(name)").await;
+    assert_eq!(r.json(), json!([{"name": "Org A", "projects": [{"name": "alpha"}]}]));
+    let r = get_as(&g, MEMBER_A, "/tasks?select=title,projects(name)").await;
+    assert_eq!(r.json(), json!([{"title": "a-task", "projects": {"name": "alpha"}}]));
+    // Counts see only visible rows.
+    let r = g.get_with("/tasks", &[("authorization", &auth(MEMBER_A)), ("prefer", "count=exact")]).await;
+    assert_eq!(r.header("content-range"), Some("0-0/1"), "{}", r.body);
+    let r = g.get_with("/memberships", &[("authorization", &auth(MEMBER_A)), ("prefer", "count=exact")]).await;
+    assert_eq!(r.header("content-range"), Some("0-3/4"));
+    let users = strings(&r.json(), "user_id");
+    assert_eq!(users, vec![OWNER_A, ADMIN_A, MEMBER_A, VIEWER_A]);
+    let r = get_as(&g, MEMBER_A, "/organizations?select=id").await;
+    assert_eq!(r.json(), json!([{"id": ORG_A}]));
+    // Org B's owner sees only B, never A.
+    let r = get_as(&g, OWNER_B, "/projects?select=name").await;
+    assert_eq!(r.json(), json!([{"name": "beta"}]));
+    let r = get_as(&g, OWNER_B, &format!("/memberships?org_id=eq.{ORG_A}")).await;
+    assert_eq!(r.json(), json!([]));
+    let r = get_as(&g, OWNER_B, &format!("/organizations?id=eq.{ORG_A}")).await;
+    assert_eq!(r.json(), json!([]));
+    // A user in no org, and a sub that is not a uuid, see nothing (no error).
+    for sub in [LONER, "not-a-uuid"] {
+        for table in ["projects", "tasks", "memberships", "organizations", "invitations", "audit_log", "models"] {
+            let r = get_as(&g, sub, &format!("/{table}")).await;
+            assert_eq!((r.status, r.json()), (200, json!([])), "{sub} reading {table}");
+        }
+    }
+    // Anonymous requests have no grant at all.
+    let r = g.get("/projects").await;
+    assert_eq!(r.status, 401, "{}", r.body);
+}
+
+#[tokio::test]
+async fn viewers_read_members_write() {
+    let g = seeded().await;
+    let r = get_as(&g, VIEWER_A, "/tasks?select=title").await;
+    assert_eq!(r.json(), json!([{"title": "a-task"}]));
+    let body = json!({"org_id": ORG_A, "project_id": PROJ_A, "title": "by viewer"}).to_string();
+    let r = send_as(&g, VIEWER_A, Method::POST, "/tasks", &body).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send_as(&g, VIEWER_A, Method::PATCH, &format!("/tasks?id=eq.{TASK_A}"), r#"{"done":true}"#).await;
+    assert_eq!(r.json(), json!([]), "the viewer's update matches no row");
+    let r = delete_as(&g, VIEWER_A, &format!("/tasks?id=eq.{TASK_A}")).await;
+    assert_eq!(r.json(), json!([]));
+    assert_eq!(
+        rows(&g, "select title, done from api.tasks where org_id = '0a000000-0000-0000-0000-000000000000'").await,
+        json!([{"title": "a-task", "done": false}])
+    );
+
+    // A member writes tasks of their org.
+    let body = json!({"org_id": ORG_A, "project_id": PROJ_A, "title": "by member"}).to_string();
+    let r = send_as(&g, MEMBER_A, Method::POST, "/tasks?select=title,done", &body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json(), json!([{"title": "by member", "done": false}]));
+    let r =
+        send_as(&g, MEMBER_A, Method::PATCH, &format!("/tasks?id=eq.{TASK_A}&select=done"), r#"{"done":true}"#).await;
+    assert_eq!((r.status, r.json()), (200, json!([{"done": true}])), "{}", r.body);
+    // ...but not into org B, nor pointing at B's project, nor B's rows.
+    let body = json!({"org_id": ORG_B, "project_id": PROJ_B, "title": "intruder"}).to_string();
+    let r = send_as(&g, MEMBER_A, Method::POST, "/tasks", &body).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let body = json!({"org_id": ORG_A, "project_id": PROJ_B, "title": "cross-tenant parent"}).to_string();
+    let r = send_as(&g, MEMBER_A, Method::POST, "/tasks", &body).await;
+    assert_eq!(r.status, 409, "the composite foreign key refuses another org's project: {}", r.body);
+    let r = send_as(&g, MEMBER_A, Method::PATCH, &format!("/tasks?id=eq.{TASK_B}"), r#"{"title":"hacked"}"#).await;
+    assert_eq!(r.json(), json!([]));
+    let r = delete_as(&g, MEMBER_A, "/tasks").await;
+    assert_eq!(r.json().as_array().unwrap().len(), 2, "deletes only org A's two tasks: {}", r.body);
+    assert_eq!(
+        rows(&g, "select title from api.tasks order by title").await,
+        json!([{"title": "b-task"}, {"title": "s-task"}])
+    );
+    // Keys cannot move a row to another org.
+    let r = send_as(
+        &g,
+        OWNER_B,
+        Method::PATCH,
+        &format!("/projects?id=eq.{PROJ_B}"),
+        &json!({"org_id": ORG_A}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(scalar(&g, &format!("select org_id from api.projects where id = '{PROJ_B}'")).await, json!(ORG_B));
+}
+
+#[tokio::test]
+async fn membership_rules() {
+    let g = seeded().await;
+    let add = |role: &str| json!({"org_id": ORG_A, "user_id": LONER, "role": role}).to_string();
+    // A member cannot add members.
+    let r = send_as(&g, MEMBER_A, Method::POST, "/memberships", &add("viewer")).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // An admin cannot grant owner, by insert or by update.
+    let r = send_as(&g, ADMIN_A, Method::POST, "/memberships", &add("owner")).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send_as(&g, ADMIN_A, Method::PATCH, &format!("/memberships?user_id=eq.{MEMBER_A}"), r#"{"role":"owner"}"#)
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r =
+        send_as(&g, ADMIN_A, Method::PATCH, &format!("/memberships?user_id=eq.{ADMIN_A}"), r#"{"role":"owner"}"#).await;
+    assert_eq!(r.status, 403, "no self-promotion: {}", r.body);
+    // ...nor demote or remove an owner.
+    let r = send_as(&g, ADMIN_A, Method::PATCH, &format!("/memberships?user_id=eq.{OWNER_A}"), r#"{"role":"viewer"}"#)
+        .await;
+    assert_eq!(r.json(), json!([]));
+    let r = delete_as(&g, ADMIN_A, &format!("/memberships?user_id=eq.{OWNER_A}")).await;
+    assert_eq!(r.json(), json!([]));
+    assert_eq!(
+        rows(&g, "select count(*) as n from api.memberships where user_id = 'e0000000-0000-0000-0000-000000000001'")
+            .await,
+        json!([{"n": 0}])
+    );
+    assert_eq!(
+        scalar(&g, &format!("select role from api.memberships where user_id = '{OWNER_A}'")).await,
+        json!("owner")
+    );
+    assert_eq!(
+        scalar(&g, &format!("select role from api.memberships where user_id = '{MEMBER_A}'")).await,
+        json!("member")
+    );
+    // An admin adds an admin and changes a member's role; owner B cannot touch A's members.
+    let r = send_as(&g, ADMIN_A, Method::POST, "/memberships?select=role", &add("admin")).await;
+    assert_eq!((r.status, r.json()), (201, json!([{"role": "admin"}])), "{}", r.body);
+    let r = send_as(
+        &g,
+        ADMIN_A,
+        Method::PATCH,
+        &format!("/memberships?user_id=eq.{VIEWER_A}&select=role"),
+        r#"{"role":"member"}"#,
+    )
+    .await;
+    assert_eq!(r.json(), json!([{"role": "member"}]));
+    let r = delete_as(&g, OWNER_B, &format!("/memberships?user_id=eq.{MEMBER_A}")).await;
+    assert_eq!(r.json(), json!([]));
+    let r = send_as(
+        &g,
+        OWNER_B,
+        Method::POST,
+        "/memberships",
+        &json!({"org_id": ORG_A, "user_id": OWNER_B, "role": "owner"}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Anyone may leave.
+    let r = delete_as(&g, MEMBER_A, &format!("/memberships?user_id=eq.{MEMBER_A}&select=role")).await;
+    assert_eq!(r.json(), json!([{"role": "member"}]));
+    let r = get_as(&g, MEMBER_A, "/projects").await;
+    assert_eq!(r.json(), json!([]), "gone means gone");
+}
+
+#[tokio::test]
+async fn the_last_owner_stays() {
+    let g = seeded().await;
+    let own = format!("/memberships?user_id=eq.{OWNER_A}");
+    let r = delete_as(&g, OWNER_A, &own).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = send_as(&g, OWNER_A, Method::PATCH, &own, r#"{"role":"admin"}"#).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("at least one owner"), "{}", r.body);
+    assert_eq!(
+        scalar(&g, &format!("select role from api.memberships where user_id = '{OWNER_A}'")).await,
+        json!("owner")
+    );
+    // With a second owner, the first may step down.
+    let r = send_as(
+        &g,
+        OWNER_A,
+        Method::PATCH,
+        &format!("/memberships?user_id=eq.{ADMIN_A}&select=role"),
+        r#"{"role":"owner"}"#,
+    )
+    .await;
+    assert_eq!(r.json(), json!([{"role": "owner"}]), "{}", r.body);
+    let r = send_as(&g, OWNER_A, Method::PATCH, &format!("{own}&select=role"), r#"{"role":"member"}"#).await;
+    assert_eq!((r.status, r.json()), (200, json!([{"role": "member"}])), "{}", r.body);
+    // The remaining owner is the last again, also for the superuser.
+    let err =
+        g.db.admin().await.execute(&format!("delete from api.memberships where user_id = '{ADMIN_A}'"), &[]).await;
+    assert!(err.is_err());
+}
+
+#[tokio::test]
+async fn suspended_orgs_are_read_only() {
+    let g = seeded().await;
+    let r = get_as(&g, OWNER_S, "/tasks?select=title").await;
+    assert_eq!(r.json(), json!([{"title": "s-task"}]));
+    let r =
+        send_as(&g, OWNER_S, Method::POST, "/projects", &json!({"org_id": ORG_S, "name": "more"}).to_string()).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("suspended"), "{}", r.body);
+    let r = send_as(&g, OWNER_S, Method::PATCH, &format!("/projects?id=eq.{PROJ_S}"), r#"{"name":"renamed"}"#).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = delete_as(&g, OWNER_S, "/tasks").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r =
+        send_as(&g, OWNER_S, Method::PATCH, &format!("/organizations?id=eq.{ORG_S}"), r#"{"name":"renamed"}"#).await;
+    assert_eq!(r.json(), json!([]));
+    assert_eq!(
+        rows(&g, "select name from api.projects where org_id = '0c000000-0000-0000-0000-000000000000'").await,
+        json!([{"name": "sigma"}])
+    );
+    assert_eq!(
+        scalar(&g, "select count(*) from api.tasks where org_id = '0c000000-0000-0000-0000-000000000000'").await,
+        json!(1)
+    );
+    assert_eq!(
+        scalar(&g, "select name from api.organizations where id = '0c000000-0000-0000-0000-000000000000'").await,
+        json!("Org S")
+    );
+}
+
+#[tokio::test]
+async fn pending_orgs_work_within_limits() {
+    let g = seeded().await;
+    let project = |n: &str| json!({"org_id": ORG_P, "name": n}).to_string();
+    let r = send_as(&g, OWNER_P, Method::POST, "/projects", &project("one")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send_as(&g, OWNER_P, Method::POST, "/projects", &project("two")).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("pending approval"), "{}", r.body);
+    // The owner plus two more is three members (the default limit); a fourth is refused.
+    for (i, u) in EXTRA.iter().enumerate() {
+        let r = send_as(
+            &g,
+            OWNER_P,
+            Method::POST,
+            "/memberships",
+            &json!({"org_id": ORG_P, "user_id": u, "role": "member"}).to_string(),
+        )
+        .await;
+        let expected = if i < 2 { 201 } else { 403 };
+        assert_eq!(r.status, expected, "member {i}: {}", r.body);
+    }
+    assert_eq!(
+        scalar(&g, "select count(*) from api.memberships where org_id = '0d000000-0000-0000-0000-000000000000'").await,
+        json!(3)
+    );
+    // Once active, the limits are gone.
+    let r =
+        send_as(&g, SUPER, Method::POST, "/rpc/set_org_status", &json!({"org": ORG_P, "status": "active"}).to_string())
+            .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = send_as(&g, OWNER_P, Method::POST, "/projects", &project("two")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn invitations() {
+    let g = seeded().await;
+    let invite = |role: &str| json!({"org": ORG_A, "email": "new@x.test", "role": role}).to_string();
+    let r = send_as(&g, MEMBER_A, Method::POST, "/rpc/create_invitation", &invite("viewer")).await;
+    assert_eq!(r.status, 403, "members do not invite: {}", r.body);
+    let r = send_as(&g, ADMIN_A, Method::POST, "/rpc/create_invitation", &invite("owner")).await;
+    assert_eq!(r.status, 403, "not above one's own role: {}", r.body);
+    let r = send_as(&g, OWNER_B, Method::POST, "/rpc/create_invitation", &invite("member")).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(scalar(&g, "select count(*) from api.invitations").await, json!(0));
+
+    let r = send_as(&g, ADMIN_A, Method::POST, "/rpc/create_invitation", &invite("member")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = r.json().as_str().expect("token").to_string();
+    // Only the hash is stored.
+    let stored = rows(&g, "select token_hash, to_jsonb(i)::text as all_columns from api.invitations i").await;
+    let expected_hash = scalar(&g, &format!("select encode(public.digest('{token}', 'sha256'), 'hex')")).await;
+    assert_eq!(stored[0]["token_hash"], expected_hash);
+    assert!(!stored[0]["all_columns"].as_str().unwrap().contains(&token[37..]));
+    // The admin sees it, the member does not.
+    assert_eq!(get_as(&g, ADMIN_A, "/invitations?select=email").await.json(), json!([{"email": "new@x.test"}]));
+    assert_eq!(get_as(&g, MEMBER_A, "/invitations").await.json(), json!([]));
+
+    let accept = json!({ "token": token }).to_string();
+    let r = send_as(&g, LONER, Method::POST, "/rpc/accept_invitation", &accept).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json(), json!({"org_id": ORG_A, "role": "member"}));
+    assert_eq!(get_as(&g, LONER, "/projects?select=name").await.json(), json!([{"name": "alpha"}]));
+    // Used twice: refused, for anyone.
+    for user in [LONER, OWNER_B] {
+        let r = send_as(&g, user, Method::POST, "/rpc/accept_invitation", &accept).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+    }
+    assert_eq!(get_as(&g, OWNER_B, "/projects?select=name").await.json(), json!([{"name": "beta"}]));
+    // Expired: refused. A made-up token: refused.
+    let r = send_as(&g, OWNER_A, Method::POST, "/rpc/create_invitation", &invite("viewer")).await;
+    let expired = r.json().as_str().unwrap().to_string();
+    g.db.admin()
+        .await
+        .batch_execute("update api.invitations set expires_at = now() - interval '1 second' where accepted_at is null")
+        .await
+        .unwrap();
+    let r =
+        send_as(&g, OWNER_B, Method::POST, "/rpc/accept_invitation", &json!({ "token": expired }).to_string()).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let forged = format!("{ORG_A}.{}", "0".repeat(48));
+    let r = send_as(&g, OWNER_B, Method::POST, "/rpc/accept_invitation", &json!({ "token": forged }).to_string()).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        scalar(&g, &format!("select count(*) from api.memberships where user_id = '{OWNER_B}'")).await,
+        json!(1)
+    );
+    // Anonymous callers cannot accept.
+    let r = g.send(Method::POST, "/rpc/accept_invitation", &[], &json!({ "token": expired }).to_string()).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+}
+
+#[tokio::test]
+async fn models_follow_entitlements() {
+    let g = seeded().await;
+    assert_eq!(strings(&get_as(&g, MEMBER_A, "/models").await.json(), "name"), vec!["model-a"]);
+    assert_eq!(strings(&get_as(&g, OWNER_B, "/models").await.json(), "name"), vec!["model-b"]);
+    assert_eq!(get_as(&g, LONER, "/models").await.json(), json!([]));
+    assert_eq!(strings(&get_as(&g, SUPER, "/models").await.json(), "name"), vec!["model-a", "model-b", "model-unused"]);
+    let r = send_as(&g, OWNER_A, Method::POST, "/models", r#"{"name":"mine"}"#).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send_as(&g, SUPER, Method::POST, "/models?select=name", r#"{"name":"new-model"}"#).await;
+    assert_eq!((r.status, r.json()), (201, json!([{"name": "new-model"}])), "{}", r.body);
+    // Entitlements: members read their org's, admins manage them.
+    let r = get_as(&g, MEMBER_A, "/org_models?select=org_id").await;
+    assert_eq!(r.json(), json!([{"org_id": ORG_A}]));
+    let enable = json!({"org_id": ORG_A, "model_id": "30000000-0000-0000-0000-000000000003"}).to_string();
+    let r = send_as(&g, MEMBER_A, Method::POST, "/org_models", &enable).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send_as(&g, OWNER_B, Method::POST, "/org_models", &enable).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send_as(&g, ADMIN_A, Method::POST, "/org_models", &enable).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(strings(&get_as(&g, VIEWER_A, "/models").await.json(), "name"), vec!["model-a", "model-unused"]);
+    assert_eq!(strings(&get_as(&g, OWNER_B, "/models").await.json(), "name"), vec!["model-b"]);
+}
+
+#[tokio::test]
+async fn audit_log_is_written_by_triggers_and_append_only() {
+    let g = seeded().await;
+    let body = json!({"org_id": ORG_A, "project_id": PROJ_A, "title": "audited"}).to_string();
+    let r =
+        g.send(Method::POST, "/tasks", &[("authorization", &auth(MEMBER_A)), ("x-request-id", "req-42")], &body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send_as(&g, MEMBER_A, Method::PATCH, &format!("/tasks?id=eq.{TASK_A}"), r#"{"done":true}"#).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let logged = rows(&g, "select actor_user_id, action, table_name, request_id, diff from api.audit_log where table_name = 'tasks' and actor_user_id is not null order by at").await;
+    assert_eq!(logged[0]["actor_user_id"], json!(MEMBER_A));
+    assert_eq!(logged[0]["action"], json!("INSERT"));
+    assert_eq!(logged[0]["request_id"], json!("req-42"));
+    assert_eq!(logged[0]["diff"]["title"], json!("audited"));
+    assert_eq!(logged[1]["action"], json!("UPDATE"));
+    assert_eq!(logged[1]["diff"], json!({"done": {"old": false, "new": true}}));
+
+    // Owners/admins of the org and the super admin read it; members and other orgs do not.
+    let path = format!("/audit_log?table_name=eq.tasks&actor_user_id=eq.{MEMBER_A}&select=action,row_key");
+    let r = get_as(&g, ADMIN_A, &path).await;
+    assert_eq!(r.json().as_array().unwrap().len(), 2, "{}", r.body);
+    assert_eq!(r.json()[1]["row_key"], json!({"org_id": ORG_A, "id": TASK_A}));
+    assert_eq!(get_as(&g, SUPER, &path).await.json().as_array().unwrap().len(), 2);
+    assert_eq!(get_as(&g, MEMBER_A, &path).await.json(), json!([]));
+    assert_eq!(get_as(&g, OWNER_B, &path).await.json(), json!([]));
+    let r = get_as(&g, OWNER_B, "/audit_log?select=org_id").await;
+    assert!(r.json().as_array().unwrap().iter().all(|row| row["org_id"] == json!(ORG_B)), "{}", r.body);
+
+    // Nobody updates or deletes it: not over HTTP (no privilege), not even the superuser (trigger).
+    let before = scalar(&g, "select count(*) from api.audit_log").await;
+    for user in [SUPER, ADMIN_A, OWNER_A] {
+        let r = send_as(&g, user, Method::PATCH, "/audit_log", r#"{"action":"DELETE"}"#).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        let r = delete_as(&g, user, "/audit_log").await;
+        assert_eq!(r.status, 403, "{}", r.body);
+    }
+    let r = send_as(
+        &g,
+        SUPER,
+        Method::POST,
+        "/audit_log",
+        &json!({"org_id": ORG_A, "action": "DELETE", "table_name": "x", "row_key": {}}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let admin = g.db.admin().await;
+    for sql in ["update api.audit_log set action = 'DELETE'", "delete from api.audit_log", "truncate api.audit_log"] {
+        let err = admin.batch_execute(sql).await.expect_err(sql);
+        assert!(err.to_string().contains("append-only") || format!("{err:?}").contains("append-only"), "{err:?}");
+    }
+    assert_eq!(scalar(&g, "select count(*) from api.audit_log").await, before);
+}
+
+#[tokio::test]
+async fn only_the_super_admin_changes_org_status() {
+    let g = seeded().await;
+    let suspend = json!({"org": ORG_A, "status": "suspended"}).to_string();
+    let r = send_as(&g, OWNER_A, Method::POST, "/rpc/set_org_status", &suspend).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r =
+        send_as(&g, OWNER_A, Method::PATCH, &format!("/organizations?id=eq.{ORG_A}"), r#"{"status":"active"}"#).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(
+        scalar(&g, &format!("select status from api.organizations where id = '{ORG_A}'")).await,
+        json!("active")
+    );
+    // Owners and admins rename; members do not.
+    let r = send_as(&g, MEMBER_A, Method::PATCH, &format!("/organizations?id=eq.{ORG_A}"), r#"{"name":"Nope"}"#).await;
+    assert_eq!(r.json(), json!([]));
+    let r = send_as(
+        &g,
+        ADMIN_A,
+        Method::PATCH,
+        &format!("/organizations?id=eq.{ORG_A}&select=name"),
+        r#"{"name":"Org A2"}"#,
+    )
+    .await;
+    assert_eq!(r.json(), json!([{"name": "Org A2"}]));
+    // The super admin suspends; from then on org A is read-only.
+    let r = send_as(&g, SUPER, Method::POST, "/rpc/set_org_status", &suspend).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        scalar(&g, &format!("select status from api.organizations where id = '{ORG_A}'")).await,
+        json!("suspended")
+    );
+    let r = send_as(
+        &g,
+        MEMBER_A,
+        Method::POST,
+        "/tasks",
+        &json!({"org_id": ORG_A, "project_id": PROJ_A, "title": "x"}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r =
+        send_as(&g, SUPER, Method::POST, "/rpc/set_org_status", &json!({"org": ORG_A, "status": "bogus"}).to_string())
+            .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    // The super admin flag is read from auth.users, never from the token.
+    let forged = bearer(
+        json!({"role": "authenticated", "sub": OWNER_B, "is_super_admin": true, "app_metadata": {"super_admin": true}}),
+    );
+    let r = g
+        .send(
+            Method::POST,
+            "/rpc/set_org_status",
+            &[("authorization", &forged)],
+            &json!({"org": ORG_A, "status": "active"}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Platform settings: everyone reads, only the super admin writes.
+    let r = send_as(&g, OWNER_A, Method::PATCH, "/platform_settings", r#"{"auto_activate_new_orgs":false}"#).await;
+    assert_eq!(r.json(), json!([]));
+    let r = send_as(
+        &g,
+        SUPER,
+        Method::PATCH,
+        "/platform_settings?select=auto_activate_new_orgs",
+        r#"{"auto_activate_new_orgs":false}"#,
+    )
+    .await;
+    assert_eq!(r.json(), json!([{"auto_activate_new_orgs": false}]));
+}
+
+#[tokio::test]
+async fn register_organization_as_anon() {
+    let g = seeded().await;
+    let reg =
+        |email: &str, password: &str| json!({"email": email, "password": password, "org_name": "Newco"}).to_string();
+    let r = g.send(Method::POST, "/rpc/register_organization", &[], &reg("founder@new.test", "correct horse")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let out = r.json();
+    assert_eq!(out["status"], json!("active"));
+    let user = out["user_id"].as_str().unwrap().to_string();
+    let org = out["org_id"].as_str().unwrap().to_string();
+    let stored = rows(
+        &g,
+        &format!(
+            "select u.email, u.encrypted_password = public.crypt('correct horse', u.encrypted_password) as ok, \
+                u.encrypted_password like '$2a$10$%' as bcrypt, o.name, o.status, m.role \
+           from auth.users u join api.memberships m on m.user_id = u.id join api.organizations o on o.id = m.org_id \
+          where u.id = '{user}'"
+        ),
+    )
+    .await;
+    assert_eq!(
+        stored,
+        json!([{"email": "founder@new.test", "ok": true, "bcrypt": true, "name": "Newco", "status": "active", "role": "owner"}])
+    );
+    // The new owner sees their org, and nothing of the others.
+    assert_eq!(get_as(&g, &user, "/organizations?select=id").await.json(), json!([{"id": org}]));
+    assert_eq!(get_as(&g, &user, "/projects").await.json(), json!([]));
+
+    // Same email (any case): 409 without details; weak password, bad email: 400. Nothing created.
+    let users_before = scalar(&g, "select count(*) from auth.users").await;
+    let orgs_before = scalar(&g, "select count(*) from api.organizations").await;
+    let r = g.send(Method::POST, "/rpc/register_organization", &[], &reg("Founder@New.test", "another password")).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(!r.body.contains(&user) && !r.body.contains(&org), "{}", r.body);
+    let r = g.send(Method::POST, "/rpc/register_organization", &[], &reg("short@new.test", "1234567")).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    for bad in ["not-an-email", "a@b", "two@@x.test", "sp ace@x.test"] {
+        let r = g.send(Method::POST, "/rpc/register_organization", &[], &reg(bad, "long enough")).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    assert_eq!(scalar(&g, "select count(*) from auth.users").await, users_before);
+    assert_eq!(scalar(&g, "select count(*) from api.organizations").await, orgs_before);
+
+    // With auto-activation off, new orgs are pending.
+    g.db.admin().await.batch_execute("update api.platform_settings set auto_activate_new_orgs = false").await.unwrap();
+    let r = g.send(Method::POST, "/rpc/register_organization", &[], &reg("second@new.test", "long enough")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["status"], json!("pending_approval"));
+    // Anonymous callers may only register.
+    assert_eq!(g.get("/organizations").await.status, 401);
+    let r =
+        g.send(Method::POST, "/rpc/set_org_status", &[], &json!({"org": org, "status": "suspended"}).to_string()).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+}
+
+const TABLES: [&str; 9] = [
+    "platform_settings",
+    "organizations",
+    "memberships",
+    "invitations",
+    "projects",
+    "tasks",
+    "models",
+    "org_models",
+    "audit_log",
+];
+const TENANT_TABLES: [&str; 6] = ["memberships", "invitations", "projects", "tasks", "org_models", "audit_log"];
+
+/// The catalog-level lints of SPEC §6 for the reference schema.
+#[tokio::test]
+async fn the_schema_is_locked_down() {
+    let g = Gateway::start().await;
+    for t in TABLES {
+        let row = &rows(&g, &format!(
+            "select c.relrowsecurity as rls, c.relforcerowsecurity as forced, pg_get_userbyid(c.relowner) as owner, \
+                    has_table_privilege('anon', c.oid, 'select,insert,update,delete,truncate,references,trigger') as anon_any, \
+                    has_table_privilege('authenticated', c.oid, 'truncate,references,trigger') as authn_dangerous \
+               from pg_class c where c.oid = 'api.{t}'::regclass")).await[0];
+        assert_eq!(
+            row,
+            &json!({"rls": true, "forced": true, "owner": "rowgate_owner", "anon_any": false, "authn_dangerous": false}),
+            "{t}"
+        );
+        // Every command granted to authenticated has a policy for it; no write policy is USING/CHECK (true).
+        for (cmd, privilege) in [("SELECT", "select"), ("INSERT", "insert"), ("UPDATE", "update"), ("DELETE", "delete")]
+        {
+            // DELETE has no column privileges.
+            let column = match privilege {
+                "delete" => "false".to_string(),
+                _ => format!("has_any_column_privilege('authenticated', 'api.{t}', '{privilege}')"),
+            };
+            let granted = scalar(
+                &g,
+                &format!("select has_table_privilege('authenticated', 'api.{t}', '{privilege}') or {column}"),
+            )
+            .await;
+            let policies = scalar(
+                &g,
+                &format!(
+                    "select count(*) from pg_policies where schemaname = 'api' and tablename = '{t}' \
+                   and cmd in ('{cmd}', 'ALL') and 'authenticated' = any (roles)"
+                ),
+            )
+            .await;
+            assert_eq!(
+                granted == json!(true),
+                policies != json!(0),
+                "{t} {cmd}: granted {granted}, {policies} policies"
+            );
+        }
+        let open_writes = scalar(
+            &g,
+            &format!(
+                "select count(*) from pg_policies where schemaname = 'api' and tablename = '{t}' and cmd <> 'SELECT' \
+               and (qual = 'true' or with_check = 'true')"
+            ),
+        )
+        .await;
+        assert_eq!(open_writes, json!(0), "{t}");
+    }
+    for t in TENANT_TABLES {
+        let indexed = scalar(
+            &g,
+            &format!(
+            "select count(*) from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0] \
+              where i.indrelid = 'api.{t}'::regclass and a.attname = 'org_id'"),
+        )
+        .await;
+        assert_ne!(indexed, json!(0), "{t} has no index led by org_id");
+    }
+    // SECURITY DEFINER functions pin search_path and are not executable by PUBLIC (nor by anon,
+    // except registration).
+    let definers = rows(
+        &g,
+        "select p.oid::regprocedure::text as f, \
+                coalesce('search_path=\"\"' = any (p.proconfig), false) as pinned, \
+                has_function_privilege('public', p.oid, 'execute') as public_exec, \
+                has_function_privilege('anon', p.oid, 'execute') as anon_exec \
+           from pg_proc p where p.prosecdef and p.pronamespace in ('api'::regnamespace, 'internal'::regnamespace)",
+    )
+    .await;
+    assert!(definers.as_array().unwrap().len() >= 10, "{definers}");
+    for d in definers.as_array().unwrap() {
+        let f = d["f"].as_str().unwrap();
+        assert_eq!(d["pinned"], json!(true), "{f}");
+        assert_eq!(d["public_exec"], json!(false), "{f}");
+        let anon_may = f.starts_with("internal.user_id")
+            || f.starts_with("internal.is_super_admin")
+            || f.starts_with("api.register_organization");
+        assert_eq!(d["anon_exec"], json!(anon_may), "{f}");
+    }
+    // Request roles reach neither auth nor the tables behind the helpers.
+    assert_eq!(scalar(&g, "select has_schema_privilege('authenticated', 'auth', 'usage') or has_schema_privilege('anon', 'auth', 'usage')").await, json!(false));
+    // Helpers are evaluated once per statement (an InitPlan), not once per row.
+    let db = g.db.admin().await;
+    let plan = db
+        .simple_query(&format!(
+            "begin; set local role authenticated; \
+             select set_config('request.jwt.claims', '{{\"sub\":\"{MEMBER_A}\"}}', true); \
+             explain (costs off) select * from api.tasks where done; rollback"
+        ))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(plan.contains("InitPlan"), "{plan}");
+    assert!(!plan.contains("SubPlan"), "{plan}");
+}
+
+#[tokio::test]
+async fn upserts_stay_in_the_org() {
+    let g = seeded().await;
+    let merge = |user: &str| {
+        [("authorization", auth(user)), ("prefer", "resolution=merge-duplicates,return=representation".to_string())]
+    };
+    let h = merge(MEMBER_A);
+    let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mine = json!([{"org_id": ORG_A, "id": TASK_A, "project_id": PROJ_A, "title": "upserted"}]).to_string();
+    let r = g.send(Method::POST, "/tasks?select=title", &h, &mine).await;
+    assert_eq!((r.status, r.json()), (200, json!([{"title": "upserted"}])), "{}", r.body);
+    // Another org's row: refused, unchanged.
+    let theirs = json!([{"org_id": ORG_B, "id": TASK_B, "project_id": PROJ_B, "title": "upserted"}]).to_string();
+    let r = g.send(Method::POST, "/tasks", &h, &theirs).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // A viewer's upsert of an existing row: refused.
+    let v = merge(VIEWER_A);
+    let v: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = g.send(Method::POST, "/tasks", &v, &mine).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(
+        rows(&g, "select title from api.tasks where title in ('a-task', 'b-task', 'upserted') order by title").await,
+        json!([{"title": "b-task"}, {"title": "upserted"}])
+    );
+    // Keys never change, even where the grant names them.
+    let r = send_as(&g, MEMBER_A, Method::PATCH, &format!("/tasks?id=eq.{TASK_A}"), &json!({"id": TASK_B}).to_string())
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = send_as(
+        &g,
+        ADMIN_A,
+        Method::PATCH,
+        &format!("/memberships?user_id=eq.{VIEWER_A}"),
+        &json!({"user_id": LONER}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(scalar(&g, &format!("select count(*) from api.tasks where id = '{TASK_A}'")).await, json!(1));
+}
