@@ -170,8 +170,9 @@ language sql stable security definer set search_path = '' as $$
 $$;
 
 -- Pre-request check: a token whose session was revoked, or whose user is disabled, stops
--- working at once. Set ROWGATE_DB_PRE_REQUEST=auth.check_request (or call it from your own).
-create function auth.check_request() returns void
+-- working at once. Set ROWGATE_DB_PRE_REQUEST=internal.check_request (or call it from your own).
+create schema if not exists internal;
+create function internal.check_request() returns void
 language plpgsql stable security definer set search_path = '' as $$
 declare
   sid uuid := nullif(auth.claims() ->> 'session_id', '')::uuid;
@@ -185,10 +186,13 @@ begin
   end if;
 end $$;
 
--- Only the gateway's request roles call these, and only through the functions.
+-- Request roles never reach schema auth: /auth/v1 runs these as the gateway's own role.
 revoke all on all tables in schema auth from public;
 revoke execute on all functions in schema auth from public;
--- Statements are prepared as authenticator before the role switch.
-grant usage on schema auth to anon, authenticated, authenticator;
-grant execute on function auth.login(text, text, text), auth.refresh(text) to anon, authenticated;
-grant execute on function auth.logout(text), auth.get_user(), auth.check_request() to anon, authenticated;
+grant usage on schema auth to authenticator;
+grant execute on function auth.login(text, text, text), auth.refresh(text), auth.logout(text), auth.get_user()
+  to authenticator;
+revoke execute on function internal.check_request() from public;
+-- The pre-request call is prepared as authenticator, before the role switch.
+grant usage on schema internal to authenticator;
+grant execute on function internal.check_request() to anon, authenticated;

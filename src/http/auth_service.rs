@@ -92,7 +92,8 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
     }
 }
 
-/// Runs one auth function as the caller (or the anonymous role) and returns its JSON result.
+/// Runs one auth function as the gateway's own role (request roles cannot reach schema `auth`),
+/// with the caller's claims when a token was sent, and returns its JSON result.
 async fn call(
     state: &AppState,
     parts: &Parts,
@@ -100,16 +101,16 @@ async fn call(
     sql: &str,
     params: Vec<String>,
 ) -> Result<Value, Response<Body>> {
-    let anon = state.config.anon_role.clone().unwrap_or_else(|| "anon".into());
-    let anon_claims = json!({ "role": anon }).to_string();
-    let (role, claims, has_token) = match identity {
-        Some(i) => (i.role.to_string(), i.claims.to_string(), true),
-        None => (anon, anon_claims, false),
+    let (claims, has_token) = match identity {
+        Some(i) => (i.claims.to_string(), true),
+        None => ("{}".to_string(), false),
     };
+    // `none` resets to the session user: the authenticator.
+    let role = "none";
     let ctx = context::context_statement(&context::RequestContext {
         schema: &state.config.schemas[0],
         extra_search_path: &state.config.extra_search_path,
-        role: &role,
+        role,
         claims: &claims,
         method: parts.method.as_str(),
         path: parts.uri.path(),

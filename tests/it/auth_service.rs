@@ -19,7 +19,7 @@ async fn start() -> Gateway {
     let key = rowgate::auth::signing::SigningKey::generate_jwk().unwrap();
     let cfg = config(&db, |a| {
         a.jwt_signing_key = Some(key);
-        a.db_pre_request = Some("auth.check_request".into());
+        a.db_pre_request = Some("internal.check_request".into());
     });
     Gateway::start_on(db, cfg).await
 }

@@ -740,6 +740,7 @@ async fn the_schema_is_locked_down() {
         assert_eq!(d["pinned"], json!(true), "{f}");
         assert_eq!(d["public_exec"], json!(false), "{f}");
         let anon_may = f.starts_with("internal.user_id")
+            || f.starts_with("internal.check_request")
             || f.starts_with("internal.is_super_admin")
             || f.starts_with("api.register_organization");
         assert_eq!(d["anon_exec"], json!(anon_may), "{f}");
