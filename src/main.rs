@@ -75,6 +75,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     eprintln!("rowgate: serving http://{} (admin http://{})", running.api_addr, running.admin_addr);
     if embedded.is_some() {
         eprintln!(
+            "rowgate: create the first super admin (only while there are no users):\n  \
+             curl -X POST http://{}/auth/v1/bootstrap -H 'Content-Type: application/json' \
+             -d '{{\"email\":\"admin@example.com\",\"password\":\"a-long-passphrase\"}}'",
+            running.api_addr
+        );
+        eprintln!(
             "rowgate: try  curl http://{}/todos   or, as alice:  curl -H \"Authorization: Bearer $(rowgate token --sub alice)\" http://{}/todos",
             running.api_addr, running.api_addr
         );

@@ -77,6 +77,9 @@ pub struct ServeArgs {
     /// its public half is trusted and published at /auth/v1/.well-known/jwks.json.
     #[arg(long, env = "ROWGATE_JWT_SIGNING_KEY", hide_env_values = true)]
     pub jwt_signing_key: Option<String>,
+    /// Whether POST /auth/v1/signup creates users (true) or is refused (false).
+    #[arg(long, env = "ROWGATE_AUTH_SIGNUP_ENABLED")]
+    pub auth_signup_enabled: Option<String>,
     /// Required audience.
     #[arg(long, env = "ROWGATE_JWT_AUD")]
     pub jwt_aud: Option<String>,

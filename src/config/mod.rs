@@ -48,6 +48,7 @@ pub struct Config {
     pub anon_role: Option<String>,
     pub jwt_secret: Option<String>,
     pub jwt_signing_key: Option<String>,
+    pub auth_signup_enabled: bool,
     pub jwt_aud: Option<String>,
     pub jwt_role_claim: String,
     pub jwt_cache_max_entries: usize,

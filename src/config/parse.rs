@@ -115,6 +115,8 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         anon_role,
         jwt_secret: pick(&a.jwt_secret, "PGRST_JWT_SECRET").filter(|s| !s.is_empty()),
         jwt_signing_key: a.jwt_signing_key.clone().filter(|s| !s.trim().is_empty()),
+        auth_signup_enabled: a.auth_signup_enabled.is_none()
+            || boolean("ROWGATE_AUTH_SIGNUP_ENABLED", a.auth_signup_enabled.clone())?,
         jwt_aud: pick(&a.jwt_aud, "PGRST_JWT_AUD").filter(|s| !s.is_empty()),
         jwt_role_claim,
         jwt_cache_max_entries,

@@ -72,6 +72,59 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
             };
             issue_session(state, result)
         }
+        (&Method::POST, "/auth/v1/bootstrap") => {
+            let (email, password) = credentials(body)?;
+            issue_session(
+                state,
+                call(state, parts, None, "select auth.bootstrap($1, $2)::text", vec![email, password]).await?,
+            )
+        }
+        (&Method::POST, "/auth/v1/signup") => {
+            if !state.config.auth_signup_enabled {
+                return Err(gotrue_error(422, "signup_disabled", "Signups not allowed for this instance"));
+            }
+            let (email, password) = credentials(body)?;
+            issue_session(
+                state,
+                call(state, parts, None, "select auth.signup($1, $2)::text", vec![email, password]).await?,
+            )
+        }
+        (&Method::PUT, "/auth/v1/user") => {
+            let identity = bearer_identity(state, parts)?;
+            let changes = json_body(body)?.to_string();
+            let sql = "select auth.update_user($1::jsonb)::text";
+            let user = checked(call(state, parts, Some(&identity), sql, vec![changes]).await?)?;
+            Ok(json_response(StatusCode::OK, &user))
+        }
+        (&Method::GET, "/auth/v1/admin/users") => {
+            let identity = bearer_identity(state, parts)?;
+            let users =
+                checked(call(state, parts, Some(&identity), "select auth.admin_list_users()::text", vec![]).await?)?;
+            Ok(json_response(StatusCode::OK, &users))
+        }
+        (&Method::POST, "/auth/v1/admin/users") => {
+            let identity = bearer_identity(state, parts)?;
+            let input = json_body(body)?;
+            let (email, password) = credentials(body)?;
+            let super_admin = input.get("is_super_admin").and_then(Value::as_bool).unwrap_or(false).to_string();
+            let sql = "select auth.admin_create_user($1, $2, $3::boolean)::text";
+            let user = checked(call(state, parts, Some(&identity), sql, vec![email, password, super_admin]).await?)?;
+            Ok(json_response(StatusCode::OK, &user))
+        }
+        (&Method::PUT, path) if path.starts_with("/auth/v1/admin/users/") => {
+            let identity = bearer_identity(state, parts)?;
+            let id = path.trim_start_matches("/auth/v1/admin/users/").to_string();
+            let input = json_body(body)?;
+            // `disabled: bool`, or GoTrue's `ban_duration` ("none" lifts the ban).
+            let disabled = match (input.get("disabled").and_then(Value::as_bool), input.get("ban_duration")) {
+                (Some(d), _) => d,
+                (None, Some(Value::String(b))) => b != "none",
+                _ => return Err(gotrue_error(400, "validation_failed", "expected disabled or ban_duration")),
+            };
+            let sql = "select auth.admin_set_disabled($1::uuid, $2::boolean)::text";
+            let user = checked(call(state, parts, Some(&identity), sql, vec![id, disabled.to_string()]).await?)?;
+            Ok(json_response(StatusCode::OK, &user))
+        }
         (&Method::POST, "/auth/v1/logout") => {
             let identity = bearer_identity(state, parts)?;
             let scope = param("scope").unwrap_or("global").to_string();
@@ -186,6 +239,14 @@ fn bearer_identity(state: &AppState, parts: &Parts) -> Result<Identity, Response
     }
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     state.auth.authenticate(header, now).map_err(|e| ApiError::from(e).into_response())
+}
+
+fn credentials(body: &Bytes) -> Result<(String, String), Response<Body>> {
+    let input = json_body(body)?;
+    match (input.get("email").and_then(Value::as_str), input.get("password").and_then(Value::as_str)) {
+        (Some(e), Some(p)) => Ok((e.to_string(), p.to_string())),
+        _ => Err(gotrue_error(400, "validation_failed", "email and password are required")),
+    }
 }
 
 fn json_body(body: &Bytes) -> Result<Value, Response<Body>> {
