@@ -21,6 +21,7 @@ mod openapi;
 mod operators;
 mod plans;
 mod reads;
+mod registration;
 mod rpc;
 mod shapes;
 mod tenancy;
