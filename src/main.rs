@@ -66,6 +66,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         if config.jwt_signing_key.is_none() {
             config.jwt_signing_key = Some(rowgate::embedded::ensure_signing_key(&cwd)?);
         }
+        // Logout and disabled users take effect at once (the reference schema's session check).
+        if config.pre_request.is_none() {
+            config.pre_request = Some(("internal".into(), "check_request".into()));
+        }
         Some(e)
     } else {
         None
