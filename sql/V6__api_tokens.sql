@@ -278,6 +278,41 @@ begin
 end
 $$;
 
+-- As in V3, but an API token cannot accept invitations for its creator (it acts in one org only).
+create or replace function api.accept_invitation(token text) returns json
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  v_user uuid := internal.user_id();
+  v_org uuid;
+  v_inv api.invitations;
+begin
+  if internal.is_api_token_request() then
+    raise exception 'API tokens cannot accept invitations' using errcode = 'PT403';
+  end if;
+  if v_user is null or not exists (select 1 from auth.users u where u.id = v_user and u.disabled_at is null) then
+    raise exception 'not signed in' using errcode = 'PT401';
+  end if;
+  if accept_invitation.token !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[0-9a-f]{48}$' then
+    raise exception 'invitation invalid, expired or already used' using errcode = 'PT400';
+  end if;
+  v_org := split_part(accept_invitation.token, '.', 1)::uuid;
+  select * into v_inv from api.invitations i
+   where i.org_id = v_org and i.token_hash = encode(public.digest(accept_invitation.token, 'sha256'), 'hex')
+   for update;
+  if not found or v_inv.accepted_at is not null or v_inv.expires_at <= now() then
+    raise exception 'invitation invalid, expired or already used' using errcode = 'PT400';
+  end if;
+  if exists (select 1 from api.memberships m where m.org_id = v_org and m.user_id = v_user) then
+    raise exception 'already a member of this organization' using errcode = 'PT409';
+  end if;
+  insert into api.memberships (org_id, user_id, role) values (v_org, v_user, v_inv.role);
+  update api.invitations i set accepted_at = now(), accepted_by = v_user
+   where i.org_id = v_inv.org_id and i.id = v_inv.id;
+  return json_build_object('org_id', v_org, 'role', v_inv.role);
+end
+$$;
+
 revoke execute on function api.create_api_token(uuid, text, text, timestamptz), api.list_api_tokens(uuid),
   api.revoke_api_token(uuid, uuid) from public;
 grant execute on function api.create_api_token(uuid, text, text, timestamptz), api.list_api_tokens(uuid),

@@ -163,6 +163,15 @@ async fn a_token_acts_in_its_org_only() {
     let r = rpc(&g, &auth, "create_api_token", json!({"org": ORG_A, "name": "x", "role": "viewer"})).await;
     assert_eq!(r.status, 403, "{}", r.body);
 
+    // Nor accept invitations for the creator (without the check: 409, already a member of B).
+    let r =
+        rpc(&g, &jwt(OWNER_B), "create_invitation", json!({"org": ORG_B, "email": "owner@a.test", "role": "viewer"}))
+            .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let invitation = r.json().as_str().unwrap().to_string();
+    let r = rpc(&g, &auth, "accept_invitation", json!({"token": invitation})).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+
     // The listing shows no secret and no hash.
     let r = rpc(&g, &jwt(OWNER_A), "list_api_tokens", json!({"org": ORG_A})).await;
     assert_eq!(r.status, 200, "{}", r.body);
