@@ -32,10 +32,11 @@ create policy memberships_update on api.memberships for update to authenticated
     and internal.role_rank(role) <= internal.role_rank(internal.org_role(org_id))
   );
 -- Owners/admins remove members not above them; anyone may leave. The last owner stays
--- (trigger keep_an_owner); suspended orgs are read-only (trigger org_writable).
+-- (trigger keep_an_owner); suspended orgs are read-only (trigger org_writable). Leaving is limited to
+-- the caller's visible orgs, so an API token (one org) cannot make its creator leave another org.
 create policy memberships_delete on api.memberships for delete to authenticated
   using (
-    user_id = (select internal.user_id())
+    (user_id = (select internal.user_id()) and org_id = any ((select internal.user_org_ids())::uuid[]))
     or (
       org_id = any ((select internal.user_org_ids_at('admin'))::uuid[])
       and internal.role_rank(role) <= internal.role_rank(internal.org_role(org_id))

@@ -11,6 +11,11 @@
 //! (`exp`/`nbf`/`iat` with 30 s leeway, `aud`, role) is done here.
 //! Successfully verified tokens are kept in a bounded cache; a cache hit
 //! skips the signature check but always re-runs the time checks.
+//!
+//! A bearer value starting with `rg_` is an API token, not a JWT: it is passed
+//! to the database unverified as role `authenticated` with the claims
+//! `{"role":"authenticated","api_token":"rg_…"}`, where the pre-request check
+//! `internal.check_request()` looks it up (sql/V6). It is never cached.
 
 mod claims;
 mod error;
@@ -178,6 +183,10 @@ impl Authenticator {
         if raw.is_empty() {
             // Reported before PGRST300: an empty token is not a token.
             return Err(AuthError::invalid_token("Empty JWT is sent in Authorization header"));
+        }
+        if let Some(identity) = token::api_token_identity(raw)? {
+            // Not a JWT: the database's pre-request check decides (never cached, never logged).
+            return Ok(identity);
         }
         let Some(keys) = &self.keys else {
             return Err(AuthError::SecretMissing);

@@ -25,6 +25,23 @@ pub(crate) fn bearer_token(authorization: Option<&[u8]>) -> Option<&[u8]> {
     }
 }
 
+/// Prefix of API tokens (`rg_` + 64 hex characters, minted by `api.create_api_token`).
+pub(crate) const API_TOKEN_PREFIX: &[u8] = b"rg_";
+
+/// The identity of an API token (`rg_…`), or `None` when `token` is not one. The value is not
+/// checked here beyond being printable ASCII: the database's pre-request check decides.
+pub(crate) fn api_token_identity(token: &[u8]) -> Result<Option<super::Identity>, AuthError> {
+    if !token.starts_with(API_TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    if !token.iter().all(u8::is_ascii_graphic) {
+        return Err(AuthError::invalid_token("Invalid API token"));
+    }
+    let token = std::str::from_utf8(token).map_err(|_| AuthError::invalid_token("Invalid API token"))?;
+    let claims = serde_json::json!({ "role": "authenticated", "api_token": token });
+    Ok(Some(super::Identity { role: "authenticated".into(), claims: claims.to_string().into(), has_token: true }))
+}
+
 /// Checks the token's overall shape: non-empty, three dot-separated parts,
 /// valid UTF-8. Returns the token as `&str`.
 pub(crate) fn check_shape(token: &[u8]) -> Result<&str, AuthError> {
@@ -99,6 +116,17 @@ mod tests {
         assert_eq!(bearer_token(Some(b"Bearer ")), Some(&b""[..]));
         assert_eq!(bearer_token(Some(b"Basic dXNlcjpwYXNz")), None);
         assert_eq!(bearer_token(Some(b"Bearerabc")), None);
+    }
+
+    #[test]
+    fn api_tokens_are_passed_on_unverified() {
+        assert!(api_token_identity(b"a.b.c").unwrap().is_none());
+        let id = api_token_identity(b"rg_abc\"x").unwrap().unwrap();
+        assert_eq!(&*id.role, "authenticated");
+        assert!(id.has_token);
+        let claims: Value = serde_json::from_str(&id.claims).unwrap();
+        assert_eq!(claims, serde_json::json!({"role": "authenticated", "api_token": "rg_abc\"x"}));
+        assert_eq!(api_token_identity(b"rg_a\xffb").unwrap_err().code(), "PGRST301");
     }
 
     #[test]

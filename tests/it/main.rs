@@ -5,6 +5,7 @@
 mod harness;
 
 mod aggregates;
+mod api_tokens;
 mod auth;
 mod auth_admin;
 mod auth_service;
