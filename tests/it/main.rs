@@ -22,5 +22,6 @@ mod plans;
 mod reads;
 mod rpc;
 mod shapes;
+mod supabase_js;
 mod tenancy;
 mod writes;
