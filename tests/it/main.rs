@@ -6,6 +6,7 @@ mod harness;
 
 mod aggregates;
 mod auth;
+mod auth_logs;
 mod auth_service;
 mod cli;
 mod clients;
