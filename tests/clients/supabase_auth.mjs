@@ -89,6 +89,18 @@ await check('signed out, the anon key reads no rows', async () => {
   assert.deepEqual(data, []);
 });
 
+await check("supabase-js's default schema (public) is refused clearly: 406 PGRST106", async () => {
+  const defaults = createClient(origin, anonKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    global: { fetch: gatewayFetch },
+    realtime: { transport: NoWebSocket },
+  });
+  const { error, status } = await defaults.from('private_notes').select();
+  assert.equal(exchanges.at(-1).headers['accept-profile'], 'public');
+  assert.equal(status, 406);
+  assert.equal(error.code, 'PGRST106');
+});
+
 await check('signInWithPassword returns a session', async () => {
   const { data, error } = await supabase.auth.signInWithPassword({ email: EMAIL, password: PASSWORD });
   assert.equal(error, null);
