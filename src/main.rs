@@ -40,7 +40,14 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into());
+    let mut filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into());
+    // tokio-postgres logs every statement's parameters at debug: passwords, refresh tokens and
+    // the request headers (bearer tokens) would reach the log at ROWGATE_LOG=debug. Its debug
+    // output is never enabled, whatever ROWGATE_LOG says (these directives replace the user's
+    // for the same targets).
+    for directive in ["tokio_postgres=info", "tokio_postgres::query=info", "tokio_postgres::prepare=info"] {
+        filter = filter.add_directive(directive.parse().expect("valid directive"));
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => builder.json().init(),
