@@ -84,7 +84,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         None => None,
     };
     let auth = Authenticator::new(AuthConfig {
-        trusted_jwks: signing.iter().map(|k| k.jwks().to_string()).collect(),
+        trusted_jwks: signing.iter().map(|k| k.verification_jwks().to_string()).collect(),
         secret: config.jwt_secret.clone(),
         audience: config.jwt_aud.clone(),
         role_claim: config.jwt_role_claim.clone(),

@@ -1,6 +1,6 @@
 //! The key `/auth/v1` signs access tokens with (`ROWGATE_JWT_SIGNING_KEY`): an ES256 private JWK
-//! with a `kid` (as `rowgate keys generate` prints) or an EC P-256 PKCS#8 PEM. Its public half is
-//! trusted for verification and published as the JWKS.
+//! with a `kid` (as `rowgate keys generate` prints), an EC P-256 or RSA PKCS#8 PEM (ES256, RS256),
+//! or an `oct` JWK (HS256). Its public half (none for HS256) is trusted and published as the JWKS.
 
 use aws_lc_rs::encoding::AsBigEndian;
 use aws_lc_rs::rand::SystemRandom;
@@ -14,8 +14,10 @@ use super::error::KeyError;
 
 pub struct SigningKey {
     pub kid: String,
+    alg: Algorithm,
     encoding: EncodingKey,
-    /// `{"kty":"EC","crv":"P-256","x":..,"y":..,"kid":..,"alg":"ES256","use":"sig"}`
+    /// `{"kty":"EC","crv":"P-256","x":..,"y":..,"kid":..,"alg":"ES256","use":"sig"}` (or RSA);
+    /// for HS256 the secret itself, never published.
     pub public_jwk: Value,
 }
 
@@ -39,6 +41,9 @@ impl SigningKey {
         let text = text.trim();
         let (pair, kid) = if text.starts_with('{') {
             let jwk: Value = serde_json::from_str(text).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+            if jwk["kty"] == "oct" {
+                return Self::hs256(&jwk);
+            }
             if jwk["kty"] != "EC" || jwk["crv"] != "P-256" {
                 return Err(bad("only EC P-256 (ES256) private JWKs are supported"));
             }
@@ -55,9 +60,10 @@ impl SigningKey {
             (pair, jwk["kid"].as_str().map(str::to_string))
         } else if text.contains("BEGIN PRIVATE KEY") {
             let der = pem_body(text)?;
-            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
-                .map_err(|_| bad("the PEM is not an EC P-256 PKCS#8 private key"))?;
-            (pair, None)
+            match EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der) {
+                Ok(pair) => (pair, None),
+                Err(_) => return Self::rs256(text, &der),
+            }
         } else {
             return Err(bad("expected a private JWK or a PKCS#8 PEM; generate one with `rowgate keys generate`"));
         };
@@ -75,7 +81,33 @@ impl SigningKey {
         let der = pair.to_pkcs8v1().map_err(|_| bad("cannot encode the key"))?;
         let encoding = EncodingKey::from_ec_der(der.as_ref());
         let public_jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "alg": "ES256", "use": "sig"});
-        Ok(SigningKey { kid, encoding, public_jwk })
+        Ok(SigningKey { kid, alg: Algorithm::ES256, encoding, public_jwk })
+    }
+
+    /// An RSA PKCS#8 PEM: RS256, named by the thumbprint of its public key.
+    fn rs256(pem: &str, der: &[u8]) -> Result<SigningKey, KeyError> {
+        let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(der)
+            .map_err(|_| bad("the PEM is neither an EC P-256 nor an RSA PKCS#8 private key"))?;
+        let components: aws_lc_rs::rsa::PublicKeyComponents<Vec<u8>> = pair.public_key().into();
+        let (n, e) = (URL_SAFE_NO_PAD.encode(&components.n), URL_SAFE_NO_PAD.encode(&components.e));
+        let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+        let kid = URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16]);
+        let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| bad(format!("unusable RSA key: {e}")))?;
+        let public_jwk = json!({"kty": "RSA", "n": n, "e": e, "kid": kid, "alg": "RS256", "use": "sig"});
+        Ok(SigningKey { kid, alg: Algorithm::RS256, encoding, public_jwk })
+    }
+
+    /// `{"kty":"oct","k":..,"kid":..}`: HS256 with a secret of at least 32 bytes.
+    fn hs256(jwk: &Value) -> Result<SigningKey, KeyError> {
+        let k = jwk["k"].as_str().ok_or_else(|| bad("missing \"k\""))?;
+        let secret = URL_SAFE_NO_PAD.decode(k).map_err(|_| bad("\"k\" is not base64url"))?;
+        if secret.len() < 32 {
+            return Err(bad("an HS256 secret must be at least 32 bytes"));
+        }
+        let kid = jwk["kid"].as_str().ok_or_else(|| bad("an oct key needs a \"kid\""))?.to_string();
+        let public_jwk = json!({"kty": "oct", "k": k, "kid": kid, "alg": "HS256", "use": "sig"});
+        Ok(SigningKey { kid, alg: Algorithm::HS256, encoding: EncodingKey::from_secret(&secret), public_jwk })
     }
 
     /// A new ES256 key as the private JWK text `ROWGATE_JWT_SIGNING_KEY` accepts.
@@ -93,13 +125,21 @@ impl SigningKey {
 
     /// Signs `claims` with this key (`alg` ES256, `kid` in the header).
     pub fn sign(&self, claims: &Value) -> Result<String, KeyError> {
-        let mut header = Header::new(Algorithm::ES256);
+        let mut header = Header::new(self.alg);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| bad(format!("signing failed: {e}")))
     }
 
-    /// `{"keys":[<public JWK>]}` for `/.well-known/jwks.json`.
+    /// `{"keys":[<public JWK>]}` for `/.well-known/jwks.json`; empty for a shared secret.
     pub fn jwks(&self) -> Value {
+        if self.alg == Algorithm::HS256 {
+            return json!({ "keys": [] });
+        }
+        json!({ "keys": [self.public_jwk] })
+    }
+
+    /// What verification trusts: the public key, or for HS256 the secret itself.
+    pub fn verification_jwks(&self) -> Value {
         json!({ "keys": [self.public_jwk] })
     }
 }
@@ -137,6 +177,30 @@ mod tests {
         .unwrap();
         let id = auth.authenticate(Some(format!("Bearer {token}").as_bytes()), 0).unwrap();
         assert_eq!(&*id.role, "authenticated");
+    }
+
+    fn verifies(key: &SigningKey) -> bool {
+        let token = key.sign(&json!({"role": "authenticated"})).unwrap();
+        let auth = crate::auth::Authenticator::new(crate::auth::AuthConfig {
+            trusted_jwks: vec![key.verification_jwks().to_string()],
+            ..Default::default()
+        })
+        .unwrap();
+        auth.authenticate(Some(format!("Bearer {token}").as_bytes()), 0).is_ok()
+    }
+
+    #[test]
+    fn rs256_and_hs256_keys_sign_too() {
+        let rsa = SigningKey::parse(include_str!("testdata/rsa1_private.pem")).unwrap();
+        assert_eq!(rsa.public_jwk["alg"], "RS256");
+        assert!(rsa.public_jwk.get("d").is_none());
+        assert!(verifies(&rsa));
+        let k = URL_SAFE_NO_PAD.encode([7u8; 32]);
+        let hs = SigningKey::parse(&json!({"kty": "oct", "k": k, "kid": "hs1"}).to_string()).unwrap();
+        assert!(verifies(&hs));
+        assert_eq!(hs.jwks(), json!({"keys": []}), "a shared secret is never published");
+        let short = URL_SAFE_NO_PAD.encode([7u8; 8]);
+        assert!(SigningKey::parse(&json!({"kty": "oct", "k": short, "kid": "x"}).to_string()).is_err());
     }
 
     #[test]

@@ -105,6 +105,19 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
 }
 
 #[tokio::test]
+async fn an_expired_refresh_token_is_refused() {
+    let g = start().await;
+    let s = login(&g, "ann@example.com", "correct horse").await.json();
+    g.db.admin()
+        .await
+        .batch_execute("update auth.refresh_tokens set expires_at = now() - interval '1 second'")
+        .await
+        .unwrap();
+    let r = refresh(&g, s["refresh_token"].as_str().unwrap()).await;
+    assert_eq!((r.status, r.json()["error_code"].clone()), (400, json!("refresh_token_not_found")), "{}", r.body);
+}
+
+#[tokio::test]
 async fn logout_and_disable_take_effect_at_once() {
     let g = start().await;
     let s = login(&g, "ann@example.com", "correct horse").await.json();
