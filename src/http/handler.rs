@@ -210,12 +210,12 @@ async fn rpc(
         *resp.status_mut() = StatusCode::NO_CONTENT;
         return Ok(resp);
     }
-    let media = match (plan.single_row, plan.media) {
-        (true, request::MediaType::Json) => request::MediaType::SingleObject { strip_nulls: false },
-        (_, m) => m,
+    let shape = response::read::ReadShape {
+        range: plan.range,
+        count: plan.count,
+        media: plan.media,
+        headers_only: plan.headers_only,
     };
-    let shape =
-        response::read::ReadShape { range: plan.range, count: plan.count, media, headers_only: plan.headers_only };
     let mut resp = response::read::read_response(api, &shape, &outcome)?;
     if plan.single_row {
         // The object type was our choice, not the client's: answer as JSON.

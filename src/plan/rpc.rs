@@ -141,15 +141,21 @@ pub fn plan_rpc<'a>(
         RpcResult::Scalar { set: function.returns_set }
     };
     let headers_only = matches!(req.action, Action::Read { headers_only: true });
+    let single_row = !function.returns_set && matches!(result, RpcResult::Rows(_));
+    // A function returning one composite value answers with one object.
+    let media = match (single_row, req.media) {
+        (true, MediaType::Json) => MediaType::SingleObject { strip_nulls: false },
+        (_, m) => m,
+    };
     Ok(RpcPlan {
         function,
         args,
-        single_row: !function.returns_set && matches!(result, RpcResult::Rows(_)),
+        single_row,
         result,
         read_only: matches!(req.action, Action::Read { .. }) || !function.is_volatile(),
         range: req.range.capped(max_rows),
         count: count_plan(req.prefer.count, max_rows),
-        media: req.media,
+        media,
         headers_only,
     })
 }

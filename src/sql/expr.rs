@@ -7,7 +7,7 @@ use crate::request::ast::{
 };
 
 use super::builder::SqlBuilder;
-use super::shape::{embed_from_where, EmbedAliases};
+use super::shape::{embed_from_where, EmbedAliases, Parts};
 
 /// `qual."col"` with its JSON path; non-JSON columns go through `to_jsonb` first.
 pub fn render_column(b: &mut SqlBuilder, qual: &str, target: &ColumnRef) {
@@ -74,7 +74,7 @@ pub fn render_condition(b: &mut SqlBuilder, qual: &str, tree: &SelectTree, cond:
             let e = &tree.embeds[*embed];
             let aliases = EmbedAliases::new(e.id);
             b.push(if *negated { "NOT EXISTS (SELECT 1" } else { "EXISTS (SELECT 1" });
-            embed_from_where(b, qual, e, &aliases);
+            embed_from_where(b, qual, e, &aliases, Parts::Conditions);
             b.push(")");
         }
     }
@@ -173,8 +173,7 @@ pub fn render_order(b: &mut SqlBuilder, qual: &str, tree: &SelectTree, order: &[
                 let aliases = EmbedAliases::new(e.id);
                 b.push("(SELECT ");
                 render_column(b, &aliases.table, &o.target);
-                let only_join = crate::plan::EmbedPlan { child: empty_tree(e.child.relation), ..shallow(e) };
-                embed_from_where(b, qual, &only_join, &aliases);
+                embed_from_where(b, qual, e, &aliases, Parts::JoinOnly);
                 b.push(")");
             }
             None => render_column(b, qual, &o.target),
@@ -189,30 +188,6 @@ pub fn render_order(b: &mut SqlBuilder, qual: &str, tree: &SelectTree, order: &[
             Some(Nulls::Last) => b.push(" NULLS LAST"),
             None => b,
         };
-    }
-}
-
-fn empty_tree(relation: &crate::schema::Relation) -> SelectTree<'_> {
-    SelectTree {
-        relation,
-        items: Vec::new(),
-        embeds: Vec::new(),
-        conditions: Vec::new(),
-        order: Vec::new(),
-        limit: None,
-        offset: 0,
-    }
-}
-
-fn shallow<'a>(e: &crate::plan::EmbedPlan<'a>) -> crate::plan::EmbedPlan<'a> {
-    crate::plan::EmbedPlan {
-        id: e.id,
-        rel: e.rel,
-        junction: e.junction,
-        name: e.name,
-        spread: e.spread,
-        empty: true,
-        child: empty_tree(e.child.relation),
     }
 }
 

@@ -2,7 +2,6 @@
 //! parameter cast to the argument's type from the catalog; rows reuse the read statement.
 
 use crate::plan::rpc::{RpcPlan, RpcResult};
-use crate::request::MediaType;
 
 use super::builder::SqlBuilder;
 use super::read::{render_rows, ReadStatements, RowSource, Rows, TAIL};
@@ -39,15 +38,9 @@ pub fn render_rpc(plan: &RpcPlan) -> ReadStatements {
         RpcResult::Rows(tree) => {
             let qual = "\"pgrst_call\"".to_string();
             let source = RowSource { from: format!("{call_sql} AS {qual}"), qual, params: call };
-            // A function returning one composite value answers with one object.
-            let media = match (plan.single_row, plan.media) {
-                (true, MediaType::Json) => MediaType::SingleObject { strip_nulls: false },
-                (_, m) => m,
-            };
-            render_rows(
-                source,
-                &Rows { tree, range: plan.range, count: plan.count, media, headers_only: plan.headers_only },
-            )
+            let rows =
+                Rows { tree, range: plan.range, count: plan.count, media: plan.media, headers_only: plan.headers_only };
+            render_rows(source, &rows)
         }
         RpcResult::Scalar { set } => {
             let mut b = call;

@@ -183,7 +183,7 @@ pub fn render_laterals(b: &mut SqlBuilder, qual: &str, tree: &SelectTree) {
 fn render_child_select(b: &mut SqlBuilder, parent: &str, e: &EmbedPlan, a: &EmbedAliases) {
     b.push("SELECT ");
     render_select_list(b, &a.table, &e.child);
-    embed_from_where_with(b, parent, e, a, true);
+    embed_from_where(b, parent, e, a, Parts::All);
     render_group_by(b, &a.table, &e.child);
     render_order(b, &a.table, &e.child, &e.child.order);
     if let Some(limit) = e.child.limit {
@@ -194,13 +194,20 @@ fn render_child_select(b: &mut SqlBuilder, parent: &str, e: &EmbedPlan, a: &Embe
     }
 }
 
-/// ` FROM target AS t [JOIN junction] WHERE <join to parent> AND <child conditions>`: shared by
-/// laterals, EXISTS filters and related ordering.
-pub fn embed_from_where(b: &mut SqlBuilder, parent: &str, e: &EmbedPlan, a: &EmbedAliases) {
-    embed_from_where_with(b, parent, e, a, false);
+/// What follows ` FROM target [JOIN junction]` besides the join to the parent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    /// Laterals and conditions: the embed's own subquery.
+    All,
+    /// Conditions only: EXISTS filters.
+    Conditions,
+    /// The join alone: related ordering reads one column of the related row.
+    JoinOnly,
 }
 
-fn embed_from_where_with(b: &mut SqlBuilder, parent: &str, e: &EmbedPlan, a: &EmbedAliases, laterals: bool) {
+/// ` FROM target AS t [JOIN junction] WHERE <join to parent> [AND <child conditions>]`: shared by
+/// laterals, EXISTS filters and related ordering.
+pub fn embed_from_where(b: &mut SqlBuilder, parent: &str, e: &EmbedPlan, a: &EmbedAliases, parts: Parts) {
     let target = e.child.relation;
     b.push(" FROM ").qualified(&target.schema, &target.name).push(" AS ").push(&a.table);
     let mut join = String::new();
@@ -229,9 +236,15 @@ fn embed_from_where_with(b: &mut SqlBuilder, parent: &str, e: &EmbedPlan, a: &Em
             }
         }
     }
-    if laterals {
-        render_laterals(b, &a.table, &e.child);
+    match parts {
+        Parts::All => {
+            render_laterals(b, &a.table, &e.child);
+            render_where(b, &a.table, &e.child, Some(&join));
+        }
+        Parts::Conditions => render_where(b, &a.table, &e.child, Some(&join)),
+        Parts::JoinOnly => {
+            b.push(" WHERE ").push(&join);
+        }
     }
-    render_where(b, &a.table, &e.child, Some(&join));
     debug_assert!(e.rel.cardinality != Cardinality::ManyToMany || e.junction.is_some());
 }
