@@ -17,3 +17,9 @@ $$;
 -- triggers refuse UPDATE, DELETE and TRUNCATE for everyone, superusers included.
 create policy audit_log_select on api.audit_log for select to authenticated
   using (org_id = any ((select internal.user_org_ids_at('admin'))::uuid[]) or (select internal.is_super_admin()));
+
+-- The tenant fence (restrictive, ANDed with every policy above): whatever they allow, only within the
+-- caller's orgs (the super admin: every org). A mistake in one permissive policy cannot cross orgs.
+create policy audit_log_org_fence on api.audit_log as restrictive for all to authenticated
+  using (org_id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()))
+  with check (org_id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()));

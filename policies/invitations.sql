@@ -18,3 +18,9 @@ create policy invitations_select on api.invitations for select to authenticated
   using (org_id = any ((select internal.user_org_ids_at('admin'))::uuid[]));
 create policy invitations_delete on api.invitations for delete to authenticated
   using (org_id = any ((select internal.user_org_ids_at('admin'))::uuid[]));
+
+-- The tenant fence (restrictive, ANDed with every policy above): whatever they allow, only within the
+-- caller's orgs (the super admin: every org). A mistake in one permissive policy cannot cross orgs.
+create policy invitations_org_fence on api.invitations as restrictive for all to authenticated
+  using (org_id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()))
+  with check (org_id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()));

@@ -42,3 +42,9 @@ create policy memberships_delete on api.memberships for delete to authenticated
       and internal.role_rank(role) <= internal.role_rank(internal.org_role(org_id))
     )
   );
+
+-- The tenant fence (restrictive, ANDed with every policy above): whatever they allow, only within the
+-- caller's orgs (the super admin: every org). A mistake in one permissive policy cannot cross orgs.
+create policy memberships_org_fence on api.memberships as restrictive for all to authenticated
+  using (org_id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()))
+  with check (org_id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()));

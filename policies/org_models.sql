@@ -19,3 +19,9 @@ create policy org_models_insert on api.org_models for insert to authenticated
   with check (org_id = any ((select internal.user_org_ids_at('admin'))::uuid[]) or (select internal.is_super_admin()));
 create policy org_models_delete on api.org_models for delete to authenticated
   using (org_id = any ((select internal.user_org_ids_at('admin'))::uuid[]) or (select internal.is_super_admin()));
+
+-- The tenant fence (restrictive, ANDed with every policy above): whatever they allow, only within the
+-- caller's orgs (the super admin: every org). A mistake in one permissive policy cannot cross orgs.
+create policy org_models_org_fence on api.org_models as restrictive for all to authenticated
+  using (org_id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()))
+  with check (org_id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()));

@@ -23,3 +23,9 @@ create policy projects_update on api.projects for update to authenticated
   with check (org_id = any ((select internal.user_org_ids_at('member'))::uuid[]));
 create policy projects_delete on api.projects for delete to authenticated
   using (org_id = any ((select internal.user_org_ids_at('member'))::uuid[]));
+
+-- The tenant fence (restrictive, ANDed with every policy above): whatever they allow, only within the
+-- caller's orgs (the super admin: every org). A mistake in one permissive policy cannot cross orgs.
+create policy projects_org_fence on api.projects as restrictive for all to authenticated
+  using (org_id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()))
+  with check (org_id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()));

@@ -693,7 +693,7 @@ async fn the_schema_is_locked_down() {
                 &g,
                 &format!(
                     "select count(*) from pg_policies where schemaname = 'api' and tablename = '{t}' \
-                   and cmd in ('{cmd}', 'ALL') and 'authenticated' = any (roles)"
+                   and cmd in ('{cmd}', 'ALL') and permissive = 'PERMISSIVE' and 'authenticated' = any (roles)"
                 ),
             )
             .await;

@@ -1,0 +1,207 @@
+-- The isolation suite's fixture, included by every file in tests/sql/ inside its transaction (each
+-- file ends with ROLLBACK, so nothing here outlives the run). Needs a superuser connection: it seeds
+-- rows directly and switches to the request roles with SET ROLE.
+--
+-- Orgs A and B are active and mirror each other (owner, admin, member, viewer, and an extra member
+-- who is the target of membership changes); S is suspended and P is pending approval. Every id is
+-- derived from a name by isolation_test.id(), so tests read as names.
+
+create schema isolation_test;
+grant usage on schema isolation_test to anon, authenticated, service_role;
+
+create function isolation_test.id(name text) returns uuid
+language sql immutable as $$ select md5('rowgate isolation suite: ' || name)::uuid $$;
+grant execute on function isolation_test.id(text) to anon, authenticated, service_role;
+
+-- The invitation token of org x (the format api.accept_invitation expects: org id, dot, 48 hex).
+create function isolation_test.invitation_token(x text) returns text
+language sql immutable as $$
+  select isolation_test.id(x)::text || '.' || substr(md5('token ' || x) || md5('more ' || x), 1, 48)
+$$;
+grant execute on function isolation_test.invitation_token(text) to anon, authenticated, service_role;
+
+-- Seed (as the superuser, so RLS does not apply; the triggers do and write the audit log).
+insert into auth.users (id, email, is_super_admin)
+select isolation_test.id(u), u || '@isolation.test', u = 'super'
+  from unnest(array['owner_a', 'admin_a', 'member_a', 'viewer_a', 'extra_a',
+                    'owner_b', 'admin_b', 'member_b', 'viewer_b', 'extra_b',
+                    'owner_s', 'owner_p', 'loner', 'super', 'newbie']) u;
+
+insert into api.organizations (id, name, status) values
+  (isolation_test.id('a'), 'Org A', 'active'),
+  (isolation_test.id('b'), 'Org B', 'active'),
+  (isolation_test.id('s'), 'Org S', 'active'),
+  (isolation_test.id('p'), 'Org P', 'pending_approval');
+
+insert into api.memberships (org_id, user_id, role)
+select isolation_test.id(x), isolation_test.id(r || '_' || x), case r when 'extra' then 'member' else r end
+  from unnest(array['a', 'b']) x, unnest(array['owner', 'admin', 'member', 'viewer', 'extra']) r;
+insert into api.memberships (org_id, user_id, role) values
+  (isolation_test.id('s'), isolation_test.id('owner_s'), 'owner'),
+  (isolation_test.id('p'), isolation_test.id('owner_p'), 'owner');
+
+insert into api.projects (org_id, id, name)
+select isolation_test.id(x), isolation_test.id('project_' || x), 'project ' || x from unnest(array['a', 'b', 's']) x;
+insert into api.tasks (org_id, id, project_id, title)
+select isolation_test.id(x), isolation_test.id('task_' || x), isolation_test.id('project_' || x), 'task ' || x
+  from unnest(array['a', 'b', 's']) x;
+
+insert into api.models (id, name)
+select isolation_test.id('model_' || x), 'isolation model ' || x from unnest(array['a', 'b', 'free']) x;
+insert into api.org_models (org_id, model_id)
+select isolation_test.id(x), isolation_test.id('model_' || x) from unnest(array['a', 'b']) x;
+
+insert into api.invitations (org_id, id, email, role, token_hash, invited_by)
+select isolation_test.id(x), isolation_test.id('invitation_' || x), 'guest_' || x || '@isolation.test', 'viewer',
+       encode(digest(isolation_test.invitation_token(x), 'sha256'), 'hex'), isolation_test.id('owner_' || x)
+  from unnest(array['a', 'b']) x;
+
+-- One API token per org, role ceiling `member`, created by the org's owner.
+insert into auth.api_tokens (id, org_id, created_by, name, role, token_hash)
+select isolation_test.id('token_' || x), isolation_test.id(x), isolation_test.id('owner_' || x), 'isolation suite',
+       'member', md5('isolation token ' || x)
+  from unnest(array['a', 'b']) x;
+
+update api.organizations set status = 'suspended' where id = isolation_test.id('s');
+
+-- The actors of the matrix, in the order of its columns. `token_a` is what the gateway makes of an
+-- org-A API token (role ceiling member) after internal.check_request.
+create table isolation_test.actors (ord integer primary key, name text unique not null, db_role text not null,
+                                    claims jsonb);
+insert into isolation_test.actors values
+  (1, 'anon', 'anon', '{"role": "anon"}'),
+  (2, 'owner_a', 'authenticated', null), (3, 'admin_a', 'authenticated', null),
+  (4, 'member_a', 'authenticated', null), (5, 'viewer_a', 'authenticated', null),
+  (6, 'owner_b', 'authenticated', null), (7, 'admin_b', 'authenticated', null),
+  (8, 'member_b', 'authenticated', null), (9, 'viewer_b', 'authenticated', null),
+  (10, 'loner', 'authenticated', null), (11, 'super', 'authenticated', null),
+  (12, 'service', 'service_role', '{"role": "service_role"}'),
+  (13, 'token_a', 'authenticated',
+   jsonb_build_object('role', 'authenticated', 'sub', isolation_test.id('owner_a'),
+                      'api_token_id', isolation_test.id('token_a')))
+on conflict do nothing;
+update isolation_test.actors set claims = jsonb_build_object('role', 'authenticated', 'sub', isolation_test.id(name))
+ where claims is null;
+alter table isolation_test.actors alter column claims set not null;
+
+-- Become an actor for the rest of the current (sub)transaction.
+create function isolation_test.act_as(actor text) returns void
+language plpgsql as $$
+declare
+  a isolation_test.actors;
+begin
+  select * into strict a from isolation_test.actors where name = actor;
+  perform set_config('request.jwt.claims', a.claims::text, true);
+  perform set_config('role', a.db_role, true);
+end
+$$;
+
+-- Back to the session's (superuser) role.
+create function isolation_test.act_as_admin() returns void
+language plpgsql as $$
+begin
+  perform set_config('role', 'none', true);
+  perform set_config('request.jwt.claims', '', true);
+end
+$$;
+
+-- A digest of everything org x owns: its row in organizations, its rows in every table with an
+-- org_id column, and its API tokens. Read as the superuser.
+create function isolation_test.org_digest(x text) returns text
+language plpgsql as $$
+declare
+  t regclass;
+  part text;
+  acc text := '';
+begin
+  select coalesce(md5(o::text), '-') into acc from api.organizations o where o.id = isolation_test.id(x);
+  for t in select c.oid::regclass from pg_class c join pg_attribute a on a.attrelid = c.oid
+            where c.relnamespace = 'api'::regnamespace and c.relkind in ('r', 'p') and a.attname = 'org_id'
+              and not a.attisdropped
+            order by c.relname loop
+    execute format('select md5(coalesce(string_agg(r::text, ''|'' order by r::text), '''')) from %s r where r.org_id = $1', t)
+      into part using isolation_test.id(x);
+    acc := acc || t::text || ':' || part || ';';
+  end loop;
+  select acc || 'tokens:' || md5(coalesce(string_agg(k::text, '|' order by k::text), ''))
+    into acc from auth.api_tokens k where k.org_id = isolation_test.id(x);
+  return md5(acc);
+end
+$$;
+
+-- Runs `stmt` as `actor` in a subtransaction that is always rolled back, and says what happened:
+--   'allowed'            rows were seen / affected (a SELECT statement must return a count)
+--   'denied (0 rows)'    nothing seen or affected
+--   'denied (SQLSTATE)'  refused with 42501 (privilege or policy) or a PT4xx raised by the schema
+--   'error SQLSTATE: …'  anything else (a test failure unless asserted on purpose)
+-- A digest of the org that is *not* the target (`other`, 'a' or 'b'; null to skip) is compared
+-- before and after: ', but changed org X' is appended when the statement reached into it.
+create function isolation_test.attempt(actor text, stmt text, other text default null) returns text
+language plpgsql as $$
+declare
+  n bigint;
+  outcome text;
+  before text := case when other is not null then isolation_test.org_digest(other) end;
+begin
+  begin
+    perform isolation_test.act_as(actor);
+    if stmt ~* '^\s*select' then
+      execute stmt into n;
+    else
+      execute stmt;
+      get diagnostics n = row_count;
+    end if;
+    perform isolation_test.act_as_admin();
+    outcome := case when coalesce(n, 0) > 0 then 'allowed' else 'denied (0 rows)' end;
+    if other is not null and isolation_test.org_digest(other) is distinct from before then
+      outcome := outcome || ', but changed org ' || upper(other);
+    end if;
+    raise exception using errcode = 'RGT01', message = outcome;
+  exception
+    when sqlstate 'RGT01' then
+      outcome := sqlerrm;
+    when insufficient_privilege then
+      outcome := 'denied (42501)';
+    when others then
+      outcome := case when sqlstate like 'PT4%' then 'denied (' || sqlstate || ')'
+                      else 'error ' || sqlstate || ': ' || sqlerrm end;
+  end;
+  return outcome;
+end
+$$;
+
+-- 'allowed' / 'denied', or the whole outcome when it is neither (so a failure shows it).
+create function isolation_test.verdict(outcome text) returns text
+language sql immutable as $$
+  select case when outcome = 'allowed' then 'allowed'
+              when outcome ~ '^denied \([^)]*\)$' then 'denied'
+              else outcome end
+$$;
+
+-- One line of a matrix: `cells` holds one cell per actor (in actors.ord order), each naming the
+-- targets on which the action is allowed: '.', 'A', 'B' or 'AB'. `stmt` is run once per actor and
+-- target with {x} replaced by the target ('a' or 'b'); the other org must stay unchanged.
+create function isolation_test.check_line(what text, stmt text, cells text) returns setof text
+language plpgsql as $$
+declare
+  expected text[] := regexp_split_to_array(btrim(cells), '\s+');
+  a isolation_test.actors;
+  x text;
+  outcome text;
+  n integer;
+begin
+  select count(*) into n from isolation_test.actors;
+  if array_length(expected, 1) is distinct from n then
+    raise exception 'matrix line "%" has % cells for % actors', what, array_length(expected, 1), n;
+  end if;
+  for a in select * from isolation_test.actors order by ord loop
+    foreach x in array array['a', 'b'] loop
+      outcome := isolation_test.attempt(a.name, replace(stmt, '{x}', x), case x when 'a' then 'b' else 'a' end);
+      return next is(
+        isolation_test.verdict(outcome),
+        case when position(upper(x) in expected[a.ord]) > 0 then 'allowed' else 'denied' end,
+        format('%s by %s on org %s: %s', what, a.name, upper(x), outcome));
+    end loop;
+  end loop;
+end
+$$;
