@@ -6,49 +6,12 @@ begin;
 \ir lib/fixture.sql
 select plan(1 + 9 * 5 * 13 * 2);
 
--- How each table is read and written; {x} is the target org ('a' or 'b').
-create temporary table ops (tbl text primary key, target text, upd text, ins text, ups text);
-insert into ops values
-  ('platform_settings', 'id', 'pending_org_max_users',
-   'default values',
-   '(id) values (true) on conflict (id) do update set pending_org_max_users = excluded.pending_org_max_users'),
-  ('organizations', 'id = isolation_test.id(''{x}'')', 'name',
-   '(name) values (''new org {x}'')',
-   '(id, name) values (isolation_test.id(''{x}''), ''renamed'') on conflict (id) do update set name = excluded.name'),
-  ('memberships', 'org_id = isolation_test.id(''{x}'') and user_id = isolation_test.id(''extra_{x}'')', 'role',
-   '(org_id, user_id, role) values (isolation_test.id(''{x}''), isolation_test.id(''newbie''), ''viewer'')',
-   '(org_id, user_id, role) values (isolation_test.id(''{x}''), isolation_test.id(''extra_{x}''), ''member'')
-      on conflict (org_id, user_id) do update set role = excluded.role'),
-  ('invitations', 'org_id = isolation_test.id(''{x}'') and id = isolation_test.id(''invitation_{x}'')', 'email',
-   '(org_id, email, role, token_hash) values (isolation_test.id(''{x}''), ''new@isolation.test'', ''viewer'', ''h'')',
-   '(org_id, id, email, role, token_hash) values (isolation_test.id(''{x}''), isolation_test.id(''invitation_{x}''),
-      ''new@isolation.test'', ''viewer'', ''h'') on conflict (org_id, id) do update set email = excluded.email'),
-  ('projects', 'org_id = isolation_test.id(''{x}'') and id = isolation_test.id(''project_{x}'')', 'name',
-   '(org_id, name) values (isolation_test.id(''{x}''), ''new project'')',
-   '(org_id, id, name) values (isolation_test.id(''{x}''), isolation_test.id(''project_{x}''), ''renamed'')
-      on conflict (org_id, id) do update set name = excluded.name'),
-  ('tasks', 'org_id = isolation_test.id(''{x}'') and id = isolation_test.id(''task_{x}'')', 'title',
-   '(org_id, project_id, title) values (isolation_test.id(''{x}''), isolation_test.id(''project_{x}''), ''new task'')',
-   '(org_id, id, project_id, title) values (isolation_test.id(''{x}''), isolation_test.id(''task_{x}''),
-      isolation_test.id(''project_{x}''), ''renamed'') on conflict (org_id, id) do update set title = excluded.title'),
-  ('models', 'id = isolation_test.id(''model_{x}'')', 'name',
-   '(name) values (''new model {x}'')',
-   '(id, name) values (isolation_test.id(''model_{x}''), ''renamed {x}'') on conflict (id) do update set name = excluded.name'),
-  ('org_models', 'org_id = isolation_test.id(''{x}'') and model_id = isolation_test.id(''model_{x}'')', 'created_at',
-   '(org_id, model_id) values (isolation_test.id(''{x}''), isolation_test.id(''model_free''))',
-   '(org_id, model_id) values (isolation_test.id(''{x}''), isolation_test.id(''model_{x}''))
-      on conflict (org_id, model_id) do update set created_at = excluded.created_at'),
-  ('audit_log', 'org_id = isolation_test.id(''{x}'')', 'action',
-   '(org_id, action, table_name, row_key) values (isolation_test.id(''{x}''), ''INSERT'', ''forged'', ''{}'')',
-   '(org_id, id, action, table_name, row_key) values (isolation_test.id(''{x}''), isolation_test.id(''forged''),
-      ''INSERT'', ''forged'', ''{}'') on conflict (org_id, id) do update set action = excluded.action');
-
 -- A table added to `api` without a place in this matrix fails here.
 select set_eq(
   $$select c.relname::text from pg_class c
      where c.relnamespace = 'api'::regnamespace and c.relkind in ('r', 'p', 'v', 'm', 'f')
        and c.relname <> 'todos'$$,
-  $$select tbl from ops$$,
+  $$select tbl from isolation_test.ops$$,
   'every relation in api is in the matrix (api.todos is the embedded demo, not the reference schema)');
 
 create temporary table matrix (line serial, tbl text, cmd text, cells text);
@@ -100,18 +63,8 @@ insert into matrix (tbl, cmd, cells) values
   ('audit_log',         'delete', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
   ('audit_log',         'upsert', '.    .       .       .        .        .       .       .        .        .     .     .       . ');
 
-select isolation_test.check_line(
-         m.tbl || ' ' || m.cmd,
-         case m.cmd
-           when 'select' then format('select count(*) from api.%I where %s', m.tbl, o.target)
-           when 'insert' then format('insert into api.%I %s', m.tbl, o.ins)
-           when 'update' then format('update api.%I set %I = %I where %s', m.tbl, o.upd, o.upd, o.target)
-           when 'delete' then format('delete from api.%I where %s', m.tbl, o.target)
-           when 'upsert' then format('insert into api.%I %s', m.tbl, o.ups)
-         end,
-         m.cells)
-  from matrix m join ops o using (tbl)
- order by m.line;
+select isolation_test.check_line(m.tbl || ' ' || m.cmd, isolation_test.statement(m.tbl, m.cmd), m.cells)
+  from matrix m order by m.line;
 
 select * from finish();
 rollback;
