@@ -14,57 +14,9 @@ select set_eq(
   $$select tbl from isolation_test.ops$$,
   'every relation in api is in the matrix (api.todos is the embedded demo, not the reference schema)');
 
-create temporary table matrix (line serial, tbl text, cmd text, cells text);
---                                       anon owner_a admin_a member_a viewer_a owner_b admin_b member_b viewer_b loner super service token_a
-insert into matrix (tbl, cmd, cells) values
-  ('platform_settings', 'select', '.    AB      AB      AB       AB       AB      AB      AB       AB       AB    AB    .       AB'),
-  ('platform_settings', 'insert', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('platform_settings', 'update', '.    .       .       .        .        .       .       .        .        .     AB    .       . '),
-  ('platform_settings', 'delete', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('platform_settings', 'upsert', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('organizations',     'select', '.    A       A       A        A        B       B       B        B        .     AB    .       A '),
-  ('organizations',     'insert', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('organizations',     'update', '.    A       A       .        .        B       B       .        .        .     .     .       . '),
-  ('organizations',     'delete', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('organizations',     'upsert', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('memberships',       'select', '.    A       A       A        A        B       B       B        B        .     .     .       A '),
-  ('memberships',       'insert', '.    A       A       .        .        B       B       .        .        .     .     .       . '),
-  ('memberships',       'update', '.    A       A       .        .        B       B       .        .        .     .     .       . '),
-  ('memberships',       'delete', '.    A       A       .        .        B       B       .        .        .     .     .       . '),
-  ('memberships',       'upsert', '.    A       A       .        .        B       B       .        .        .     .     .       . '),
-  ('invitations',       'select', '.    A       A       .        .        B       B       .        .        .     .     .       . '),
-  ('invitations',       'insert', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('invitations',       'update', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('invitations',       'delete', '.    A       A       .        .        B       B       .        .        .     .     .       . '),
-  ('invitations',       'upsert', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('projects',          'select', '.    A       A       A        A        B       B       B        B        .     .     .       A '),
-  ('projects',          'insert', '.    A       A       A        .        B       B       B        .        .     .     .       A '),
-  ('projects',          'update', '.    A       A       A        .        B       B       B        .        .     .     .       A '),
-  ('projects',          'delete', '.    A       A       A        .        B       B       B        .        .     .     .       A '),
-  ('projects',          'upsert', '.    A       A       A        .        B       B       B        .        .     .     .       A '),
-  ('tasks',             'select', '.    A       A       A        A        B       B       B        B        .     .     .       A '),
-  ('tasks',             'insert', '.    A       A       A        .        B       B       B        .        .     .     .       A '),
-  ('tasks',             'update', '.    A       A       A        .        B       B       B        .        .     .     .       A '),
-  ('tasks',             'delete', '.    A       A       A        .        B       B       B        .        .     .     .       A '),
-  ('tasks',             'upsert', '.    A       A       A        .        B       B       B        .        .     .     .       A '),
-  ('models',            'select', '.    A       A       A        A        B       B       B        B        .     AB    .       A '),
-  ('models',            'insert', '.    .       .       .        .        .       .       .        .        .     AB    .       . '),
-  ('models',            'update', '.    .       .       .        .        .       .       .        .        .     AB    .       . '),
-  ('models',            'delete', '.    .       .       .        .        .       .       .        .        .     AB    .       . '),
-  ('models',            'upsert', '.    .       .       .        .        .       .       .        .        .     AB    .       . '),
-  ('org_models',        'select', '.    A       A       A        A        B       B       B        B        .     AB    .       A '),
-  ('org_models',        'insert', '.    A       A       .        .        B       B       .        .        .     AB    .       . '),
-  ('org_models',        'update', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('org_models',        'delete', '.    A       A       .        .        B       B       .        .        .     AB    .       . '),
-  ('org_models',        'upsert', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('audit_log',         'select', '.    A       A       .        .        B       B       .        .        .     AB    .       . '),
-  ('audit_log',         'insert', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('audit_log',         'update', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('audit_log',         'delete', '.    .       .       .        .        .       .       .        .        .     .     .       . '),
-  ('audit_log',         'upsert', '.    .       .       .        .        .       .       .        .        .     .     .       . ');
-
+\ir lib/table_matrix.sql
 select isolation_test.check_line(m.tbl || ' ' || m.cmd, isolation_test.statement(m.tbl, m.cmd), m.cells)
-  from matrix m order by m.line;
+  from isolation_test.matrix m order by m.line;
 
 select * from finish();
 rollback;
