@@ -88,6 +88,14 @@ select ok(pg_get_userbyid(p.proowner) not in (select role from request_roles),
           format('%s is not owned by a request role', p.oid::regprocedure))
   from pg_proc p where p.pronamespace = 'api'::regnamespace;
 
+select set_eq(
+  $$select p.oid::regprocedure::text from pg_proc p
+     where p.pronamespace in ('api'::regnamespace, 'internal'::regnamespace, 'auth'::regnamespace)
+       and has_function_privilege('anon', p.oid, 'execute')$$,
+  array['api.register_organization(text,text,text)', 'internal.check_request()', 'internal.user_id()',
+        'internal.is_super_admin()', 'internal.role_rank(text)'],
+  'anonymous requests may run only registration and the helpers that answer "nobody"');
+
 -- The helpers run once per statement (an InitPlan), not once per row.
 create temporary table plans (tbl text, plan text);
 grant insert on plans to authenticated;
