@@ -9,7 +9,13 @@
 //! nothing but is a membership payload, the super admin, and two API tokens of org A (member and
 //! viewer ceilings) created by A's owner.
 
+mod counts;
+mod embedding;
+mod errors;
+mod headers;
+mod leak;
 mod matrix;
+mod rpcs;
 
 use std::collections::HashMap;
 
