@@ -58,8 +58,9 @@ async fn exact_counts_see_only_the_callers_org() {
 }
 
 /// `count=planned` and `count=estimated`: the rows returned are A's; an estimate is only an
-/// estimate (the planner's statistics cover the whole table), so it is checked to be a number and
-/// the exact count where the gateway counts exactly.
+/// estimate, so its total is only checked to be a number. Note: the planner's statistics cover the
+/// whole table, so a planned total follows every org's row count (with 20,000 tasks in B, A's
+/// member is told `0-0/19658`) — an approximate size of other tenants' data, as in PostgREST.
 #[tokio::test]
 async fn planned_and_estimated_counts_return_only_the_callers_rows() {
     let w = World::new().await;
