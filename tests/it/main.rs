@@ -17,6 +17,7 @@ mod cors;
 mod embed;
 mod errors;
 mod hostile;
+mod isolation;
 mod isolation_sql;
 mod keys;
 mod migrate;

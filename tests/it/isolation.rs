@@ -1,0 +1,398 @@
+//! Tenant isolation over HTTP (issue 5 point 4, SPEC §6): the reference schema's isolation matrix
+//! and its edges (embedding, RPCs, counts, response headers, error messages, pooled connections),
+//! exercised with real credentials — access tokens from `/auth/v1` password sign-in and API tokens
+//! from `api.create_api_token` — asserting the allowed and the denied outcome, and checking the
+//! database as the superuser afterwards.
+//!
+//! The world: orgs A and B active, S suspended, P pending; owner/admin/member/viewer in A and in B
+//! (plus a viewer in each that only serves as a target row), a user in no org, a user who joins
+//! nothing but is a membership payload, the super admin, and two API tokens of org A (member and
+//! viewer ceilings) created by A's owner.
+
+mod counts;
+mod embedding;
+mod errors;
+mod headers;
+mod leak;
+mod matrix;
+mod rpcs;
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use rowgate::config::ServeArgs;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+pub const ORG_A: &str = "0a000000-0000-0000-0000-000000000000";
+pub const ORG_B: &str = "0b000000-0000-0000-0000-000000000000";
+pub const ORG_S: &str = "0c000000-0000-0000-0000-000000000000";
+pub const ORG_P: &str = "0d000000-0000-0000-0000-000000000000";
+
+pub const OWNER_A: &str = "a0000000-0000-0000-0000-000000000001";
+pub const ADMIN_A: &str = "a0000000-0000-0000-0000-000000000002";
+pub const MEMBER_A: &str = "a0000000-0000-0000-0000-000000000003";
+pub const VIEWER_A: &str = "a0000000-0000-0000-0000-000000000004";
+/// A viewer of A who never acts: the membership row the matrix aims at.
+pub const TARGET_A: &str = "a0000000-0000-0000-0000-000000000005";
+pub const OWNER_B: &str = "b0000000-0000-0000-0000-000000000001";
+pub const ADMIN_B: &str = "b0000000-0000-0000-0000-000000000002";
+pub const MEMBER_B: &str = "b0000000-0000-0000-0000-000000000003";
+pub const VIEWER_B: &str = "b0000000-0000-0000-0000-000000000004";
+pub const TARGET_B: &str = "b0000000-0000-0000-0000-000000000005";
+/// In no org.
+pub const LONER: &str = "e0000000-0000-0000-0000-000000000001";
+/// In no org either; the user that membership inserts name.
+pub const NEWBIE: &str = "e0000000-0000-0000-0000-000000000002";
+pub const SUPER: &str = "50000000-0000-0000-0000-000000000001";
+
+/// Projects with tasks under them.
+pub const PROJ_A: &str = "1a000000-0000-0000-0000-000000000001";
+pub const PROJ_B: &str = "1b000000-0000-0000-0000-000000000001";
+/// Projects without tasks: the rows the matrix writes (a delete cascades to nothing).
+pub const PROJ2_A: &str = "1a000000-0000-0000-0000-000000000002";
+pub const PROJ2_B: &str = "1b000000-0000-0000-0000-000000000002";
+pub const TASK_A: &str = "2a000000-0000-0000-0000-000000000001";
+pub const TASK_B: &str = "2b000000-0000-0000-0000-000000000001";
+pub const TASK_B2: &str = "2b000000-0000-0000-0000-000000000002";
+pub const TASK_B3: &str = "2b000000-0000-0000-0000-000000000003";
+/// Enabled for A only, for B only, for nobody.
+pub const MODEL_A: &str = "30000000-0000-0000-0000-000000000001";
+pub const MODEL_B: &str = "30000000-0000-0000-0000-000000000002";
+pub const MODEL_FREE: &str = "30000000-0000-0000-0000-000000000003";
+pub const INV_A: &str = "3a000000-0000-0000-0000-000000000001";
+pub const INV_B: &str = "3b000000-0000-0000-0000-000000000001";
+pub const AUDIT_A: &str = "4a000000-0000-0000-0000-000000000001";
+pub const AUDIT_B: &str = "4b000000-0000-0000-0000-000000000001";
+
+pub const PASSWORD: &str = "isolation-pw";
+
+/// Every value of org B a response to one of A's actors must never contain.
+pub const B_SECRETS: [&str; 16] = [
+    ORG_B, OWNER_B, ADMIN_B, MEMBER_B, VIEWER_B, TARGET_B, PROJ_B, PROJ2_B, TASK_B, TASK_B2, TASK_B3, INV_B, AUDIT_B,
+    "beta", "b-task", "Org B",
+];
+
+const SEED: &str = r#"
+insert into auth.users (id, email, encrypted_password, is_super_admin)
+select id::uuid, email, public.crypt('isolation-pw', public.gen_salt('bf', 4)), email = 'root@platform.test'
+  from (values
+    ('a0000000-0000-0000-0000-000000000001', 'owner@a.test'),
+    ('a0000000-0000-0000-0000-000000000002', 'admin@a.test'),
+    ('a0000000-0000-0000-0000-000000000003', 'member@a.test'),
+    ('a0000000-0000-0000-0000-000000000004', 'viewer@a.test'),
+    ('a0000000-0000-0000-0000-000000000005', 'target@a.test'),
+    ('b0000000-0000-0000-0000-000000000001', 'owner@b.test'),
+    ('b0000000-0000-0000-0000-000000000002', 'admin@b.test'),
+    ('b0000000-0000-0000-0000-000000000003', 'member@b.test'),
+    ('b0000000-0000-0000-0000-000000000004', 'viewer@b.test'),
+    ('b0000000-0000-0000-0000-000000000005', 'target@b.test'),
+    ('c0000000-0000-0000-0000-000000000001', 'owner@s.test'),
+    ('d0000000-0000-0000-0000-000000000001', 'owner@p.test'),
+    ('e0000000-0000-0000-0000-000000000001', 'loner@x.test'),
+    ('e0000000-0000-0000-0000-000000000002', 'newbie@x.test'),
+    ('50000000-0000-0000-0000-000000000001', 'root@platform.test')) u (id, email);
+insert into api.organizations (id, name, status) values
+  ('0a000000-0000-0000-0000-000000000000', 'Org A', 'active'),
+  ('0b000000-0000-0000-0000-000000000000', 'Org B', 'active'),
+  ('0c000000-0000-0000-0000-000000000000', 'Org S', 'active'),
+  ('0d000000-0000-0000-0000-000000000000', 'Org P', 'pending_approval');
+insert into api.memberships (org_id, user_id, role) values
+  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000001', 'owner'),
+  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000002', 'admin'),
+  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000003', 'member'),
+  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000004', 'viewer'),
+  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000005', 'viewer'),
+  ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000001', 'owner'),
+  ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000002', 'admin'),
+  ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000003', 'member'),
+  ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000004', 'viewer'),
+  ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000005', 'viewer'),
+  ('0c000000-0000-0000-0000-000000000000', 'c0000000-0000-0000-0000-000000000001', 'owner'),
+  ('0d000000-0000-0000-0000-000000000000', 'd0000000-0000-0000-0000-000000000001', 'owner');
+insert into api.projects (org_id, id, name) values
+  ('0a000000-0000-0000-0000-000000000000', '1a000000-0000-0000-0000-000000000001', 'alpha'),
+  ('0a000000-0000-0000-0000-000000000000', '1a000000-0000-0000-0000-000000000002', 'alpha-2'),
+  ('0b000000-0000-0000-0000-000000000000', '1b000000-0000-0000-0000-000000000001', 'beta'),
+  ('0b000000-0000-0000-0000-000000000000', '1b000000-0000-0000-0000-000000000002', 'beta-2'),
+  ('0c000000-0000-0000-0000-000000000000', '1c000000-0000-0000-0000-000000000001', 'sigma');
+insert into api.tasks (org_id, id, project_id, title) values
+  ('0a000000-0000-0000-0000-000000000000', '2a000000-0000-0000-0000-000000000001', '1a000000-0000-0000-0000-000000000001', 'a-task'),
+  ('0b000000-0000-0000-0000-000000000000', '2b000000-0000-0000-0000-000000000001', '1b000000-0000-0000-0000-000000000001', 'b-task'),
+  ('0b000000-0000-0000-0000-000000000000', '2b000000-0000-0000-0000-000000000002', '1b000000-0000-0000-0000-000000000001', 'b-task-2'),
+  ('0b000000-0000-0000-0000-000000000000', '2b000000-0000-0000-0000-000000000003', '1b000000-0000-0000-0000-000000000001', 'b-task-3'),
+  ('0c000000-0000-0000-0000-000000000000', '2c000000-0000-0000-0000-000000000001', '1c000000-0000-0000-0000-000000000001', 's-task');
+insert into api.models (id, name) values
+  ('30000000-0000-0000-0000-000000000001', 'model-a'),
+  ('30000000-0000-0000-0000-000000000002', 'model-b'),
+  ('30000000-0000-0000-0000-000000000003', 'model-free');
+insert into api.org_models (org_id, model_id) values
+  ('0a000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000001'),
+  ('0b000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000002');
+insert into api.invitations (org_id, id, email, role, token_hash) values
+  ('0a000000-0000-0000-0000-000000000000', '3a000000-0000-0000-0000-000000000001', 'invitee@a.test', 'viewer', 'hash-of-a'),
+  ('0b000000-0000-0000-0000-000000000000', '3b000000-0000-0000-0000-000000000001', 'invitee@b.test', 'viewer', 'hash-of-b');
+insert into api.audit_log (org_id, id, action, table_name, row_key) values
+  ('0a000000-0000-0000-0000-000000000000', '4a000000-0000-0000-0000-000000000001', 'INSERT', 'projects', '{"note": "a"}'),
+  ('0b000000-0000-0000-0000-000000000000', '4b000000-0000-0000-0000-000000000001', 'INSERT', 'projects', '{"note": "b"}');
+update api.organizations set status = 'suspended' where id = '0c000000-0000-0000-0000-000000000000';
+"#;
+
+/// Who sends a request. `TokenMemberA` / `TokenViewerA` are API tokens of org A (created by A's
+/// owner) with the member and viewer ceilings; every other signed-in actor uses the access token
+/// of a password sign-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Actor {
+    Anon,
+    OwnerA,
+    AdminA,
+    MemberA,
+    ViewerA,
+    OwnerB,
+    AdminB,
+    MemberB,
+    ViewerB,
+    Loner,
+    Super,
+    TokenMemberA,
+    TokenViewerA,
+}
+
+impl Actor {
+    pub const ALL: [Actor; 13] = [
+        Actor::Anon,
+        Actor::OwnerA,
+        Actor::AdminA,
+        Actor::MemberA,
+        Actor::ViewerA,
+        Actor::OwnerB,
+        Actor::AdminB,
+        Actor::MemberB,
+        Actor::ViewerB,
+        Actor::Loner,
+        Actor::Super,
+        Actor::TokenMemberA,
+        Actor::TokenViewerA,
+    ];
+
+    /// The matrix's column name.
+    pub fn column(self) -> &'static str {
+        match self {
+            Actor::Anon => "anon",
+            Actor::OwnerA => "ownA",
+            Actor::AdminA => "admA",
+            Actor::MemberA => "memA",
+            Actor::ViewerA => "viwA",
+            Actor::OwnerB => "ownB",
+            Actor::AdminB => "admB",
+            Actor::MemberB => "memB",
+            Actor::ViewerB => "viwB",
+            Actor::Loner => "none",
+            Actor::Super => "super",
+            Actor::TokenMemberA => "tokM",
+            Actor::TokenViewerA => "tokV",
+        }
+    }
+
+    /// The user behind the actor (the creator for API tokens), as the audit log records it.
+    pub fn user(self) -> Option<&'static str> {
+        Some(match self {
+            Actor::Anon => return None,
+            Actor::OwnerA | Actor::TokenMemberA | Actor::TokenViewerA => OWNER_A,
+            Actor::AdminA => ADMIN_A,
+            Actor::MemberA => MEMBER_A,
+            Actor::ViewerA => VIEWER_A,
+            Actor::OwnerB => OWNER_B,
+            Actor::AdminB => ADMIN_B,
+            Actor::MemberB => MEMBER_B,
+            Actor::ViewerB => VIEWER_B,
+            Actor::Loner => LONER,
+            Actor::Super => SUPER,
+        })
+    }
+
+    fn email(self) -> Option<&'static str> {
+        Some(match self {
+            Actor::OwnerA => "owner@a.test",
+            Actor::AdminA => "admin@a.test",
+            Actor::MemberA => "member@a.test",
+            Actor::ViewerA => "viewer@a.test",
+            Actor::OwnerB => "owner@b.test",
+            Actor::AdminB => "admin@b.test",
+            Actor::MemberB => "member@b.test",
+            Actor::ViewerB => "viewer@b.test",
+            Actor::Loner => "loner@x.test",
+            Actor::Super => "root@platform.test",
+            Actor::Anon | Actor::TokenMemberA | Actor::TokenViewerA => return None,
+        })
+    }
+}
+
+/// A seeded gateway (with a signing key, so `/auth/v1` issues access tokens, and the pre-request
+/// check, so API tokens and sessions are checked) and every actor's `Authorization` value.
+pub struct World {
+    pub g: Gateway,
+    authorization: HashMap<Actor, String>,
+    /// `(id, token)` of the two API tokens.
+    pub token_member: (String, String),
+    pub token_viewer: (String, String),
+}
+
+impl World {
+    pub async fn new() -> World {
+        World::with(|_| {}).await
+    }
+
+    pub async fn with(tweak: impl FnOnce(&mut ServeArgs)) -> World {
+        let key = rowgate::auth::signing::SigningKey::generate_jwk().expect("generate a signing key");
+        let g = Gateway::start_with(|a| {
+            a.jwt_signing_key = Some(key);
+            a.db_pre_request = Some("internal.check_request".into());
+            tweak(a);
+        })
+        .await;
+        g.db.admin().await.batch_execute(SEED).await.expect("seed the isolation world");
+
+        let sign_ins = Actor::ALL.iter().filter_map(|&a| a.email().map(|e| (a, e))).map(|(actor, email)| {
+            let g = &g;
+            async move {
+                let body = json!({"email": email, "password": PASSWORD}).to_string();
+                let r = g.send(Method::POST, "/auth/v1/token?grant_type=password", &[], &body).await;
+                assert_eq!(r.status, 200, "password sign-in of {email}: {}", r.body);
+                let access = r.json()["access_token"].as_str().expect("an access_token").to_string();
+                (actor, format!("Bearer {access}"))
+            }
+        });
+        let mut authorization: HashMap<Actor, String> =
+            futures_util::future::join_all(sign_ins).await.into_iter().collect();
+
+        let owner = authorization[&Actor::OwnerA].clone();
+        let mint = |role: &'static str| {
+            let (g, owner) = (&g, owner.clone());
+            async move {
+                let args = json!({"org": ORG_A, "name": format!("iso-{role}"), "role": role}).to_string();
+                let r = g.send(Method::POST, "/rpc/create_api_token", &[("authorization", &owner)], &args).await;
+                assert_eq!(r.status, 200, "create_api_token {role}: {}", r.body);
+                let v = r.json();
+                let id = v["id"].as_str().expect("token id").to_string();
+                let token = v["token"].as_str().expect("token").to_string();
+                assert!(token.starts_with("rg_"), "{token}");
+                (id, token)
+            }
+        };
+        let token_member = mint("member").await;
+        let token_viewer = mint("viewer").await;
+        authorization.insert(Actor::TokenMemberA, format!("Bearer {}", token_member.1));
+        authorization.insert(Actor::TokenViewerA, format!("Bearer {}", token_viewer.1));
+        World { g, authorization, token_member, token_viewer }
+    }
+
+    /// The actor's `Authorization` header value (None for anonymous).
+    pub fn authorization(&self, actor: Actor) -> Option<&str> {
+        self.authorization.get(&actor).map(String::as_str)
+    }
+
+    /// A request as `actor` with extra headers and an optional JSON body.
+    pub async fn call(
+        &self,
+        actor: Actor,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(a) = self.authorization(actor) {
+            all.push(("authorization", a));
+        }
+        match body {
+            Some(b) => self.g.send(method, path, &all, b).await,
+            None => self.g.request(method, path, &all).await,
+        }
+    }
+
+    pub async fn get(&self, actor: Actor, path: &str) -> Reply {
+        self.call(actor, Method::GET, path, &[], None).await
+    }
+
+    /// A write answering with the representation.
+    pub async fn write(&self, actor: Actor, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let body = body.map(Value::to_string);
+        self.call(actor, method, path, &[("prefer", "return=representation")], body.as_deref()).await
+    }
+
+    pub async fn rpc(&self, actor: Actor, function: &str, args: &Value) -> Reply {
+        self.call(actor, Method::POST, &format!("/rpc/{function}"), &[], Some(&args.to_string())).await
+    }
+
+    /// Rows of `sql` read as the superuser, as one JSON array.
+    pub async fn rows(&self, sql: &str) -> Value {
+        rows_of(&self.g.db.admin().await, sql).await
+    }
+
+    /// Every table of the reference schema as the superuser sees it, by name.
+    pub async fn dump(&self) -> Value {
+        let db = self.g.db.admin().await;
+        let mut out = serde_json::Map::new();
+        for t in TABLES {
+            out.insert(t.to_string(), dump_table(&db, t, None).await);
+        }
+        Value::Object(out)
+    }
+}
+
+/// The exposed tables of the reference schema.
+pub const TABLES: [&str; 9] = [
+    "platform_settings",
+    "organizations",
+    "memberships",
+    "invitations",
+    "projects",
+    "tasks",
+    "models",
+    "org_models",
+    "audit_log",
+];
+
+pub async fn rows_of(db: &tokio_postgres::Client, sql: &str) -> Value {
+    let q = format!("select coalesce(jsonb_agg(t), '[]') from ({sql}) t");
+    let row = db.query_one(q.as_str(), &[]).await.unwrap_or_else(|e| panic!("{q}: {e}"));
+    row.get(0)
+}
+
+/// `api.<table>` as the superuser sees it (optionally filtered), rows ordered by their JSON text.
+pub async fn dump_table(db: &impl tokio_postgres::GenericClient, table: &str, filter: Option<&str>) -> Value {
+    let filter = filter.map(|f| format!(" where {f}")).unwrap_or_default();
+    let q =
+        format!("select coalesce(jsonb_agg(to_jsonb(t) order by to_jsonb(t)::text), '[]') from api.{table} t{filter}");
+    let row = db.query_one(q.as_str(), &[]).await.unwrap_or_else(|e| panic!("{q}: {e}"));
+    row.get(0)
+}
+
+/// The `id` (or `key`) values of a JSON array, sorted.
+pub fn column(v: &Value, key: &str) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {v}"))
+        .iter()
+        .map(|r| match &r[key] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Fails when any of org B's values appears in the response's headers or body.
+pub fn assert_no_b(context: &str, r: &Reply) {
+    let headers: Vec<String> =
+        r.headers.iter().map(|(k, v)| format!("{k}: {}", String::from_utf8_lossy(v.as_bytes()))).collect();
+    for secret in B_SECRETS {
+        assert!(!r.body.contains(secret), "{context}: the body reveals {secret:?}: {} {}", r.status, r.body);
+        for h in &headers {
+            assert!(!h.contains(secret), "{context}: a header reveals {secret:?}: {h}");
+        }
+    }
+}

@@ -1,0 +1,537 @@
+//! The isolation matrix: every exposed table × GET / POST / PATCH / DELETE / upsert × every actor ×
+//! {org A's row, org B's row}, each request answered as expected (allowed or denied) and the
+//! database checked as the superuser right after every write: a denied write changed nothing, an
+//! allowed one changed exactly its target. Allowed writes are then undone (with triggers off, so
+//! the undo leaves no audit row); at the end every table is exactly as seeded and the audit log
+//! holds exactly one row per allowed write of an audited table, naming the actor.
+
+use std::collections::HashMap;
+
+use futures_util::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::*;
+
+/// Who may do what. One line per table × method, one column per actor. A cell names the rows the
+/// actor reaches: `.` none, `A` org A's row, `B` org B's row, `AB` both (for the global tables,
+/// platform_settings and models, "org X's row" is the settings row, and the model enabled for X).
+/// `deny` is the denied outcome for signed-in actors: `[]` = 200 with an empty array (the row is
+/// hidden, nothing changes), `403` = 403 with code 42501 (no privilege, or WITH CHECK fails).
+/// Anonymous requests are denied everywhere: 401 with code 42501 (anon has no table privilege).
+const MATRIX: &str = "
+table             method deny | anon ownA admA memA viwA ownB admB memB viwB none super tokM tokV
+platform_settings GET    []   | .    AB   AB   AB   AB   AB   AB   AB   AB   AB   AB    AB   AB
+platform_settings POST   403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+platform_settings PATCH  []   | .    .    .    .    .    .    .    .    .    .    AB    .    .
+platform_settings DELETE 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+platform_settings UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+organizations     GET    []   | .    A    A    A    A    B    B    B    B    .    AB    A    A
+organizations     POST   403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+organizations     PATCH  []   | .    A    A    .    .    B    B    .    .    .    .     .    .
+organizations     DELETE 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+organizations     UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+memberships       GET    []   | .    A    A    A    A    B    B    B    B    .    .     A    A
+memberships       POST   403  | .    A    A    .    .    B    B    .    .    .    .     .    .
+memberships       PATCH  []   | .    A    A    .    .    B    B    .    .    .    .     .    .
+memberships       DELETE []   | .    A    A    .    .    B    B    .    .    .    .     .    .
+memberships       UPSERT 403  | .    A    A    .    .    B    B    .    .    .    .     .    .
+invitations       GET    []   | .    A    A    .    .    B    B    .    .    .    .     .    .
+invitations       POST   403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+invitations       PATCH  403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+invitations       DELETE []   | .    A    A    .    .    B    B    .    .    .    .     .    .
+invitations       UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+projects          GET    []   | .    A    A    A    A    B    B    B    B    .    .     A    A
+projects          POST   403  | .    A    A    A    .    B    B    B    .    .    .     A    .
+projects          PATCH  []   | .    A    A    A    .    B    B    B    .    .    .     A    .
+projects          DELETE []   | .    A    A    A    .    B    B    B    .    .    .     A    .
+projects          UPSERT 403  | .    A    A    A    .    B    B    B    .    .    .     A    .
+tasks             GET    []   | .    A    A    A    A    B    B    B    B    .    .     A    A
+tasks             POST   403  | .    A    A    A    .    B    B    B    .    .    .     A    .
+tasks             PATCH  []   | .    A    A    A    .    B    B    B    .    .    .     A    .
+tasks             DELETE []   | .    A    A    A    .    B    B    B    .    .    .     A    .
+tasks             UPSERT 403  | .    A    A    A    .    B    B    B    .    .    .     A    .
+models            GET    []   | .    A    A    A    A    B    B    B    B    .    AB    A    A
+models            POST   403  | .    .    .    .    .    .    .    .    .    .    AB    .    .
+models            PATCH  []   | .    .    .    .    .    .    .    .    .    .    AB    .    .
+models            DELETE []   | .    .    .    .    .    .    .    .    .    .    AB    .    .
+models            UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+org_models        GET    []   | .    A    A    A    A    B    B    B    B    .    AB    A    A
+org_models        POST   403  | .    A    A    .    .    B    B    .    .    .    AB    .    .
+org_models        PATCH  403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+org_models        DELETE []   | .    A    A    .    .    B    B    .    .    .    AB    .    .
+org_models        UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+audit_log         GET    []   | .    A    A    .    .    B    B    .    .    .    AB    .    .
+audit_log         POST   403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+audit_log         PATCH  403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+audit_log         DELETE 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+audit_log         UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+";
+
+const METHODS: [&str; 5] = ["GET", "POST", "PATCH", "DELETE", "UPSERT"];
+
+/// Tables checked and restored together (a model's delete cascades to its entitlements). Each
+/// lane runs its cells one after the other; lanes run concurrently.
+const LANES: [&[&str]; 8] = [
+    &["platform_settings"],
+    &["organizations"],
+    &["memberships"],
+    &["invitations"],
+    &["projects"],
+    &["tasks"],
+    &["models", "org_models"],
+    &["audit_log"],
+];
+
+/// Tables whose writes the `audit` trigger records.
+const AUDITED: [&str; 6] = ["organizations", "memberships", "invitations", "projects", "tasks", "org_models"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Org {
+    A,
+    B,
+}
+
+impl Org {
+    fn id(self) -> &'static str {
+        match self {
+            Org::A => ORG_A,
+            Org::B => ORG_B,
+        }
+    }
+    fn pick(self, a: &'static str, b: &'static str) -> &'static str {
+        match self {
+            Org::A => a,
+            Org::B => b,
+        }
+    }
+}
+
+struct Line {
+    deny: &'static str,
+    cells: HashMap<Actor, &'static str>,
+}
+
+/// Parses `MATRIX`, checking it names every table × method once and every actor in order.
+fn parse() -> HashMap<(&'static str, &'static str), Line> {
+    let mut lines = MATRIX.lines().map(str::trim).filter(|l| !l.is_empty());
+    let header: Vec<&str> = lines.next().expect("a header").split_whitespace().collect();
+    let columns: Vec<&str> = Actor::ALL.iter().map(|a| a.column()).collect();
+    assert_eq!(header[..4], ["table", "method", "deny", "|"], "matrix header");
+    assert_eq!(header[4..], columns[..], "matrix columns must be the actors, in order");
+    let mut out = HashMap::new();
+    for line in lines {
+        let f: Vec<&'static str> = line.split_whitespace().collect();
+        assert_eq!(f.len(), 4 + Actor::ALL.len(), "matrix line {line:?}");
+        assert!(TABLES.contains(&f[0]) && METHODS.contains(&f[1]) && f[3] == "|", "matrix line {line:?}");
+        assert!(["[]", "403"].contains(&f[2]), "deny must be [] or 403: {line:?}");
+        for c in &f[4..] {
+            assert!([".", "A", "B", "AB"].contains(c), "bad cell {c:?} in {line:?}");
+        }
+        assert!(f[4] == ".", "anonymous is denied everywhere: {line:?}");
+        let cells = Actor::ALL.iter().copied().zip(f[4..].iter().copied()).collect();
+        assert!(out.insert((f[0], f[1]), Line { deny: f[2], cells }).is_none(), "duplicate line {line:?}");
+    }
+    for t in TABLES {
+        for m in METHODS {
+            assert!(out.contains_key(&(t, m)), "the matrix has no line for {t} {m}");
+        }
+    }
+    out
+}
+
+/// The key of the row the matrix aims at in `table` for `org`.
+fn target_key(table: &str, org: Org) -> Value {
+    match table {
+        "platform_settings" => json!({"id": true}),
+        "organizations" => json!({"id": org.id()}),
+        "memberships" => json!({"org_id": org.id(), "user_id": org.pick(TARGET_A, TARGET_B)}),
+        "invitations" => json!({"org_id": org.id(), "id": org.pick(INV_A, INV_B)}),
+        "projects" => json!({"org_id": org.id(), "id": org.pick(PROJ2_A, PROJ2_B)}),
+        "tasks" => json!({"org_id": org.id(), "id": org.pick(TASK_A, TASK_B)}),
+        "models" => json!({"id": org.pick(MODEL_A, MODEL_B)}),
+        "org_models" => json!({"org_id": org.id(), "model_id": org.pick(MODEL_A, MODEL_B)}),
+        "audit_log" => json!({"org_id": org.id(), "id": org.pick(AUDIT_A, AUDIT_B)}),
+        other => panic!("no target in {other}"),
+    }
+}
+
+/// A new row for `org`.
+fn post_body(table: &str, org: Org) -> Value {
+    let o = org.id();
+    match table {
+        "platform_settings" => json!({"auto_activate_new_orgs": false}),
+        "organizations" => json!({"name": "posted org"}),
+        "memberships" => json!({"org_id": o, "user_id": NEWBIE, "role": "viewer"}),
+        "invitations" => json!({"org_id": o, "email": "posted@x.test", "role": "viewer", "token_hash": "forged"}),
+        "projects" => json!({"org_id": o, "name": "posted"}),
+        "tasks" => json!({"org_id": o, "project_id": org.pick(PROJ_A, PROJ_B), "title": "posted"}),
+        "models" => json!({"name": "posted-model"}),
+        "org_models" => json!({"org_id": o, "model_id": MODEL_FREE}),
+        "audit_log" => json!({"org_id": o, "action": "DELETE", "table_name": "tasks", "row_key": {}}),
+        other => panic!("no post body for {other}"),
+    }
+}
+
+/// The change a PATCH makes to the target row.
+fn patch_body(table: &str) -> Value {
+    match table {
+        "platform_settings" => json!({"pending_org_max_users": 7}),
+        "organizations" => json!({"name": "patched"}),
+        "memberships" => json!({"role": "member"}),
+        "invitations" => json!({"role": "member"}),
+        "projects" => json!({"name": "patched"}),
+        "tasks" => json!({"title": "patched", "done": true}),
+        "models" => json!({"name": "patched-model"}),
+        "org_models" => json!({"created_at": "2001-01-01T00:00:00+00:00"}),
+        "audit_log" => json!({"action": "DELETE"}),
+        other => panic!("no patch body for {other}"),
+    }
+}
+
+/// An upsert meeting the target row: its key plus a change.
+fn upsert_body(table: &str, org: Org) -> Value {
+    let mut body = target_key(table, org);
+    let change = match table {
+        "platform_settings" => json!({"pending_org_max_users": 9}),
+        "organizations" => json!({"name": "upserted"}),
+        "memberships" => json!({"role": "member"}),
+        "invitations" => json!({"email": "upserted@x.test", "role": "member", "token_hash": "forged"}),
+        "projects" => json!({"name": "upserted"}),
+        "tasks" => json!({"project_id": org.pick(PROJ_A, PROJ_B), "title": "upserted"}),
+        "models" => json!({"name": "upserted-model"}),
+        "org_models" => json!({}),
+        "audit_log" => json!({"action": "DELETE", "table_name": "tasks", "row_key": {}}),
+        other => panic!("no upsert body for {other}"),
+    };
+    merge(&mut body, &change);
+    body
+}
+
+fn merge(into: &mut Value, change: &Value) {
+    let into = into.as_object_mut().expect("an object");
+    for (k, v) in change.as_object().expect("an object") {
+        into.insert(k.clone(), v.clone());
+    }
+}
+
+fn filter_of(key: &Value) -> String {
+    let parts: Vec<String> = key
+        .as_object()
+        .expect("a key object")
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}=eq.{s}"),
+            other => format!("{k}=eq.{other}"),
+        })
+        .collect();
+    parts.join("&")
+}
+
+fn matches_key(row: &Value, key: &Value) -> bool {
+    key.as_object().expect("a key object").iter().all(|(k, v)| &row[k] == v)
+}
+
+fn contains(row: &Value, fields: &Value) -> bool {
+    fields.as_object().expect("an object").iter().all(|(k, v)| &row[k] == v)
+}
+
+/// Equal as multisets of rows.
+fn same_rows(a: &[Value], b: &[Value]) -> bool {
+    let mut rest: Vec<&Value> = b.iter().collect();
+    a.len() == b.len()
+        && a.iter().all(|row| match rest.iter().position(|r| *r == row) {
+            Some(i) => {
+                rest.swap_remove(i);
+                true
+            }
+            None => false,
+        })
+}
+
+fn array(v: &Value) -> Vec<Value> {
+    v.as_array().unwrap_or_else(|| panic!("an array: {v}")).clone()
+}
+
+struct Cell<'a> {
+    table: &'static str,
+    method: &'static str,
+    actor: Actor,
+    org: Org,
+    allowed: bool,
+    deny: &'static str,
+    snapshot: &'a HashMap<&'static str, Vec<Value>>,
+}
+
+impl Cell<'_> {
+    fn name(&self) -> String {
+        format!(
+            "{} {} as {} on org {:?}'s row ({})",
+            self.table,
+            self.method,
+            self.actor.column(),
+            self.org,
+            if self.allowed { "allowed" } else { "denied" }
+        )
+    }
+
+    fn target(&self) -> Value {
+        let key = target_key(self.table, self.org);
+        self.snapshot[self.table]
+            .iter()
+            .find(|r| matches_key(r, &key))
+            .unwrap_or_else(|| panic!("{}: target {key} not seeded", self.table))
+            .clone()
+    }
+
+    /// The target row after an allowed PATCH or upsert.
+    fn changed_target(&self) -> Value {
+        let mut row = self.target();
+        let change = match self.method {
+            "PATCH" => patch_body(self.table),
+            _ => upsert_body(self.table, self.org),
+        };
+        merge(&mut row, &change);
+        row
+    }
+
+    async fn send(&self, w: &World) -> Reply {
+        let key = target_key(self.table, self.org);
+        let (method, path, body, prefer) = match self.method {
+            "GET" => (Method::GET, format!("/{}?{}", self.table, filter_of(&key)), None, None),
+            "POST" => (Method::POST, format!("/{}", self.table), Some(post_body(self.table, self.org)), None),
+            "PATCH" => {
+                (Method::PATCH, format!("/{}?{}", self.table, filter_of(&key)), Some(patch_body(self.table)), None)
+            }
+            "DELETE" => (Method::DELETE, format!("/{}?{}", self.table, filter_of(&key)), None, None),
+            "UPSERT" => (
+                Method::POST,
+                format!("/{}", self.table),
+                Some(upsert_body(self.table, self.org)),
+                Some("return=representation,resolution=merge-duplicates"),
+            ),
+            other => panic!("method {other}"),
+        };
+        let prefer = prefer.unwrap_or("return=representation");
+        let body = body.map(|b| b.to_string());
+        w.call(self.actor, method, &path, &[("prefer", prefer)], body.as_deref()).await
+    }
+
+    /// What is wrong with the response, if anything.
+    fn check_response(&self, r: &Reply) -> Option<String> {
+        let body: Option<Value> = serde_json::from_str(&r.body).ok();
+        let code = body.as_ref().and_then(|b| b.get("code")).and_then(Value::as_str).unwrap_or("");
+        let (want_status, ok) = if self.actor == Actor::Anon {
+            (401, code == "42501")
+        } else if !self.allowed {
+            match (self.method, self.deny) {
+                ("GET", _) | ("PATCH" | "DELETE", "[]") => (200, body == Some(json!([]))),
+                _ => (403, code == "42501"),
+            }
+        } else {
+            match self.method {
+                "GET" | "DELETE" => (200, body == Some(json!([self.target()]))),
+                "PATCH" | "UPSERT" => (200, body == Some(json!([self.changed_target()]))),
+                "POST" => {
+                    let posted = post_body(self.table, self.org);
+                    let rows = body.as_ref().and_then(Value::as_array);
+                    (201, rows.is_some_and(|rows| rows.len() == 1 && contains(&rows[0], &posted)))
+                }
+                other => panic!("method {other}"),
+            }
+        };
+        (r.status != want_status || !ok)
+            .then(|| format!("{}: expected {want_status}, got {} {}", self.name(), r.status, r.body))
+    }
+
+    /// What the lane's tables must hold right after the request.
+    fn expected(&self, table: &str) -> Expect {
+        let seeded = self.snapshot[table].clone();
+        if !self.allowed || self.method == "GET" {
+            return Expect::Rows(seeded);
+        }
+        let target = self.target();
+        if table != self.table {
+            // Deleting a model deletes its entitlements.
+            return match (self.table, self.method) {
+                ("models", "DELETE") => {
+                    Expect::Rows(seeded.into_iter().filter(|r| r["model_id"] != target["id"]).collect())
+                }
+                _ => Expect::Rows(seeded),
+            };
+        }
+        match self.method {
+            "POST" => Expect::PlusOne(seeded, post_body(self.table, self.org)),
+            "DELETE" => Expect::Rows(seeded.into_iter().filter(|r| *r != target).collect()),
+            _ => {
+                let changed = self.changed_target();
+                Expect::Rows(seeded.into_iter().map(|r| if r == target { changed.clone() } else { r }).collect())
+            }
+        }
+    }
+
+    /// The audit rows an allowed write adds: `(table, action, org, actor)`.
+    fn audit(&self) -> Vec<(String, String, String, String)> {
+        if !self.allowed || self.method == "GET" {
+            return vec![];
+        }
+        let user = self.actor.user().expect("signed in").to_string();
+        let action = match self.method {
+            "POST" => "INSERT",
+            "DELETE" => "DELETE",
+            _ => "UPDATE",
+        };
+        let mut out = vec![];
+        if AUDITED.contains(&self.table) {
+            out.push((self.table.to_string(), action.to_string(), self.org.id().to_string(), user.clone()));
+        }
+        if (self.table, self.method) == ("models", "DELETE") {
+            out.push(("org_models".to_string(), "DELETE".to_string(), self.org.id().to_string(), user));
+        }
+        out
+    }
+}
+
+enum Expect {
+    Rows(Vec<Value>),
+    /// The seeded rows and one more, holding these fields.
+    PlusOne(Vec<Value>, Value),
+}
+
+impl Expect {
+    fn holds(&self, now: &[Value]) -> bool {
+        match self {
+            Expect::Rows(rows) => same_rows(rows, now),
+            Expect::PlusOne(rows, fields) => {
+                let extra: Vec<&Value> = now.iter().filter(|r| !rows.contains(r)).collect();
+                now.len() == rows.len() + 1 && extra.len() == 1 && contains(extra[0], fields)
+            }
+        }
+    }
+}
+
+/// Runs one lane's cells in order; returns the failures and the audit rows expected.
+async fn run_lane(
+    w: &World,
+    lane: &[&'static str],
+    matrix: &HashMap<(&'static str, &'static str), Line>,
+    snapshot: &HashMap<&'static str, Vec<Value>>,
+) -> (Vec<String>, Vec<(String, String, String, String)>) {
+    let mut db = w.g.db.admin().await;
+    let mut failures = vec![];
+    let mut audit = vec![];
+    let audit_lane = lane == ["audit_log"];
+    for &table in lane {
+        for method in METHODS {
+            let line = &matrix[&(table, method)];
+            for actor in Actor::ALL {
+                for org in [Org::A, Org::B] {
+                    let cell = Cell {
+                        table,
+                        method,
+                        actor,
+                        org,
+                        allowed: line.cells[&actor].contains(match org {
+                            Org::A => "A",
+                            Org::B => "B",
+                        }),
+                        deny: line.deny,
+                        snapshot,
+                    };
+                    let r = cell.send(w).await;
+                    failures.extend(cell.check_response(&r));
+                    audit.extend(cell.audit());
+                    if method == "GET" {
+                        continue;
+                    }
+                    // Check (and undo) under a lock, so nothing else slips in between.
+                    let tx = db.transaction().await.expect("begin");
+                    let lock = if audit_lane {
+                        String::new()
+                    } else {
+                        let tables: Vec<String> = lane.iter().map(|t| format!("api.{t}")).collect();
+                        format!("lock table {} in share row exclusive mode;", tables.join(", "))
+                    };
+                    tx.batch_execute(&format!("set local session_replication_role = replica; {lock}"))
+                        .await
+                        .expect("lock the lane");
+                    for &t in lane {
+                        let filter = audit_lane.then_some("id in (select id from snap.audit_log)");
+                        let now = array(&dump_table(&tx, t, filter).await);
+                        if !cell.expected(t).holds(&now) {
+                            failures.push(format!(
+                                "{}: api.{t} afterwards is not as expected (status {} {}): {}",
+                                cell.name(),
+                                r.status,
+                                r.body,
+                                Value::Array(now.clone())
+                            ));
+                        }
+                        if !audit_lane && !same_rows(&now, &snapshot[t]) {
+                            tx.batch_execute(&format!(
+                                "delete from api.{t} t where not exists \
+                                   (select 1 from snap.{t} s where to_jsonb(s) = to_jsonb(t)); \
+                                 insert into api.{t} select * from snap.{t} s where not exists \
+                                   (select 1 from api.{t} t where to_jsonb(t) = to_jsonb(s))"
+                            ))
+                            .await
+                            .expect("undo the write");
+                            let undone = array(&dump_table(&tx, t, None).await);
+                            assert!(same_rows(&undone, &snapshot[t]), "undoing {} left api.{t} changed", cell.name());
+                        }
+                    }
+                    tx.commit().await.expect("commit the check");
+                }
+            }
+        }
+    }
+    (failures, audit)
+}
+
+#[tokio::test]
+async fn isolation_matrix_over_http() {
+    let matrix = parse();
+    let w = World::new().await;
+    let db = w.g.db.admin().await;
+    let mut snap = String::from("create schema snap;");
+    for t in TABLES {
+        snap.push_str(&format!(" create table snap.{t} as select * from api.{t};"));
+    }
+    db.batch_execute(&snap).await.expect("snapshot the seeded tables");
+    let mut snapshot = HashMap::new();
+    for t in TABLES {
+        snapshot.insert(t, array(&dump_table(&db, t, None).await));
+    }
+    let before = w.dump().await;
+
+    let results = join_all(LANES.iter().map(|lane| run_lane(&w, lane, &matrix, &snapshot))).await;
+    let mut failures: Vec<String> = vec![];
+    let mut audit_expected = vec![];
+    for (f, a) in results {
+        failures.extend(f);
+        audit_expected.extend(a);
+    }
+    let cells = TABLES.len() * METHODS.len() * Actor::ALL.len() * 2;
+    assert!(failures.is_empty(), "{} of {cells} cells failed:\n{}", failures.len(), failures.join("\n"));
+
+    // Every table as seeded; the audit log as seeded plus exactly the allowed writes.
+    let after = w.dump().await;
+    for t in TABLES.iter().filter(|t| **t != "audit_log") {
+        assert_eq!(after[t], before[t], "api.{t} changed");
+    }
+    let seeded_audit = dump_table(&db, "audit_log", Some("id in (select id from snap.audit_log)")).await;
+    assert_eq!(seeded_audit, before["audit_log"], "the seeded audit rows changed");
+    let added = db
+        .query(
+            "select table_name, action, org_id::text, coalesce(actor_user_id::text, '') from api.audit_log \
+              where id not in (select id from snap.audit_log)",
+            &[],
+        )
+        .await
+        .expect("added audit rows");
+    let mut added: Vec<(String, String, String, String)> =
+        added.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    added.sort();
+    audit_expected.sort();
+    assert_eq!(added, audit_expected, "the audit log must hold one row per allowed write, and nothing else");
+}
