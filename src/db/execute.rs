@@ -5,6 +5,7 @@
 
 use deadpool_postgres::Object;
 use futures_util::future::{join, join4, OptionFuture};
+use futures_util::FutureExt;
 use tokio_postgres::{Row, Statement as Prepared};
 
 use crate::sql::Statement;
@@ -77,6 +78,10 @@ pub async fn run(client: &Object, tx: Transaction<'_>) -> Result<Outcome, DbErro
     let main_refs = as_refs(&main_params);
     let explain_refs = as_refs(&explain_params);
 
+    // Only a deciding write leaves its transaction open across an await; if the request is dropped
+    // there (the client went away), the connection must not go back to the pool mid-transaction.
+    let mut guard = RollbackOnDrop { client, armed: matches!(tx.finish, Finish::Decide(_)) };
+
     // Polled together: every message is written before any reply is awaited.
     let ((begun, ctx, pre_res, main_res), (explain_res, checked, ended)) = join(
         join4(
@@ -115,16 +120,40 @@ pub async fn run(client: &Object, tx: Transaction<'_>) -> Result<Outcome, DbErro
             ended.transpose()?;
             Ok(Outcome { main, rest, explain, committed: matches!(tx.finish, Finish::Commit) })
         }
-        Finish::Decide(check) => match result {
-            Ok((main, rest, explain)) => {
-                let commit = check(&main);
-                client.batch_execute(if commit { "COMMIT" } else { "ROLLBACK" }).await?;
-                Ok(Outcome { main, rest, explain, committed: commit })
-            }
-            Err(e) => {
-                let _ = client.batch_execute("ROLLBACK").await;
-                Err(e)
-            }
-        },
+        Finish::Decide(check) => {
+            let outcome = match result {
+                Ok((main, rest, explain)) => {
+                    let commit = check(&main);
+                    client
+                        .batch_execute(if commit { "COMMIT" } else { "ROLLBACK" })
+                        .await
+                        .map(|()| Outcome { main, rest, explain, committed: commit })
+                        .map_err(DbError::from)
+                }
+                Err(e) => {
+                    let _ = client.batch_execute("ROLLBACK").await;
+                    Err(e)
+                }
+            };
+            guard.armed = false;
+            outcome
+        }
+    }
+}
+
+/// Rolls back the open transaction of a request dropped before it ended it. The ROLLBACK is only
+/// queued, not awaited (Drop cannot wait): tokio-postgres writes a request to the connection's
+/// queue on the first poll, so it goes out before the statements of whoever gets the connection
+/// next, and its reply is discarded.
+struct RollbackOnDrop<'a> {
+    client: &'a Object,
+    armed: bool,
+}
+
+impl Drop for RollbackOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.client.batch_execute("ROLLBACK").now_or_never();
+        }
     }
 }

@@ -215,7 +215,6 @@ async fn a_connection_forgets_the_previous_request() {
 /// it is answered 500 `25P02`. Expected: the abandoned transaction ends on its own (rolled back),
 /// and another tenant's request neither commits it nor inherits its failure.
 #[tokio::test]
-#[ignore = "finding: a cancelled max-affected/singular write leaves its transaction open on the pooled connection"]
 async fn a_cancelled_write_never_hands_its_transaction_to_the_next_request() {
     let w = World::with(|a| a.db_pool = Some("1".into())).await;
     let mut admin = w.g.db.admin().await;
