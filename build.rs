@@ -1,9 +1,12 @@
-//! Embeds `policies/*.sql` (sorted by name) so `rowgate migrate` needs no files at run time.
+//! Embeds `policies/*.sql` (sorted by name) so `rowgate migrate` needs no files at run time, and
+//! rebuilds when a migration is added to `sql/`.
 
 use std::fmt::Write;
 
 fn main() {
     println!("cargo:rerun-if-changed=policies");
+    // refinery's embed_migrations!("sql") does not tell cargo about new files in sql/.
+    println!("cargo:rerun-if-changed=sql");
     let dir = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("policies");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .map(|it| {

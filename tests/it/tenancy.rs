@@ -210,7 +210,8 @@ async fn viewers_read_members_write() {
         rows(&g, "select title from api.tasks order by title").await,
         json!([{"title": "b-task"}, {"title": "s-task"}])
     );
-    // Keys cannot move a row to another org.
+    // Keys cannot move a row to another org: the new row is not in the caller's orgs (RLS, 42501,
+    // before the org_writable trigger would refuse any change of org_id).
     let r = send_as(
         &g,
         OWNER_B,
@@ -219,7 +220,7 @@ async fn viewers_read_members_write() {
         &json!({"org_id": ORG_A}).to_string(),
     )
     .await;
-    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!((r.status, r.code()), (403, "42501".to_string()), "{}", r.body);
     assert_eq!(scalar(&g, &format!("select org_id from api.projects where id = '{PROJ_B}'")).await, json!(ORG_B));
 }
 

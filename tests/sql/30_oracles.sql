@@ -2,7 +2,7 @@
 -- unique and foreign keys, RETURNING, upserts, counts, and claims a client could forge.
 begin;
 \ir lib/fixture.sql
-select plan(16);
+select plan(18);
 
 -- An error with the ids the caller supplied blanked out, to compare two failures.
 create function pg_temp.failure(actor text, stmt text) returns text
@@ -104,6 +104,18 @@ update isolation_test.actors set claims = ('{"role": "authenticated", "sub": "' 
  where name = 'loner';
 select is(isolation_test.attempt('loner', $$select count(*) from api.projects$$),
           'denied (0 rows)', 'a sub that is not exactly a uuid is nobody');
+
+-- Another org's state does not show through: writing into a suspended org, or a pending org at its
+-- limit, is refused exactly like writing into an active one (the org triggers run after RLS).
+insert into api.projects (org_id, name) values (isolation_test.id('p'), 'at the limit');
+select is(
+  pg_temp.failure('member_a', $$insert into api.projects (org_id, name) values (isolation_test.id('s'), 'x')$$),
+  pg_temp.failure('member_a', $$insert into api.projects (org_id, name) values (isolation_test.id('b'), 'x')$$),
+  'a suspended org is refused like an active one (no status oracle)');
+select is(
+  pg_temp.failure('member_a', $$insert into api.projects (org_id, name) values (isolation_test.id('p'), 'x')$$),
+  pg_temp.failure('member_a', $$insert into api.projects (org_id, name) values (isolation_test.id('b'), 'x')$$),
+  'a pending org at its limit is refused like an active one');
 
 -- Registration answers an existing email without naming its org.
 select is(pg_temp.failure('anon', $$select api.register_organization('owner_b@isolation.test', 'correct horse', 'x')$$),

@@ -93,14 +93,11 @@ async fn colliding_keys_and_constraint_errors_reveal_nothing_of_b() {
     assert_eq!(b_tasks_after, b_tasks, "B's tasks unchanged");
 }
 
-/// Finding: a write naming an org the caller does not belong to runs that org's BEFORE triggers
-/// (`org_writable`, `pending_limits`) before the RLS WITH CHECK, and their messages reveal the
-/// org's status to anyone who knows its id: "organization is suspended: read-only" for a
-/// suspended org, "organization pending approval: at most N projects" for a pending org at its
-/// limit, where an active org (or no org) answers 42501. The answer should not depend on another
-/// org's state.
+/// A write naming an org the caller does not belong to is refused alike whatever that org's state:
+/// suspended, pending at its limit, active, or no org at all (42501). The `org_writable` and
+/// `pending_limits` triggers once ran before the RLS check and answered with the org's status;
+/// they run after it since sql/V8.
 #[tokio::test]
-#[ignore = "finding: the org_writable / pending_limits BEFORE triggers reveal another org's status"]
 async fn refusals_do_not_depend_on_another_orgs_status() {
     let w = World::new().await;
     // P (pending) at its project limit.
