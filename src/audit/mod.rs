@@ -92,6 +92,11 @@ impl Audit {
     }
 }
 
+/// Every rule: `(id, level, title)`, in report order.
+pub fn rules() -> Vec<(&'static str, Level, &'static str)> {
+    lints::LINTS.iter().map(|l| (l.rule, l.level, l.title)).collect()
+}
+
 /// The lints, then the probe when asked for.
 pub async fn run(
     client: &mut Client,

@@ -29,7 +29,7 @@ owned (kind, keyword, object, owner) as (
     from pg_namespace n
    where n.nspname = any ($1::text[])
 )
-select o.object,
+select o.object as object,
        format('the %s is owned by %I%s', o.kind, pg_get_userbyid(o.owner),
               case when bool_and(r.oid = o.owner) then ''
                    else format(' (request role %s may act as that owner)', string_agg(r.rolname, ', ' order by r.rolname))

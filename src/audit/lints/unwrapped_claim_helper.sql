@@ -76,8 +76,10 @@ unwrapped as (
 select format('policy %I on %I.%I', u.polname, u.nspname, u.relname) as object,
        format('%s calls %s once per row', string_agg(distinct u.clause, ' and '),
               string_agg(distinct regexp_replace(u.call, '\(.+\)$', '(…)'), ', ')) as message,
-       format(E'alter policy %I on %I.%I ...;\n-- wrap each call in a scalar subquery, evaluated once per statement: %s',
+       format(E'alter policy %I on %I.%I%s%s;\n-- the same expression, each call wrapped in a scalar subquery (evaluated once per statement): %s',
               u.polname, u.nspname, u.relname,
+              case when bool_or(u.clause = 'USING') then ' using (<expression>)' else '' end,
+              case when bool_or(u.clause = 'WITH CHECK') then ' with check (<expression>)' else '' end,
               string_agg(distinct format('(select %s)', regexp_replace(u.call, '\(.+\)$', '(…)')), ', ')) as fix
   from unwrapped u
  group by u.polid, u.polname, u.nspname, u.relname
