@@ -16,7 +16,7 @@ use tokio_postgres::{Client, Transaction};
 mod checks;
 
 use super::{db_message, AuditError};
-use crate::sql::quote::push_qualified;
+use crate::sql::quote::{push_qualified, quote_ident};
 use checks::{leave, probe_relation, savepoint};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +228,8 @@ async fn relations(tx: &Transaction<'_>, schemas: &[String]) -> Result<Vec<Relat
 /// Rows per org, as the superuser; a relation that cannot be read (a broken view, a foreign
 /// table without a server) is noted instead of stopping the probe.
 async fn count_rows(tx: &Transaction<'_>, r: &mut Relation) -> Result<(), AuditError> {
-    let sql = format!("select {org}::text, count(*) from {} where {org} is not null group by 1", r.quoted, org = ORG);
+    let org = quote_ident(ORG);
+    let sql = format!("select {org}::text, count(*) from {} where {org} is not null group by 1", r.quoted);
     savepoint(tx).await?;
     let result = tx.query(sql.as_str(), &[]).await;
     leave(tx).await?;
@@ -239,7 +240,8 @@ async fn count_rows(tx: &Transaction<'_>, r: &mut Relation) -> Result<(), AuditE
     Ok(())
 }
 
-const ORG: &str = "\"org_id\"";
+/// The tenant column the probe looks for (and the membership table's, with `user_id`).
+const ORG: &str = "org_id";
 
 /// `(org, user, role)` of every member of the ranked orgs, and all their other memberships.
 async fn memberships(
@@ -248,11 +250,11 @@ async fn memberships(
     has_role: bool,
     orgs: &[String],
 ) -> Result<Vec<(String, String, Option<String>)>, AuditError> {
-    let role = if has_role { "\"role\"::text" } else { "null::text" };
+    let (org, user) = (quote_ident(ORG), quote_ident("user_id"));
+    let role = if has_role { format!("{}::text", quote_ident("role")) } else { "null::text".into() };
     let sql = format!(
-        "select \"org_id\"::text, \"user_id\"::text, {role} from {table} \
-          where \"org_id\" is not null \
-            and \"user_id\" in (select \"user_id\" from {table} where \"org_id\"::text = any ($1::text[]))"
+        "select {org}::text, {user}::text, {role} from {table} \
+          where {org} is not null and {user} in (select {user} from {table} where {org}::text = any ($1::text[]))"
     );
     let rows = tx.query(sql.as_str(), &[&orgs]).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())

@@ -369,6 +369,80 @@ async fn the_probe_finds_exactly_the_leaks_and_changes_nothing() {
     assert_eq!(fingerprint(&db).await, before);
 }
 
+/// A schema of the user's own: bigint org ids, a membership table not called memberships, the
+/// legacy per-claim setting, an identity column.
+const OWN_SCHEMA: &str = r#"
+create schema app;
+grant usage on schema app to authenticated;
+create table app.members (org_id bigint not null, user_id text not null, primary key (org_id, user_id));
+create table app.notes (
+  org_id bigint not null,
+  id bigint generated always as identity,
+  body text not null,
+  primary key (org_id, id)
+);
+alter table app.members enable row level security;
+alter table app.members force row level security;
+alter table app.notes enable row level security;
+alter table app.notes force row level security;
+grant select on app.members to authenticated;
+grant select, insert (org_id, body), update (body), delete on app.notes to authenticated;
+create policy members_own on app.members for select to authenticated
+  using (user_id = (select current_setting('request.jwt.claim.sub', true)));
+create policy notes_member on app.notes for all to authenticated
+  using (org_id in (select m.org_id from app.members m where m.user_id = (select current_setting('request.jwt.claim.sub', true))))
+  with check (org_id in (select m.org_id from app.members m where m.user_id = (select current_setting('request.jwt.claim.sub', true))));
+insert into app.members values (1, 'alice'), (2, 'bob');
+insert into app.notes (org_id, body) values (1, 'a1'), (1, 'a2'), (2, 'b1');
+"#;
+
+#[tokio::test]
+async fn the_probe_works_on_any_schema() {
+    let name = format!("audit_own_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+    connect(&cluster().conn_string("postgres", "postgres"))
+        .await
+        .batch_execute(&format!("create database {name}"))
+        .await
+        .unwrap();
+    let admin = connect(&cluster().conn_string("postgres", &name)).await;
+    admin.batch_execute(OWN_SCHEMA).await.expect("own schema");
+    let args = ["--schemas", "app", "--request-roles", "authenticated", "--probe", "--format", "json"];
+
+    let out = audit(&name, "postgres", &args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = json_of(&out);
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    let probe = &report["probe"];
+    assert_eq!(probe["membership_table"], "app.members");
+    assert_eq!((probe["leaks"].as_u64(), probe["inconclusive"].as_u64()), (Some(0), Some(0)), "{probe:#}");
+    let notes = probe["tables"].as_array().unwrap().iter().find(|t| t["table"] == "app.notes" && t["user"] == "alice");
+    let outcomes: Vec<(&str, &str)> = notes.unwrap()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["command"].as_str().unwrap(), c["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outcomes, [("read", "ok"), ("update", "ok"), ("delete", "ok"), ("insert", "ok")]);
+
+    let rows = || async {
+        let c = connect(&cluster().conn_string("postgres", &name)).await;
+        let r = c
+            .query_one("select string_agg(format('%s/%s/%s', org_id, id, body), ',' order by id) from app.notes", &[])
+            .await;
+        r.unwrap().get::<_, String>(0)
+    };
+    let before = rows().await;
+    admin
+        .batch_execute("create policy notes_peek on app.notes for select to authenticated using (true)")
+        .await
+        .unwrap();
+    let out = audit(&name, "postgres", &args).await;
+    assert_eq!(out.status.code(), Some(1));
+    let want = BTreeSet::from([("app.notes".to_string(), "read".to_string())]);
+    assert_eq!(leaks(&json_of(&out)), want);
+    assert_eq!(rows().await, before);
+}
+
 #[tokio::test]
 async fn the_probe_needs_a_superuser_and_a_membership_table() {
     let db = reference_database("audit_probe_usage").await;

@@ -63,9 +63,10 @@ async fn read(
     own_total: i64,
     other_total: i64,
 ) -> Result<Check, AuditError> {
+    let org = quote_ident(ORG);
     let sql = format!(
-        "select count(*) filter (where {ORG} is not null and not ({ORG}::text = any ($1::text[]))), \
-                count(*) filter (where {ORG}::text = any ($1::text[])) from {}",
+        "select count(*) filter (where {org} is not null and not ({org}::text = any ($1::text[]))), \
+                count(*) filter (where {org}::text = any ($1::text[])) from {}",
         r.quoted
     );
     who.enter(tx).await?;
@@ -123,7 +124,7 @@ async fn update(tx: &Transaction<'_>, r: &Relation, who: &Impersonation, target:
         return Ok(skipped("update", format!("no UPDATE privilege for {}", who.role)));
     };
     let c = quote_ident(&column);
-    let sql = format!("update {} set {c} = {c} where {ORG}::text = $1", r.quoted);
+    let sql = format!("update {} set {c} = {c} where {}::text = $1", r.quoted, quote_ident(ORG));
     who.enter(tx).await?;
     let result = tx.execute(sql.as_str(), &[&target]).await;
     leave(tx).await?;
@@ -141,7 +142,7 @@ async fn delete(tx: &Transaction<'_>, r: &Relation, who: &Impersonation, target:
     if !granted {
         return Ok(skipped("delete", format!("no DELETE privilege for {}", who.role)));
     }
-    let sql = format!("delete from {} where {ORG}::text = $1", r.quoted);
+    let sql = format!("delete from {} where {}::text = $1", r.quoted, quote_ident(ORG));
     who.enter(tx).await?;
     let result = tx.execute(sql.as_str(), &[&target]).await;
     leave(tx).await?;
@@ -164,13 +165,17 @@ async fn insert(tx: &Transaction<'_>, r: &Relation, who: &Impersonation, target:
     if columns.is_empty() {
         return Ok(skipped("insert", format!("no INSERT privilege for {}", who.role)));
     }
-    if !columns.iter().any(|c| c == "org_id") {
+    if !columns.iter().any(|c| c == ORG) {
         return Ok(skipped("insert", format!("org_id is not insertable by {}", who.role)));
     }
     let template: Option<String> = tx
         .query_opt(
-            format!("select pg_catalog.row_to_json(t)::text from {} t where {ORG}::text = $1 limit 1", r.quoted)
-                .as_str(),
+            format!(
+                "select pg_catalog.row_to_json(t)::text from {} t where t.{}::text = $1 limit 1",
+                r.quoted,
+                quote_ident(ORG)
+            )
+            .as_str(),
             &[&target],
         )
         .await?
