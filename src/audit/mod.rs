@@ -40,8 +40,6 @@ pub enum AuditError {
     Usage(String),
     #[error("lint {rule}: {message}")]
     Lint { rule: &'static str, message: String },
-    #[error("probe: {0}")]
-    Probe(String),
     #[error("database: {0}")]
     Database(String),
 }
