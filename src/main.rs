@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use rowgate::config::{Cli, Command, Config, KeysCommand, LogFormat, ServeArgs, TokenArgs};
+use rowgate::config::{
+    AuditArgs, AuditFormat, AuditSettings, Cli, Command, Config, KeysCommand, LogFormat, ServeArgs, TokenArgs,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -12,6 +14,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
     let result = match cli.command {
+        Some(Command::Audit(args)) => return runtime.block_on(audit(args)),
         None => runtime.block_on(serve(cli.serve)),
         Some(Command::Serve(args)) => runtime.block_on(serve(args)),
         Some(Command::Migrate(args)) => runtime.block_on(migrate(args)),
@@ -144,6 +147,45 @@ async fn migrate(args: ServeArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Exit 0 clean (warnings allowed), 1 on an error-level finding or a probe leak, 2 when the
+/// audit could not run (settings, connection, an option the database contradicts).
+async fn audit(args: AuditArgs) -> ExitCode {
+    const UNUSABLE: u8 = 2;
+    let settings = match AuditSettings::from_args(&args, &env) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("rowgate: {e}");
+            return ExitCode::from(UNUSABLE);
+        }
+    };
+    let mut client = match tokio_postgres::connect(&settings.database_url, tokio_postgres::NoTls).await {
+        Ok((client, connection)) => {
+            tokio::spawn(connection);
+            client
+        }
+        Err(e) => {
+            eprintln!("rowgate: DATABASE_URL: cannot connect: {e}");
+            return ExitCode::from(UNUSABLE);
+        }
+    };
+    let audit = match rowgate::audit::run(&mut client, &settings.options, settings.probe.as_ref()).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("rowgate: {e}");
+            return ExitCode::from(UNUSABLE);
+        }
+    };
+    match settings.format {
+        AuditFormat::Text => print!("{}", rowgate::audit::report::text(&audit)),
+        AuditFormat::Json => println!("{:#}", rowgate::audit::report::json(&audit)),
+    }
+    if audit.failed() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Signs a token with the configured secret, or the embedded default's stored one.

@@ -1,6 +1,6 @@
 //! Command-line definitions; every flag also reads its `ROWGATE_*` variable.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "rowgate", version, about = "A PostgREST-compatible, database-centric backend for multi-tenant SaaS")]
@@ -22,6 +22,47 @@ pub enum Command {
     /// Key management.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Lint the database's grants, policies and functions for tenant-isolation mistakes; with
+    /// --probe, also impersonate users of two orgs and try to reach the other org's rows.
+    #[command(after_help = "Exit status: 0 when there is no error-level finding (warnings allowed) and no probe \
+                            leak; 1 when there is one; 2 on a usage or connection error.\n\
+                            See docs/audit.md for every lint and how to read the probe.")]
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Text,
+    Json,
+}
+
+/// Raw strings, resolved by `config::AuditSettings::from_args` (as for serve).
+#[derive(Debug, Args, Clone)]
+pub struct AuditArgs {
+    /// Connection string of the database to audit (any role may lint; --probe needs a superuser,
+    /// e.g. the role that runs `rowgate migrate`).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Exposed schemas, comma-separated (default: ROWGATE_DB_SCHEMAS, else PGRST_DB_SCHEMAS, else api).
+    #[arg(long, env = "ROWGATE_DB_SCHEMAS")]
+    pub schemas: Option<String>,
+    /// The roles requests run as, comma-separated (default: every role `authenticator` may switch to).
+    #[arg(long)]
+    pub request_roles: Option<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
+    /// Also impersonate members of two orgs (inside a transaction that is rolled back) and check that
+    /// no row of another org is visible or writable in any exposed table with an org_id column.
+    #[arg(long)]
+    pub probe: bool,
+    /// The role the probe impersonates users with.
+    #[arg(long, default_value = "authenticated")]
+    pub probe_role: String,
+    /// The table (schema.name) whose rows pair users (user_id) with orgs (org_id); default: found by
+    /// its columns, preferring one named memberships.
+    #[arg(long)]
+    pub membership_table: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 //! Every invalid value stops start-up with one line naming the variable.
 
 mod args;
+mod audit;
 mod parse;
 
 use std::net::SocketAddr;
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-pub use args::{Cli, Command, KeysCommand, ServeArgs, TokenArgs};
+pub use args::{AuditArgs, AuditFormat, Cli, Command, KeysCommand, ServeArgs, TokenArgs};
+pub use audit::AuditSettings;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{var}: {problem}")]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Config, ConfigError, LogFormat, OpenApiMode, ServeArgs, TxEnd};
 
-fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(super) fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError { var, problem: problem.into() }
 }
 
@@ -24,13 +24,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         (None, None) => SocketAddr::from(([127, 0, 0, 1], 3001)),
     };
 
-    let schemas = list(&pick(&a.db_schemas, "PGRST_DB_SCHEMAS").unwrap_or_else(|| "api".into()));
-    if schemas.is_empty() {
-        return Err(err("ROWGATE_DB_SCHEMAS", "must name at least one schema, e.g. ROWGATE_DB_SCHEMAS=api"));
-    }
-    if let Some(bad) = schemas.iter().find(|s| *s == "pg_catalog" || *s == "information_schema") {
-        return Err(err("ROWGATE_DB_SCHEMAS", format!("{bad} cannot be exposed")));
-    }
+    let schemas = schemas(pick(&a.db_schemas, "PGRST_DB_SCHEMAS"))?;
 
     let anon_role = match pick(&a.db_anon_role, "PGRST_DB_ANON_ROLE") {
         None => Some("anon".to_string()),
@@ -101,11 +95,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         Some("text") => LogFormat::Text,
         Some(other) => return Err(err("ROWGATE_LOG_FORMAT", format!("expected json or text, got {other:?}"))),
     };
-    let database_url = pick(&a.database_url, "PGRST_DB_URI").filter(|u| !u.trim().is_empty());
-    if let Some(url) = &database_url {
-        url.parse::<tokio_postgres::Config>()
-            .map_err(|e| err("DATABASE_URL", format!("not a valid PostgreSQL connection string ({e})")))?;
-    }
+    let database_url = database_url(pick(&a.database_url, "PGRST_DB_URI"))?;
 
     Ok(Config {
         database_url,
@@ -141,7 +131,29 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
     })
 }
 
-fn list(v: &str) -> Vec<String> {
+/// The exposed schemas (flag or ROWGATE_DB_SCHEMAS, else PGRST_DB_SCHEMAS, already picked); default `api`.
+pub(super) fn schemas(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let schemas = list(&raw.unwrap_or_else(|| "api".into()));
+    if schemas.is_empty() {
+        return Err(err("ROWGATE_DB_SCHEMAS", "must name at least one schema, e.g. ROWGATE_DB_SCHEMAS=api"));
+    }
+    if let Some(bad) = schemas.iter().find(|s| *s == "pg_catalog" || *s == "information_schema") {
+        return Err(err("ROWGATE_DB_SCHEMAS", format!("{bad} cannot be exposed")));
+    }
+    Ok(schemas)
+}
+
+/// A set connection string must parse; an empty one counts as unset.
+pub(super) fn database_url(raw: Option<String>) -> Result<Option<String>, ConfigError> {
+    let url = raw.filter(|u| !u.trim().is_empty());
+    if let Some(u) = &url {
+        u.parse::<tokio_postgres::Config>()
+            .map_err(|e| err("DATABASE_URL", format!("not a valid PostgreSQL connection string ({e})")))?;
+    }
+    Ok(url)
+}
+
+pub(super) fn list(v: &str) -> Vec<String> {
     v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 

@@ -6,6 +6,7 @@ mod harness;
 
 mod aggregates;
 mod api_tokens;
+mod audit;
 mod auth;
 mod auth_admin;
 mod auth_logs;
