@@ -340,12 +340,18 @@ async fn the_probe_finds_exactly_the_leaks_and_changes_nothing() {
     }
     assert_eq!(fingerprint(&db).await, before, "the probe changed the database");
 
-    // Mutations: every tenant's tasks readable and updatable, anyone may insert projects.
+    // Mutations (with the restrictive org fences gone): every tenant's tasks readable and
+    // updatable, anyone may insert projects, and every invitation deletable — a DELETE policy that
+    // only an unfiltered DELETE exposes, since a filter would add the (sound) SELECT policy.
     admin
         .batch_execute(
-            "alter policy tasks_select on api.tasks using (true); \
+            "drop policy tasks_org_fence on api.tasks; \
+             drop policy projects_org_fence on api.projects; \
+             drop policy invitations_org_fence on api.invitations; \
+             alter policy tasks_select on api.tasks using (true); \
              alter policy tasks_update on api.tasks using (true) with check (true); \
-             create policy projects_insert_any on api.projects for insert to authenticated with check (true);",
+             create policy projects_insert_any on api.projects for insert to authenticated with check (true); \
+             alter policy invitations_delete on api.invitations using (true);",
         )
         .await
         .unwrap();
@@ -353,19 +359,20 @@ async fn the_probe_finds_exactly_the_leaks_and_changes_nothing() {
     let out = audit(&db, "postgres", &["--probe", "--format", "json", "--membership-table", "api.memberships"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let report = json_of(&out);
-    let want: BTreeSet<(String, String)> = [("api.projects", "insert"), ("api.tasks", "read"), ("api.tasks", "update")]
-        .map(|(t, c)| (t.to_string(), c.to_string()))
-        .into();
+    let want: BTreeSet<(String, String)> =
+        [("api.invitations", "delete"), ("api.projects", "insert"), ("api.tasks", "read"), ("api.tasks", "update")]
+            .map(|(t, c)| (t.to_string(), c.to_string()))
+            .into();
     assert_eq!(leaks(&report), want, "{:#}", report["probe"]);
     // Both users leak each of them.
-    assert_eq!(report["probe"]["leaks"].as_u64(), Some(6));
+    assert_eq!(report["probe"]["leaks"].as_u64(), Some(8));
     assert_eq!(fingerprint(&db).await, before, "the probe changed the database");
 
     let out = audit(&db, "postgres", &["--probe"]).await;
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(text.contains("\napi.tasks\n  as a0000000-0000-0000-0000-000000000001\n    read    LEAK          sees 1 of the 1 rows of other orgs\n"), "{text}");
-    assert!(text.ends_with("\nprobe: 6 leaks, 0 inconclusive\n"), "{text}");
+    assert!(text.ends_with("\nprobe: 8 leaks, 0 inconclusive\n"), "{text}");
     assert_eq!(fingerprint(&db).await, before);
 }
 

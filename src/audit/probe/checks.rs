@@ -1,7 +1,7 @@
 //! The four checks of the probe, each run as the impersonated user inside a savepoint that is
-//! rolled back right after it: read (rows of other orgs visible), update and delete (aimed at
-//! another org's rows: 0 rows or 42501), insert (a copy of another org's row: 42501, else the
-//! row passed WITH CHECK).
+//! rolled back right after it: read (rows of other orgs visible), update (aimed at another org's
+//! rows: 0 rows or 42501), delete (unfiltered: no other org's row may go), insert (a copy of
+//! another org's row: 42501, else the row passed WITH CHECK).
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Transaction;
@@ -38,7 +38,7 @@ pub(super) async fn probe_relation(
         return Ok(checks);
     };
     checks.push(update(tx, r, &who, &target).await?);
-    checks.push(delete(tx, r, &who, &target).await?);
+    checks.push(delete(tx, r, u, &who, other_total, &target).await?);
     checks.push(insert(tx, r, &who, &target).await?);
     Ok(checks)
 }
@@ -100,11 +100,10 @@ async fn read(
 }
 
 /// Outcome of an UPDATE or DELETE aimed at another org's rows.
-fn write_outcome(command: &'static str, target: &str, result: Result<u64, tokio_postgres::Error>) -> Check {
-    let verb = if command == "update" { "updated" } else { "deleted" };
+fn aimed_outcome(command: &'static str, target: &str, result: Result<u64, tokio_postgres::Error>) -> Check {
     match result {
         Ok(0) => check(command, Outcome::Ok, format!("0 rows of org {target}")),
-        Ok(n) => check(command, Outcome::Leak, format!("{verb} {n} row(s) of org {target}")),
+        Ok(n) => check(command, Outcome::Leak, format!("{command}d {n} row(s) of org {target}")),
         Err(e) if denied(&e) => check(command, Outcome::Ok, "denied (42501)"),
         // The row got past the USING clause; a trigger or constraint stopped it.
         Err(e) => {
@@ -128,10 +127,20 @@ async fn update(tx: &Transaction<'_>, r: &Relation, who: &Impersonation, target:
     who.enter(tx).await?;
     let result = tx.execute(sql.as_str(), &[&target]).await;
     leave(tx).await?;
-    Ok(write_outcome("update", target, result))
+    Ok(aimed_outcome("update", target, result))
 }
 
-async fn delete(tx: &Transaction<'_>, r: &Relation, who: &Impersonation, target: &str) -> Result<Check, AuditError> {
+/// An unfiltered DELETE: without a WHERE clause reading columns, PostgreSQL applies only the DELETE
+/// policies (a filter would add the SELECT policies, behind which a weak DELETE policy could hide).
+/// The other orgs' rows are counted again as the superuser before the savepoint is rolled back.
+async fn delete(
+    tx: &Transaction<'_>,
+    r: &Relation,
+    u: &ProbeUser,
+    who: &Impersonation,
+    other_total: i64,
+    target: &str,
+) -> Result<Check, AuditError> {
     if r.updatable & 16 == 0 {
         return Ok(skipped("delete", "not deletable"));
     }
@@ -142,11 +151,37 @@ async fn delete(tx: &Transaction<'_>, r: &Relation, who: &Impersonation, target:
     if !granted {
         return Ok(skipped("delete", format!("no DELETE privilege for {}", who.role)));
     }
-    let sql = format!("delete from {} where {}::text = $1", r.quoted, quote_ident(ORG));
+    let org = quote_ident(ORG);
+    let others_left =
+        format!("select count(*) from {} where {org} is not null and not ({org}::text = any ($1::text[]))", r.quoted);
     who.enter(tx).await?;
-    let result = tx.execute(sql.as_str(), &[&target]).await;
+    let result = match tx.execute(format!("delete from {}", r.quoted).as_str(), &[]).await {
+        Ok(_) => {
+            tx.batch_execute("reset role").await?;
+            let left: i64 = tx.query_one(others_left.as_str(), &[&u.orgs]).await?.get(0);
+            Ok(other_total - left)
+        }
+        Err(e) => Err(e),
+    };
     leave(tx).await?;
-    Ok(write_outcome("delete", target, result))
+    Ok(match result {
+        Ok(0) => {
+            check("delete", Outcome::Ok, format!("an unfiltered DELETE removed 0 of {other_total} other orgs' rows"))
+        }
+        Ok(n) => check("delete", Outcome::Leak, format!("an unfiltered DELETE removed {n} row(s) of other orgs")),
+        Err(e) if denied(&e) => check("delete", Outcome::Ok, "denied (42501)"),
+        // A trigger refused to delete some own row (say, the last owner): aim at the target instead.
+        Err(e) => {
+            let stopped = db_message(&e);
+            let sql = format!("delete from {} where {org}::text = $1", r.quoted);
+            who.enter(tx).await?;
+            let aimed = tx.execute(sql.as_str(), &[&target]).await;
+            leave(tx).await?;
+            let mut c = aimed_outcome("delete", target, aimed);
+            c.detail = format!("{} (an unfiltered DELETE was stopped: {stopped})", c.detail);
+            c
+        }
+    })
 }
 
 /// Copies one of the target org's rows (read as the superuser) and inserts it as the user.
