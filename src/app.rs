@@ -15,6 +15,7 @@ use crate::auth::signing::SigningKey;
 use crate::auth::{AuthConfig, Authenticator};
 use crate::config::Config;
 use crate::db::pool::build_pool;
+use crate::observe::Metrics;
 use crate::schema::{self, SchemaCache};
 use crate::sql::context::pre_request_sql;
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub signing: Option<SigningKey>,
     /// Notified to reload the schema cache (NOTIFY, SIGUSR1, reconnects).
     pub reload: Arc<Notify>,
+    /// Counters and histograms behind `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// A started rowgate; dropping it does not stop it, call [`Running::shutdown`].
@@ -112,6 +115,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         pool,
         schema: ArcSwapOption::empty(),
         reload: Arc::new(Notify::new()),
+        metrics: Arc::new(Metrics::new()),
     });
 
     // Registered before returning, so an early SIGUSR1 never falls back to "terminate".
@@ -155,8 +159,13 @@ async fn reloader(state: Arc<AppState>) {
 }
 
 pub async fn reload_once(state: &AppState) -> Result<(), String> {
-    let client = state.pool.get().await.map_err(|e| e.to_string())?;
-    let (cache, took) = schema::load(&**client, &state.config.schemas).await.map_err(|e| e.to_string())?;
+    let failed = |e: String| {
+        state.metrics.schema_load_failed();
+        e
+    };
+    let client = state.pool.get().await.map_err(|e| failed(e.to_string()))?;
+    let (cache, took) = schema::load(&**client, &state.config.schemas).await.map_err(|e| failed(e.to_string()))?;
+    state.metrics.schema_loaded(took);
     tracing::info!(relations = cache.relation_count(), ms = took.as_millis() as u64, "schema cache loaded");
     state.schema.store(Some(Arc::new(cache)));
     // Prepared statements may describe dropped or changed objects.

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod embedded;
 pub mod http;
+pub mod observe;
 pub mod openapi;
 pub mod plan;
 pub mod request;

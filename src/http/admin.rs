@@ -1,16 +1,19 @@
-//! Admin listener: `/live`, `/ready` (and `/health`).
+//! Admin listener: `/live`, `/ready` (and `/health`), `/metrics`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 
 use super::{full, Body};
 use crate::app::AppState;
+use crate::observe;
 
 pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
     let status = match req.uri().path() {
+        "/metrics" => return metrics(&state),
         "/live" => StatusCode::OK,
         "/ready" | "/health" => {
             if ready(&state).await {
@@ -36,4 +39,22 @@ async fn ready(state: &AppState) -> bool {
         client.batch_execute("").await.ok()
     };
     matches!(tokio::time::timeout(Duration::from_secs(2), check).await, Ok(Some(())))
+}
+
+/// Prometheus scrape: the counters plus the pool and JWT cache sampled now.
+fn metrics(state: &AppState) -> Response<Body> {
+    let pool = state.pool.status().into();
+    match observe::scrape::encode(&state.metrics, pool, state.auth.cache_stats()) {
+        Ok(text) => {
+            let mut resp = Response::new(full(text));
+            resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(observe::scrape::CONTENT_TYPE));
+            resp
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode /metrics");
+            let mut resp = Response::new(full(""));
+            *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            resp
+        }
+    }
 }

@@ -14,6 +14,7 @@ use super::{full, Body};
 use crate::app::AppState;
 use crate::auth::Identity;
 use crate::db::execute::{self, Finish, Transaction};
+use crate::observe::{self, AuthEvent, Phase};
 use crate::response::{from_db, ApiError};
 use crate::sql::{context, Statement};
 
@@ -70,6 +71,9 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
                     ))
                 }
             };
+            if let Some(event) = param("grant_type").and_then(|grant| AuthEvent::of_grant(grant, &result)) {
+                state.metrics.auth_event(event);
+            }
             issue_session(state, result)
         }
         (&Method::POST, "/auth/v1/bootstrap") => {
@@ -174,7 +178,7 @@ async fn call(
     });
     let main = Statement { sql: sql.to_string(), params };
     let db_err = |e| from_db(e, has_token).into_response();
-    let client = state.pool.get().await.map_err(|e| db_err(e.into()))?;
+    let client = observe::time_async(Phase::Transaction, state.pool.get()).await.map_err(|e| db_err(e.into()))?;
     let tx = Transaction {
         read_only: false,
         context: &ctx,
@@ -183,7 +187,7 @@ async fn call(
         explain: None,
         finish: Finish::Commit,
     };
-    let outcome = execute::run(&client, tx).await.map_err(db_err)?;
+    let outcome = observe::time_async(Phase::Transaction, execute::run(&client, tx)).await.map_err(db_err)?;
     let text: &str = outcome.main.try_get(0).map_err(|e| internal(&e.to_string()))?;
     serde_json::from_str(text).map_err(|e| internal(&e.to_string()))
 }
@@ -238,7 +242,7 @@ fn bearer_identity(state: &AppState, parts: &Parts) -> Result<Identity, Response
         return Err(gotrue_error(401, "no_authorization", "This endpoint requires a Bearer token"));
     }
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    state.auth.authenticate(header, now).map_err(|e| ApiError::from(e).into_response())
+    observe::time(Phase::Jwt, || state.auth.authenticate(header, now)).map_err(|e| ApiError::from(e).into_response())
 }
 
 fn credentials(body: &Bytes) -> Result<(String, String), Response<Body>> {

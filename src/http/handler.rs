@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::auth::Identity;
 use crate::config::{OpenApiMode, TxEnd};
 use crate::db::execute::{self, Finish, Outcome, Transaction};
+use crate::observe::{self, Phase};
 use crate::openapi;
 use crate::plan::{self, PlanError};
 use crate::request::preferences::TxPreference;
@@ -23,23 +24,30 @@ use crate::schema::SchemaCache;
 use crate::sql::{self, context, Statement};
 
 pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    // Request id, metrics, Server-Timing and the access-log line around the whole request.
+    let observed = observe::Observed::start(&mut parts);
+    let (resp, trace) = observe::traced(respond(&state, &parts, body)).await;
+    observed.finish(&state.metrics, state.config.server_timing, &parts, trace, resp)
+}
+
+async fn respond(state: &AppState, parts: &Parts, body: Incoming) -> Response<Body> {
     let origins = state.config.cors_origins.as_deref();
-    if let Some(resp) = super::cors::preflight(&parts, origins) {
+    if let Some(resp) = super::cors::preflight(parts, origins) {
         return resp;
     }
-    let result = match read_body(&parts, body, state.config.max_body_bytes).await {
+    let result = match read_body(parts, body, state.config.max_body_bytes).await {
         Ok(bytes) if parts.uri.path().starts_with("/auth/v1/") => {
-            Ok(super::auth_service::handle(&state, &parts, &bytes).await)
+            Ok(super::auth_service::handle(state, parts, &bytes).await)
         }
-        Ok(bytes) => serve(&state, &parts, &bytes).await,
+        Ok(bytes) => serve(state, parts, &bytes).await,
         Err(e) => Err(e),
     };
     let mut resp = match result {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
     };
-    super::cors::decorate(&parts, origins, resp.headers_mut());
+    super::cors::decorate(parts, origins, resp.headers_mut());
     resp
 }
 
@@ -61,9 +69,11 @@ async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes,
 }
 
 async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response<Body>, ApiError> {
-    let mut api = request::parse_with_body(parts, body, &state.config.schemas)?;
+    let mut api = observe::time(Phase::Parse, || request::parse_with_body(parts, body, &state.config.schemas))?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let identity = state.auth.authenticate(parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes), now)?;
+    let authorization = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
+    let identity = observe::time(Phase::Jwt, || state.auth.authenticate(authorization, now))?;
+    observe::set_role(&identity.role);
     check_timezone(state, &mut api)?;
     plan::check_aggregates(&api.query.select, state.config.aggregates_enabled)?;
 
@@ -142,21 +152,25 @@ async fn transaction(
         }
     };
     let db_err = |e| from_db(e, identity.has_token);
-    let client = state.pool.get().await.map_err(|e| db_err(e.into()))?;
+    let client = observe::time_async(Phase::Transaction, state.pool.get()).await.map_err(|e| db_err(e.into()))?;
     let tx =
         Transaction { read_only, context: &ctx, pre_request: state.pre_request_sql.as_deref(), main, explain, finish };
-    execute::run(&client, tx).await.map_err(db_err)
+    observe::time_async(Phase::Transaction, execute::run(&client, tx)).await.map_err(db_err)
 }
 
 async fn read(state: &AppState, api: &ApiRequest, identity: &Identity, name: &str) -> Result<Response<Body>, ApiError> {
     let cache = schema_cache(state)?;
-    let plan = plan::plan_read(api, name, &cache, state.config.max_rows)?;
-    let st = sql::render_read(&plan);
+    let (plan, st) = observe::time(Phase::Plan, || {
+        plan::plan_read(api, name, &cache, state.config.max_rows).map(|plan| {
+            let st = sql::render_read(&plan);
+            (plan, st)
+        })
+    })?;
     let outcome = transaction(state, api, identity, true, &st.main, st.explain.as_ref(), Finish::Commit).await?;
     if let Some(fmt) = api.plan {
         return plan_response(fmt, &outcome);
     }
-    response::read::read_response(api, &(&plan).into(), &outcome)
+    observe::time(Phase::Response, || response::read::read_response(api, &(&plan).into(), &outcome))
 }
 
 async fn write(
@@ -167,8 +181,12 @@ async fn write(
     name: &str,
 ) -> Result<Response<Body>, ApiError> {
     let cache = schema_cache(state)?;
-    let plan = plan::plan_write(api, method, name, &cache)?;
-    let statement = sql::render_write(&plan);
+    let (plan, statement) = observe::time(Phase::Plan, || {
+        plan::plan_write(api, method, name, &cache).map(|plan| {
+            let statement = sql::render_write(&plan);
+            (plan, statement)
+        })
+    })?;
     let (rollback, tx_applied) = tx_outcome(state.config.tx_end, api.prefer.tx);
     let check = |row: &tokio_postgres::Row| {
         !rollback && response::write::checks_pass(&plan.checks, response::write::affected(row))
@@ -184,7 +202,7 @@ async fn write(
     }
     let applied: Vec<String> =
         api.prefer.applied.iter().filter(|p| !p.starts_with("tx=") || tx_applied).cloned().collect();
-    response::write::write_response(api, &plan, &outcome, &applied)
+    observe::time(Phase::Response, || response::write::write_response(api, &plan, &outcome, &applied))
 }
 
 /// `/rpc/fn`: GET with query arguments (always read-only), POST with a body (read-only unless
@@ -196,9 +214,14 @@ async fn rpc(
     name: &str,
 ) -> Result<Response<Body>, ApiError> {
     let cache = schema_cache(state)?;
-    let (function, get_args) = resolve_function(&cache, api, name)?;
-    let plan = plan::rpc::plan_rpc(api, &cache, function, &get_args, state.config.max_rows)?;
-    let st = sql::rpc::render_rpc(&plan);
+    let (function, get_args) = observe::time(Phase::Plan, || resolve_function(&cache, api, name))?;
+    let api = &*api;
+    let (plan, st) = observe::time(Phase::Plan, || {
+        plan::rpc::plan_rpc(api, &cache, function, &get_args, state.config.max_rows).map(|plan| {
+            let st = sql::rpc::render_rpc(&plan);
+            (plan, st)
+        })
+    })?;
     let (rollback, _) = tx_outcome(state.config.tx_end, api.prefer.tx);
     let finish = if rollback && !plan.read_only { Finish::Rollback } else { Finish::Commit };
     let outcome = transaction(state, api, identity, plan.read_only, &st.main, st.explain.as_ref(), finish).await?;
@@ -216,7 +239,7 @@ async fn rpc(
         media: plan.media,
         headers_only: plan.headers_only,
     };
-    let mut resp = response::read::read_response(api, &shape, &outcome)?;
+    let mut resp = observe::time(Phase::Response, || response::read::read_response(api, &shape, &outcome))?;
     if plan.single_row {
         // The object type was our choice, not the client's: answer as JSON.
         resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));

@@ -61,6 +61,8 @@ impl ApiError {
                 h.append(name, v);
             }
         }
+        // For the metrics and the access log (observe::Observed::finish takes it out again).
+        resp.extensions_mut().insert(crate::observe::ErrorCode(self.code));
         resp
     }
 }
