@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod access_log;
 mod aggregates;
 mod api_tokens;
 mod audit;
@@ -21,6 +22,7 @@ mod hostile;
 mod isolation;
 mod isolation_sql;
 mod keys;
+mod metrics;
 mod migrate;
 mod openapi;
 mod operators;
