@@ -17,7 +17,6 @@ use thiserror::Error;
 
 pub use access::{ErrorCode, Observed};
 pub use metrics::{AuthEvent, Metrics, PoolGauges};
-pub use request_id::{generate as generate_request_id, is_sane as is_sane_request_id};
 pub use timing::{set_role, time, time_async, traced, Phase, Trace};
 
 #[derive(Debug, Error)]
