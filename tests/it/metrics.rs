@@ -76,6 +76,15 @@ async fn scrape_deltas_match_the_requests_made() {
     assert_eq!(r.status, 400, "{}", r.body);
     let r = g.send(Method::POST, "/auth/v1/token?grant_type=password", &[], &login("correct horse")).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    // A refresh, then a reuse of the spent token once the replay window has passed.
+    let refresh = json!({"refresh_token": r.json()["refresh_token"]}).to_string();
+    let r = g.send(Method::POST, "/auth/v1/token?grant_type=refresh_token", &[], &refresh).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let backdate =
+        "update auth.refresh_tokens set revoked_at = now() - interval '1 minute' where revoked_at is not null";
+    g.db.admin().await.batch_execute(backdate).await.unwrap();
+    let r = g.send(Method::POST, "/auth/v1/token?grant_type=refresh_token", &[], &refresh).await;
+    assert_eq!(r.json()["error_code"], "refresh_token_already_used", "{}", r.body);
 
     let after = scrape(&g).await;
     let delta = |key: &str| get(&after, key) - get(&before, key);
@@ -84,17 +93,19 @@ async fn scrape_deltas_match_the_requests_made() {
         ("rowgate_http_requests_total{kind=\"write\",status=\"201\"}", 1.0),
         ("rowgate_http_requests_total{kind=\"write\",status=\"401\"}", 1.0),
         ("rowgate_http_requests_total{kind=\"rpc\",status=\"200\"}", 1.0),
-        ("rowgate_http_requests_total{kind=\"auth\",status=\"400\"}", 1.0),
-        ("rowgate_http_requests_total{kind=\"auth\",status=\"200\"}", 1.0),
+        ("rowgate_http_requests_total{kind=\"auth\",status=\"400\"}", 2.0),
+        ("rowgate_http_requests_total{kind=\"auth\",status=\"200\"}", 2.0),
         ("rowgate_http_request_duration_seconds_count{kind=\"read\"}", 3.0),
         ("rowgate_http_request_duration_seconds_bucket{le=\"+Inf\",kind=\"read\"}", 3.0),
-        ("rowgate_http_request_duration_seconds_count{kind=\"auth\"}", 2.0),
+        ("rowgate_http_request_duration_seconds_count{kind=\"auth\"}", 4.0),
         ("rowgate_db_privilege_denials_total{kind=\"write\"}", 1.0),
         ("rowgate_db_privilege_denials_total{kind=\"read\"}", 0.0),
         ("rowgate_jwt_cache_misses_total", 1.0),
         ("rowgate_jwt_cache_hits_total", 1.0),
         ("rowgate_auth_events_total{event=\"login\"}", 1.0),
         ("rowgate_auth_events_total{event=\"login_failure\"}", 1.0),
+        ("rowgate_auth_events_total{event=\"token_refresh\"}", 1.0),
+        ("rowgate_auth_events_total{event=\"refresh_reuse\"}", 1.0),
         ("rowgate_auth_events_total{event=\"rate_limited\"}", 0.0),
         ("rowgate_db_pool_acquisition_timeouts_total", 0.0),
     ] {
