@@ -17,3 +17,4 @@ pub mod request;
 pub mod response;
 pub mod schema;
 pub mod sql;
+pub mod tls;
