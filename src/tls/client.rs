@@ -112,15 +112,20 @@ impl PgTarget {
             Cause::Rustls(rustls::Error::InvalidCertificate(c)) => match c {
                 CertificateError::NotValidForNameContext { expected, presented } => format!(
                     "sslmode={mode}: the server's certificate is for {}, not {:?} (connect by a name it lists, or use sslmode=verify-ca)",
-                    presented.join(", "),
+                    presented.iter().map(|n| bare_name(n)).collect::<Vec<_>>().join(", "),
                     expected.to_str()
                 ),
                 CertificateError::NotValidForName => format!(
                     "sslmode={mode}: the server's certificate is not valid for the host name (connect by a name it lists, or use sslmode=verify-ca)"
                 ),
                 CertificateError::UnknownIssuer => format!(
-                    "sslmode={mode}: the server's certificate is not signed by a CA in {} (set sslrootcert=<CA file>)",
-                    self.roots
+                    "sslmode={mode}: the server's certificate is not signed by a CA in {} ({})",
+                    self.roots,
+                    if self.roots.starts_with("sslrootcert") {
+                        "is it the CA that issued the server's certificate?"
+                    } else {
+                        "set sslrootcert=<CA file>"
+                    }
                 ),
                 other => format!("sslmode={mode}: the server's certificate was rejected ({other:?})"),
             },
@@ -128,6 +133,11 @@ impl PgTarget {
         };
         Some(TlsError::new(VAR, problem))
     }
+}
+
+/// rustls lists a certificate's names as `DnsName("db")` / `IpAddress(10.0.0.1)`; the name alone.
+fn bare_name(name: &str) -> &str {
+    name.split_once('(').and_then(|(_, rest)| rest.strip_suffix(')')).map(|n| n.trim_matches('"')).unwrap_or(name)
 }
 
 /// The libpq rules, plus: no TLS on unix sockets (servers never offer it there) and no
@@ -241,6 +251,13 @@ mod tests {
         assert_eq!(policy_of("postgres://a@db.example/app?sslmode=disable"), Policy::Plain);
         assert_eq!(policy_of("postgres://a@127.0.0.1/app?sslmode=require"), Policy::Encrypted);
         assert_eq!(policy_of("postgres://a@db.example/app?sslmode=require"), Policy::Encrypted);
+    }
+
+    #[test]
+    fn certificate_names_without_their_kind() {
+        assert_eq!(bare_name("DnsName(\"localhost\")"), "localhost");
+        assert_eq!(bare_name("IpAddress(10.0.0.1)"), "10.0.0.1");
+        assert_eq!(bare_name("db"), "db");
     }
 
     #[test]
