@@ -253,6 +253,40 @@ mod tests {
         assert_eq!(policy_of("postgres://a@db.example/app?sslmode=require"), Policy::Encrypted);
     }
 
+    /// A server that answers the SSL request with "N", as PostgreSQL with ssl=off does.
+    async fn server_without_tls() -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut request = [0u8; 8];
+                if s.read_exact(&mut request).await.is_ok() {
+                    let _ = s.write_all(b"N").await;
+                }
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn require_against_a_server_without_tls_is_a_setting_to_fix() {
+        let port = server_without_tls().await;
+        let target = PgTarget::from_url(&format!("postgres://a@127.0.0.1:{port}/db?sslmode=require")).unwrap();
+        let e = target.check().await.unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "DATABASE_URL: sslmode=require but the server does not offer TLS (turn ssl on, or use sslmode=prefer)"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_does_not_stop_start_up() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let target = PgTarget::from_url(&format!("postgres://a@127.0.0.1:{port}/db?sslmode=require")).unwrap();
+        assert_eq!(target.check().await, Ok(()));
+    }
+
     #[test]
     fn certificate_names_without_their_kind() {
         assert_eq!(bare_name("DnsName(\"localhost\")"), "localhost");
