@@ -75,9 +75,11 @@ impl DbUrl {
                 (_, path) => root_cert = Some(RootCert::File(PathBuf::from(path))),
             }
         }
-        let config = rest
-            .parse::<tokio_postgres::Config>()
-            .map_err(|e| TlsError::new(VAR, format!("not a valid PostgreSQL connection string ({e})")))?;
+        let config = rest.parse::<tokio_postgres::Config>().map_err(|e| {
+            // tokio-postgres keeps the useful part ("unknown option `sslcert`") in the source.
+            let why = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
+            TlsError::new(VAR, format!("not a valid PostgreSQL connection string ({why})"))
+        })?;
         Ok(DbUrl { config, mode, root_cert })
     }
 }
@@ -240,5 +242,7 @@ mod tests {
         }
         let e = DbUrl::parse("postgres://[bad").unwrap_err().to_string();
         assert!(e.starts_with("DATABASE_URL: not a valid"), "{e}");
+        let e = DbUrl::parse("postgres://a@db/app?sslcert=/c.pem").unwrap_err().to_string();
+        assert!(e.contains("sslcert"), "{e}");
     }
 }
