@@ -38,6 +38,8 @@ pub struct AppState {
 pub struct Running {
     pub api_addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    /// The HTTPS listener's address, when ROWGATE_TLS_CERT is set.
+    pub tls_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
     shutdown: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
@@ -77,6 +79,8 @@ pub enum StartError {
     Pool(String),
     #[error("{0}")]
     Signal(String),
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -96,7 +100,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })?;
     let url = config.database_url.clone().ok_or_else(|| StartError::Pool("not set".into()))?;
     let pool = build_pool(&url, config.pool_size, config.pool_timeout).map_err(StartError::Pool)?;
-    let pg_config: tokio_postgres::Config = url.parse().map_err(|e| StartError::Pool(format!("{e}")))?;
+    let pg_target = crate::tls::PgTarget::from_url(&url)?;
+    pg_target.check().await?;
+    let https = match &config.tls {
+        Some(settings) => Some(crate::tls::server::bind(settings).await?),
+        None => None,
+    };
 
     let api_listener =
         TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
@@ -121,8 +130,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // Registered before returning, so an early SIGUSR1 never falls back to "terminate".
     let usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
         .map_err(|e| StartError::Signal(format!("cannot handle SIGUSR1: {e}")))?;
-    let background = vec![
-        tokio::spawn(schema::listener::listen(pg_config, state.reload.clone())),
+    let mut background = vec![
+        tokio::spawn(schema::listener::listen(pg_target, state.reload.clone())),
         tokio::spawn(reloader(state.clone())),
         tokio::spawn(sigusr1(usr1, state.reload.clone())),
     ];
@@ -130,12 +139,20 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     state.reload.notify_one();
 
     let (shutdown, rx) = watch::channel(false);
-    let servers = vec![
+    let mut servers = vec![
         tokio::spawn(crate::http::server::serve(api_listener, state.clone(), crate::http::handler::handle, rx.clone())),
         tokio::spawn(crate::http::server::serve(admin_listener, state.clone(), crate::http::admin::handle, rx)),
     ];
-    tracing::info!(%api_addr, %admin_addr, "rowgate listening");
-    Ok(Running { api_addr, admin_addr, state, shutdown, servers, background })
+    let tls_addr = https.as_ref().map(|h| h.addr);
+    if let Some(h) = https {
+        let handler = crate::http::handler::handle;
+        let serve =
+            crate::http::server::serve_with(h.listener, Some(h.acceptor), state.clone(), handler, shutdown.subscribe());
+        servers.push(tokio::spawn(serve));
+        background.push(tokio::spawn(crate::tls::server::reload_on_sighup(h.sighup, h.store)));
+    }
+    tracing::info!(%api_addr, %admin_addr, tls_addr = ?tls_addr, "rowgate listening");
+    Ok(Running { api_addr, admin_addr, tls_addr, state, shutdown, servers, background })
 }
 
 /// Reloads the schema cache on request; a failed load keeps serving the old one and retries.

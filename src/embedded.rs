@@ -68,6 +68,7 @@ pub async fn start(cwd: &Path) -> Result<Embedded, String> {
 }
 
 /// Migrations and the demo schema, as the superuser.
+/// Over the cluster's unix socket, where TLS is never offered (hence `NoTls`).
 pub async fn prepare_database(cluster: &Cluster, dbname: &str) -> Result<(), String> {
     let (mut client, connection) =
         tokio_postgres::connect(&cluster.conn_string("postgres", dbname), tokio_postgres::NoTls)

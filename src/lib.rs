@@ -18,3 +18,4 @@ pub mod request;
 pub mod response;
 pub mod schema;
 pub mod sql;
+pub mod tls;

@@ -87,6 +87,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 
     let running = rowgate::app::start(config).await.map_err(|e| e.to_string())?;
     eprintln!("rowgate: serving http://{} (admin http://{})", running.api_addr, running.admin_addr);
+    if let Some(tls_addr) = running.tls_addr {
+        eprintln!("rowgate: serving https://{tls_addr} (certificate reloaded on SIGHUP)");
+    }
     if embedded.is_some() {
         eprintln!(
             "rowgate: create the first super admin (only while there are no users):\n  \
@@ -128,10 +131,7 @@ async fn migrate(args: ServeArgs) -> Result<(), String> {
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
     match config.database_url {
         Some(url) => {
-            let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .map_err(|e| format!("DATABASE_URL: cannot connect: {e}"))?;
-            tokio::spawn(connection);
+            let mut client = connect(&url).await?;
             let report = rowgate::db::migrate::migrate(&mut client).await.map_err(|e| e.to_string())?;
             eprintln!(
                 "rowgate: {} migration(s) applied, {} policy file(s) re-applied",
@@ -149,6 +149,15 @@ async fn migrate(args: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// One connection from DATABASE_URL, with its sslmode; TLS failures get their own one-line reason.
+async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
+    let target = rowgate::tls::PgTarget::from_url(url).map_err(|e| e.to_string())?;
+    target.connect().await.map_err(|e| match target.tls_failure(&e) {
+        Some(tls) => tls.to_string(),
+        None => format!("DATABASE_URL: cannot connect: {e}"),
+    })
+}
+
 /// Exit 0 clean (warnings allowed), 1 on an error-level finding or a probe leak, 2 when the
 /// audit could not run (settings, connection, an option the database contradicts).
 async fn audit(args: AuditArgs) -> ExitCode {
@@ -160,13 +169,10 @@ async fn audit(args: AuditArgs) -> ExitCode {
             return ExitCode::from(UNUSABLE);
         }
     };
-    let mut client = match tokio_postgres::connect(&settings.database_url, tokio_postgres::NoTls).await {
-        Ok((client, connection)) => {
-            tokio::spawn(connection);
-            client
-        }
+    let mut client = match connect(&settings.database_url).await {
+        Ok(client) => client,
         Err(e) => {
-            eprintln!("rowgate: DATABASE_URL: cannot connect: {e}");
+            eprintln!("rowgate: {e}");
             return ExitCode::from(UNUSABLE);
         }
     };

@@ -105,6 +105,15 @@ pub struct ServeArgs {
     /// Admin address (/live, /ready, /metrics).
     #[arg(long, env = "ROWGATE_ADMIN_LISTEN")]
     pub admin_listen: Option<String>,
+    /// HTTPS address, a listener beside the HTTP one (default 127.0.0.1:3443 when a certificate is set).
+    #[arg(long, env = "ROWGATE_TLS_LISTEN")]
+    pub tls_listen: Option<String>,
+    /// PEM certificate chain of the HTTPS listener (reloaded on SIGHUP); needs ROWGATE_TLS_KEY.
+    #[arg(long, env = "ROWGATE_TLS_CERT")]
+    pub tls_cert: Option<String>,
+    /// PEM private key of the HTTPS listener (reloaded on SIGHUP); needs ROWGATE_TLS_CERT.
+    #[arg(long, env = "ROWGATE_TLS_KEY", hide_env_values = true)]
+    pub tls_key: Option<String>,
     /// Exposed schemas, comma-separated; the first is the default.
     #[arg(long, env = "ROWGATE_DB_SCHEMAS")]
     pub db_schemas: Option<String>,

@@ -6,6 +6,7 @@ mod audit;
 mod parse;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use thiserror::Error;
@@ -41,11 +42,21 @@ pub enum LogFormat {
     Text,
 }
 
+/// The HTTPS listener (`ROWGATE_TLS_*`); files are read by `tls::CertStore` at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub listen: SocketAddr,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: Option<String>,
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
+    /// The HTTPS listener, when a certificate is configured.
+    pub tls: Option<TlsSettings>,
     pub schemas: Vec<String>,
     pub anon_role: Option<String>,
     pub jwt_secret: Option<String>,

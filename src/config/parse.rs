@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::{Config, ConfigError, LogFormat, OpenApiMode, ServeArgs, TxEnd};
+use super::{Config, ConfigError, LogFormat, OpenApiMode, ServeArgs, TlsSettings, TxEnd};
 
 pub(super) fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError { var, problem: problem.into() }
@@ -24,6 +24,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         (None, None) => SocketAddr::from(([127, 0, 0, 1], 3001)),
     };
 
+    let tls = tls(a)?;
     let schemas = schemas(pick(&a.db_schemas, "PGRST_DB_SCHEMAS"))?;
 
     let anon_role = match pick(&a.db_anon_role, "PGRST_DB_ANON_ROLE") {
@@ -101,6 +102,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         database_url,
         listen,
         admin_listen,
+        tls,
         schemas,
         anon_role,
         jwt_secret: pick(&a.jwt_secret, "PGRST_JWT_SECRET").filter(|s| !s.is_empty()),
@@ -143,14 +145,33 @@ pub(super) fn schemas(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
     Ok(schemas)
 }
 
-/// A set connection string must parse; an empty one counts as unset.
+/// A set connection string must parse (with libpq's `sslmode`s); an empty one counts as unset.
 pub(super) fn database_url(raw: Option<String>) -> Result<Option<String>, ConfigError> {
     let url = raw.filter(|u| !u.trim().is_empty());
     if let Some(u) = &url {
-        u.parse::<tokio_postgres::Config>()
-            .map_err(|e| err("DATABASE_URL", format!("not a valid PostgreSQL connection string ({e})")))?;
+        crate::tls::DbUrl::parse(u).map_err(|e| err("DATABASE_URL", e.problem))?;
     }
     Ok(url)
+}
+
+/// Certificate and key come together; the HTTPS address alone means nothing.
+fn tls(a: &ServeArgs) -> Result<Option<TlsSettings>, ConfigError> {
+    let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    match (set(&a.tls_cert), set(&a.tls_key)) {
+        (Some(cert), Some(key)) => {
+            let listen = match set(&a.tls_listen) {
+                Some(l) => parse_addr("ROWGATE_TLS_LISTEN", &l)?,
+                None => SocketAddr::from(([127, 0, 0, 1], 3443)),
+            };
+            Ok(Some(TlsSettings { listen, cert: cert.into(), key: key.into() }))
+        }
+        (Some(_), None) => Err(err("ROWGATE_TLS_KEY", "not set: ROWGATE_TLS_CERT needs its private key too")),
+        (None, Some(_)) => Err(err("ROWGATE_TLS_CERT", "not set: ROWGATE_TLS_KEY needs its certificate too")),
+        (None, None) if set(&a.tls_listen).is_some() => {
+            Err(err("ROWGATE_TLS_LISTEN", "set, but ROWGATE_TLS_CERT and ROWGATE_TLS_KEY are not"))
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 pub(super) fn list(v: &str) -> Vec<String> {
@@ -266,6 +287,37 @@ mod tests {
             .starts_with("DATABASE_URL: "));
         assert!(bad(ServeArgs { db_schemas: Some("pg_catalog".into()), ..Default::default() })
             .starts_with("ROWGATE_DB_SCHEMAS: "));
+    }
+
+    #[test]
+    fn tls_settings_come_in_pairs() {
+        let both = ServeArgs { tls_cert: Some("/c.pem".into()), tls_key: Some("/k.pem".into()), ..Default::default() };
+        let t = resolve(&both, &no_env).unwrap().tls.unwrap();
+        assert_eq!(t.listen, "127.0.0.1:3443".parse().unwrap());
+        assert_eq!(t.cert, std::path::PathBuf::from("/c.pem"));
+        let at = ServeArgs { tls_listen: Some("0.0.0.0:443".into()), ..both.clone() };
+        assert_eq!(resolve(&at, &no_env).unwrap().tls.unwrap().listen, "0.0.0.0:443".parse().unwrap());
+        assert_eq!(resolve(&ServeArgs::default(), &no_env).unwrap().tls, None);
+
+        let bad = |a: ServeArgs| resolve(&a, &no_env).unwrap_err().to_string();
+        assert!(
+            bad(ServeArgs { tls_cert: Some("/c.pem".into()), ..Default::default() }).starts_with("ROWGATE_TLS_KEY: ")
+        );
+        assert!(
+            bad(ServeArgs { tls_key: Some("/k.pem".into()), ..Default::default() }).starts_with("ROWGATE_TLS_CERT: ")
+        );
+        assert!(bad(ServeArgs { tls_listen: Some(":443".into()), ..Default::default() })
+            .starts_with("ROWGATE_TLS_LISTEN: "));
+        assert!(bad(ServeArgs { tls_listen: Some("nowhere".into()), ..both }).starts_with("ROWGATE_TLS_LISTEN: "));
+    }
+
+    #[test]
+    fn database_url_accepts_libpq_sslmodes() {
+        let url = |u: &str| ServeArgs { database_url: Some(u.into()), ..Default::default() };
+        assert!(resolve(&url("postgres://a@db/app?sslmode=verify-full&sslrootcert=/ca.pem"), &no_env).is_ok());
+        assert!(resolve(&url("host=db user=a sslmode=verify-ca"), &no_env).is_ok());
+        let e = resolve(&url("postgres://a@db/app?sslmode=strict"), &no_env).unwrap_err().to_string();
+        assert!(e.starts_with("DATABASE_URL: sslmode must be"), "{e}");
     }
 
     #[test]

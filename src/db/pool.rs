@@ -3,17 +3,18 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
-use tokio_postgres::NoTls;
 
 /// Builds the pool; connections open lazily. `Fast` recycling is enough because every
 /// setting is transaction-local.
 pub fn build_pool(url: &str, size: usize, acquire_timeout: Duration) -> Result<Pool, String> {
-    let mut pg: tokio_postgres::Config = url.parse().map_err(|e| format!("invalid DATABASE_URL: {e}"))?;
+    // sslmode/sslrootcert decide the TLS connector (see tls::client).
+    let target = crate::tls::PgTarget::from_url(url).map_err(|e| e.problem)?;
+    let mut pg = target.config;
     if pg.get_application_name().is_none() {
         pg.application_name("rowgate");
     }
     pg.connect_timeout(Duration::from_secs(5));
-    let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let manager = Manager::from_config(pg, target.tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(size)
         .runtime(Runtime::Tokio1)

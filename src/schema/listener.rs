@@ -5,15 +5,17 @@ use std::time::Duration;
 
 use futures_util::{stream, StreamExt};
 use tokio::sync::Notify;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+
+use crate::tls::PgTarget;
 
 pub const CHANNEL: &str = "pgrst";
 
 /// Runs forever; `reload` is notified when the schema should be reloaded.
-pub async fn listen(config: tokio_postgres::Config, reload: std::sync::Arc<Notify>) {
+pub async fn listen(target: PgTarget, reload: std::sync::Arc<Notify>) {
     let mut backoff = Duration::from_millis(250);
     loop {
-        match config.connect(NoTls).await {
+        match target.config.connect(target.tls.clone()).await {
             Ok((client, mut connection)) => {
                 let mut messages = stream::poll_fn(move |cx| connection.poll_message(cx));
                 let sql = format!("LISTEN {CHANNEL}");

@@ -33,4 +33,5 @@ mod rpc;
 mod shapes;
 mod supabase_js;
 mod tenancy;
+mod tls;
 mod writes;
