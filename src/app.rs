@@ -29,6 +29,8 @@ pub struct AppState {
     pub signing: Option<SigningKey>,
     /// Notified to reload the schema cache (NOTIFY, SIGUSR1, reconnects).
     pub reload: Arc<Notify>,
+    /// Per-IP, per-subject and `/auth/v1` rate limits (`http/rate_limit`).
+    pub rate_limits: crate::http::rate_limit::RateLimits,
 }
 
 /// A started rowgate; dropping it does not stop it, call [`Running::shutdown`].
@@ -104,6 +106,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let admin_addr =
         admin_listener.local_addr().map_err(|source| StartError::Listen { addr: config.admin_listen, source })?;
 
+    let config_limits = config.limits.clone();
     let state = Arc::new(AppState {
         pre_request_sql: config.pre_request.as_ref().map(|(s, f)| pre_request_sql(s, f)),
         config,
@@ -112,6 +115,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         pool,
         schema: ArcSwapOption::empty(),
         reload: Arc::new(Notify::new()),
+        rate_limits: crate::http::rate_limit::RateLimits::new(&config_limits),
     });
 
     // Registered before returning, so an early SIGUSR1 never falls back to "terminate".
@@ -121,14 +125,27 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(schema::listener::listen(pg_config, state.reload.clone())),
         tokio::spawn(reloader(state.clone())),
         tokio::spawn(sigusr1(usr1, state.reload.clone())),
+        tokio::spawn(crate::http::rate_limit::sweeper(state.clone(), Duration::from_secs(10))),
     ];
     // The first load does not wait for the listener.
     state.reload.notify_one();
 
     let (shutdown, rx) = watch::channel(false);
     let servers = vec![
-        tokio::spawn(crate::http::server::serve(api_listener, state.clone(), crate::http::handler::handle, rx.clone())),
-        tokio::spawn(crate::http::server::serve(admin_listener, state.clone(), crate::http::admin::handle, rx)),
+        tokio::spawn(crate::http::server::serve(
+            api_listener,
+            state.clone(),
+            crate::http::handler::handle,
+            state.config.limits.clone(),
+            rx.clone(),
+        )),
+        tokio::spawn(crate::http::server::serve(
+            admin_listener,
+            state.clone(),
+            crate::http::admin::handle,
+            state.config.limits.clone(),
+            rx,
+        )),
     ];
     tracing::info!(%api_addr, %admin_addr, "rowgate listening");
     Ok(Running { api_addr, admin_addr, state, shutdown, servers, background })

@@ -9,7 +9,7 @@ use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 
-use super::{full, Body};
+use super::{full, rate_limit, Body};
 use crate::app::AppState;
 use crate::auth::Identity;
 use crate::config::{OpenApiMode, TxEnd};
@@ -23,17 +23,24 @@ use crate::schema::SchemaCache;
 use crate::sql::{self, context, Statement};
 
 pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let origins = state.config.cors_origins.as_deref();
     if let Some(resp) = super::cors::preflight(&parts, origins) {
         return resp;
     }
-    let result = match read_body(&parts, body, state.config.max_body_bytes).await {
-        Ok(bytes) if parts.uri.path().starts_with("/auth/v1/") => {
-            Ok(super::auth_service::handle(&state, &parts, &bytes).await)
-        }
-        Ok(bytes) => serve(&state, &parts, &bytes).await,
-        Err(e) => Err(e),
+    let ip = rate_limit::client_ip::of_request(&parts, &state.config.limits.trusted_proxies);
+    parts.extensions.insert(rate_limit::client_ip::ClientIp(ip));
+    let result = match state.rate_limits.check_client(ip, parts.uri.path()) {
+        // Refused before the body is read or the database is touched.
+        Err(limited) if parts.uri.path().starts_with("/auth/v1/") => Ok(limited.into_gotrue_response()),
+        Err(limited) => Err(limited.into_api_error()),
+        Ok(()) => match read_body(&parts, body, state.config.max_body_bytes).await {
+            Ok(bytes) if parts.uri.path().starts_with("/auth/v1/") => {
+                Ok(super::auth_service::handle(&state, &parts, &bytes).await)
+            }
+            Ok(bytes) => serve(&state, &parts, &bytes).await,
+            Err(e) => Err(e),
+        },
     };
     let mut resp = match result {
         Ok(resp) => resp,
@@ -64,6 +71,7 @@ async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response
     let mut api = request::parse_with_body(parts, body, &state.config.schemas)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let identity = state.auth.authenticate(parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes), now)?;
+    state.rate_limits.check_subject(&identity).map_err(rate_limit::Limited::into_api_error)?;
     check_timezone(state, &mut api)?;
     plan::check_aggregates(&api.query.select, state.config.aggregates_enabled)?;
 

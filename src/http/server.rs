@@ -1,4 +1,5 @@
-//! Accept loop shared by the API and admin listeners, with graceful shutdown.
+//! Accept loop shared by the API and admin listeners, with graceful shutdown (bounded by
+//! `ROWGATE_SHUTDOWN_TIMEOUT`) and the per-connection limits of `conn_guard`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -13,36 +14,66 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::conn_guard::{self, Activity, PeerAddr, Tracked};
 use super::Body;
+use crate::config::Limits;
 
 /// Serves `listener` until `shutdown` turns true, then waits for in-flight connections.
-pub async fn serve<S, F, Fut>(listener: TcpListener, state: Arc<S>, handler: F, mut shutdown: watch::Receiver<bool>)
-where
+pub async fn serve<S, F, Fut>(
+    listener: TcpListener,
+    state: Arc<S>,
+    handler: F,
+    limits: Limits,
+    mut shutdown: watch::Receiver<bool>,
+) where
     S: Send + Sync + 'static,
     F: Fn(Arc<S>, Request<Incoming>) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
-    let builder = Builder::new(TokioExecutor::new());
+    let mut builder = Builder::new(TokioExecutor::new());
+    conn_guard::configure(&mut builder, &limits);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _peer)) = accepted else { continue };
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: do not spin.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
-                let service = service_fn(move |req| {
+                let activity = Activity::new();
+                let io = Tracked::new(stream, activity.clone());
+                let requests = activity.clone();
+                let service = service_fn(move |mut req: Request<Incoming>| {
                     let state = state.clone();
-                    async move { Ok::<_, Infallible>(handler(state, req).await) }
+                    let in_flight = requests.begin_request();
+                    req.extensions_mut().insert(PeerAddr(peer));
+                    async move {
+                        let _in_flight = in_flight;
+                        Ok::<_, Infallible>(handler(state, req).await)
+                    }
                 });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let conn = builder.serve_connection(TokioIo::new(io), service).into_owned();
                 let conn = graceful.watch(conn);
+                let (idle, head) = (limits.idle_timeout, limits.header_read_timeout);
                 tokio::spawn(async move {
-                    let _ = conn.await;
+                    tokio::select! {
+                        _ = conn => {}
+                        why = activity.expired(idle, head) => tracing::debug!(%peer, ?why, "connection closed by the guard"),
+                    }
                 });
             }
             _ = shutdown.changed() => break,
         }
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!(timeout = ?limits.shutdown_timeout, "requests still running at the shutdown timeout; leaving them");
+    }
 }
