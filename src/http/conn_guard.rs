@@ -90,6 +90,9 @@ impl Activity {
     /// Resolves when the connection has broken a rule; never while a request is in flight.
     pub async fn expired(&self, idle: Duration, head: Duration) -> Expired {
         let (idle, head) = (idle.as_millis() as u64, head.as_millis() as u64);
+        // Nothing wakes this future when a head starts or a request ends, so it looks again
+        // often enough to cut within a quarter of a timeout of the deadline.
+        let nap = (idle.min(head) / 4).max(10);
         loop {
             let now = self.now_ms();
             let (at, why) = if self.in_flight.load(Ordering::SeqCst) > 0 {
@@ -105,7 +108,7 @@ impl Activity {
             };
             match why {
                 Some(why) if at <= now => return why,
-                _ => tokio::time::sleep(Duration::from_millis(at.saturating_sub(now).max(1))).await,
+                _ => tokio::time::sleep(Duration::from_millis(at.saturating_sub(now).clamp(1, nap))).await,
             }
         }
     }
@@ -200,6 +203,20 @@ mod tests {
         let t = Instant::now();
         assert_eq!(a.expired(IDLE, HEAD).await, Expired::SlowHead);
         assert_eq!(t.elapsed().as_secs(), 10);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_head_starting_while_the_guard_sleeps_is_still_timed() {
+        let a = Activity::new();
+        let guard = {
+            let a = a.clone();
+            tokio::spawn(async move { a.expired(IDLE, HEAD).await })
+        };
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        a.on_read(b"G");
+        let t = Instant::now();
+        assert_eq!(guard.await.unwrap(), Expired::SlowHead);
+        assert!(t.elapsed() <= HEAD + HEAD / 4, "{:?}", t.elapsed());
     }
 
     #[tokio::test(start_paused = true)]

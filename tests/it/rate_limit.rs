@@ -116,13 +116,12 @@ async fn credential_endpoints_are_limited_by_default_and_the_api_is_not() {
 #[tokio::test]
 async fn sign_in_limiter_keys_on_the_resolved_client_ip() {
     async fn failure_keys(g: &Gateway) -> Vec<String> {
-        let rows = g
-            .db
-            .admin()
-            .await
-            .query("select distinct key from auth.login_failures where key like 'ip:%' order by 1", &[])
-            .await
-            .unwrap();
+        let rows =
+            g.db.admin()
+                .await
+                .query("select distinct key from auth.login_failures where key like 'ip:%' order by 1", &[])
+                .await
+                .unwrap();
         rows.iter().map(|r| r.get(0)).collect()
     }
     async fn login(g: &Gateway, i: usize, xff: &str) -> Reply {
