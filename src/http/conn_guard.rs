@@ -12,21 +12,40 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use hyper::http::request::Parts;
 use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
 use crate::config::Limits;
+use crate::response::ApiError;
 
 /// The socket peer of a request, set as a request extension by the accept loop.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
-/// Header limits on the connection builder (431 beyond, answered by hyper / h2 themselves).
+/// hyper's default HTTP/1 read buffer limit (8 KiB + 100 × 4 KiB).
+const HYPER_DEFAULT_BUF: usize = 8192 + 4096 * 100;
+
+/// The HTTP layer's own header limits, a backstop at least as large as hyper's defaults: beyond
+/// them hyper answers a bare 431. Heads between `ROWGATE_MAX_HEADER_BYTES` and the backstop get
+/// the PostgREST-shaped 431 of [`head_too_large`], which clients can read.
 pub fn configure(builder: &mut Builder<TokioExecutor>, limits: &Limits) {
-    builder.http1().max_buf_size(limits.max_header_bytes);
-    builder.http2().max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+    let backstop = limits.max_header_bytes.max(HYPER_DEFAULT_BUF);
+    builder.http1().max_buf_size(backstop);
+    builder.http2().max_header_list_size(u32::try_from(backstop).unwrap_or(u32::MAX));
+}
+
+/// 431 `PGRST431` when the request line and headers exceed `limit` bytes (as sent over HTTP/1).
+pub fn head_too_large(parts: &Parts, limit: usize) -> Option<ApiError> {
+    let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
+    // "METHOD target HTTP/1.1\r\n", each "name: value\r\n", the final "\r\n".
+    let line = parts.method.as_str().len() + target + 12;
+    let headers: usize = parts.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+    (line + headers + 2 > limit).then(|| {
+        ApiError::new(431, "PGRST431", format!("Request headers larger than {limit} bytes (ROWGATE_MAX_HEADER_BYTES)"))
+    })
 }
 
 /// What one connection has been doing; shared by its IO wrapper, its requests and its watchdog.

@@ -24,6 +24,9 @@ use crate::sql::{self, context, Statement};
 
 pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
     let (mut parts, body) = req.into_parts();
+    if let Some(e) = super::conn_guard::head_too_large(&parts, state.config.limits.max_header_bytes) {
+        return e.into_response();
+    }
     let origins = state.config.cors_origins.as_deref();
     if let Some(resp) = super::cors::preflight(&parts, origins) {
         return resp;
