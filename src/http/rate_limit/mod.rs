@@ -103,7 +103,8 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
     }
 
     fn check(&self, key: &K, scope: Scope) -> Result<(), Limited> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % CAP_CHECK_EVERY == 0 && self.limiter.len() > MAX_KEYS {
+        if self.checks.fetch_add(1, Ordering::Relaxed).is_multiple_of(CAP_CHECK_EVERY) && self.limiter.len() > MAX_KEYS
+        {
             self.sweep();
         }
         self.limiter.check_key(key).map_err(|not_until| {
