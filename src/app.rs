@@ -32,6 +32,8 @@ pub struct AppState {
     pub reload: Arc<Notify>,
     /// Counters and histograms behind `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Per-IP, per-subject and `/auth/v1` rate limits (`http/rate_limit`).
+    pub rate_limits: crate::http::rate_limit::RateLimits,
 }
 
 /// A started rowgate; dropping it does not stop it, call [`Running::shutdown`].
@@ -116,6 +118,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let admin_addr =
         admin_listener.local_addr().map_err(|source| StartError::Listen { addr: config.admin_listen, source })?;
 
+    let config_limits = config.limits.clone();
     let state = Arc::new(AppState {
         pre_request_sql: config.pre_request.as_ref().map(|(s, f)| pre_request_sql(s, f)),
         config,
@@ -125,6 +128,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         schema: ArcSwapOption::empty(),
         reload: Arc::new(Notify::new()),
         metrics: Arc::new(Metrics::new()),
+        rate_limits: crate::http::rate_limit::RateLimits::new(&config_limits),
     });
 
     // Registered before returning, so an early SIGUSR1 never falls back to "terminate".
@@ -134,20 +138,39 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(schema::listener::listen(pg_target, state.reload.clone())),
         tokio::spawn(reloader(state.clone())),
         tokio::spawn(sigusr1(usr1, state.reload.clone())),
+        tokio::spawn(crate::http::rate_limit::sweeper(state.clone(), Duration::from_secs(10))),
     ];
     // The first load does not wait for the listener.
     state.reload.notify_one();
 
     let (shutdown, rx) = watch::channel(false);
     let mut servers = vec![
-        tokio::spawn(crate::http::server::serve(api_listener, state.clone(), crate::http::handler::handle, rx.clone())),
-        tokio::spawn(crate::http::server::serve(admin_listener, state.clone(), crate::http::admin::handle, rx)),
+        tokio::spawn(crate::http::server::serve(
+            api_listener,
+            state.clone(),
+            crate::http::handler::handle,
+            state.config.limits.clone(),
+            rx.clone(),
+        )),
+        tokio::spawn(crate::http::server::serve(
+            admin_listener,
+            state.clone(),
+            crate::http::admin::handle,
+            state.config.limits.clone(),
+            rx,
+        )),
     ];
     let tls_addr = https.as_ref().map(|h| h.addr);
     if let Some(h) = https {
         let handler = crate::http::handler::handle;
-        let serve =
-            crate::http::server::serve_with(h.listener, Some(h.acceptor), state.clone(), handler, shutdown.subscribe());
+        let serve = crate::http::server::serve_with(
+            h.listener,
+            Some(h.acceptor),
+            state.clone(),
+            handler,
+            state.config.limits.clone(),
+            shutdown.subscribe(),
+        );
         servers.push(tokio::spawn(serve));
         background.push(tokio::spawn(crate::tls::server::reload_on_sighup(h.sighup, h.store)));
     }

@@ -181,4 +181,28 @@ pub struct ServeArgs {
     /// json or text.
     #[arg(long, env = "ROWGATE_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Largest request head (request line + headers) in bytes, at least 8192 (431 beyond).
+    #[arg(long, env = "ROWGATE_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<String>,
+    /// Time a client has to finish sending a request head once it started, e.g. 10s.
+    #[arg(long, env = "ROWGATE_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<String>,
+    /// Close connections with no request in flight and nothing received for this long, e.g. 60s.
+    #[arg(long, env = "ROWGATE_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<String>,
+    /// How long SIGTERM waits for in-flight requests before exiting, e.g. 20s.
+    #[arg(long, env = "ROWGATE_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<String>,
+    /// Requests per client IP, e.g. 100/s,burst=200 (off by default).
+    #[arg(long, env = "ROWGATE_RATE_LIMIT_IP")]
+    pub rate_limit_ip: Option<String>,
+    /// Requests per JWT sub (the role when there is none), e.g. 50/s (off by default).
+    #[arg(long, env = "ROWGATE_RATE_LIMIT_SUBJECT")]
+    pub rate_limit_subject: Option<String>,
+    /// Requests per client IP to /auth/v1 token, signup, bootstrap and recover (default 60/min,burst=30; off disables).
+    #[arg(long, env = "ROWGATE_RATE_LIMIT_AUTH")]
+    pub rate_limit_auth: Option<String>,
+    /// Reverse proxies (CIDR list) whose X-Forwarded-For names the client.
+    #[arg(long, env = "ROWGATE_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
 }

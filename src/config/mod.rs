@@ -3,6 +3,7 @@
 
 mod args;
 mod audit;
+pub mod limits;
 mod parse;
 
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use thiserror::Error;
 
 pub use args::{AuditArgs, AuditFormat, Cli, Command, KeysCommand, ServeArgs, TokenArgs};
 pub use audit::AuditSettings;
+pub use limits::{Limits, RateSpec, TrustedProxies};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{var}: {problem}")]
@@ -81,6 +83,8 @@ pub struct Config {
     pub cors_origins: Option<Vec<String>>,
     pub log: String,
     pub log_format: LogFormat,
+    /// Connection limits, timeouts and rate limits (`limits.rs`).
+    pub limits: Limits,
 }
 
 impl Config {

@@ -130,6 +130,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         cors_origins: a.cors_origins.as_deref().map(list).filter(|l| !l.is_empty()),
         log: a.log.clone().unwrap_or_else(|| "info".into()),
         log_format,
+        limits: super::limits::resolve(a)?,
     })
 }
 
@@ -210,7 +211,7 @@ fn boolean(var: &'static str, v: Option<String>) -> Result<bool, ConfigError> {
 }
 
 /// `8s`, `500ms`, `2min`, or a bare number of milliseconds (as Postgres reads it).
-fn duration(var: &'static str, v: &str) -> Result<Duration, ConfigError> {
+pub(super) fn duration(var: &'static str, v: &str) -> Result<Duration, ConfigError> {
     let t = v.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);

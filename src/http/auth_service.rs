@@ -260,15 +260,10 @@ fn json_body(body: &Bytes) -> Result<Value, Response<Body>> {
         .ok_or_else(|| gotrue_error(400, "validation_failed", "the body must be a JSON object"))
 }
 
-/// The first `X-Forwarded-For` hop (trusted proxies arrive with the operations work).
+/// The client address the handler resolved (socket peer, or `X-Forwarded-For` from a trusted
+/// proxy, see `rate_limit::client_ip`), for the per-IP sign-in limit in SQL.
 fn client_ip(parts: &Parts) -> String {
-    parts
-        .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_string())
-        .unwrap_or_default()
+    parts.extensions.get::<super::rate_limit::client_ip::ClientIp>().map(|c| c.0.to_string()).unwrap_or_default()
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
@@ -279,7 +274,7 @@ fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
 }
 
 /// GoTrue's error body (both its current and its older field names, which clients read).
-fn gotrue_error(status: u16, code: &str, message: &str) -> Response<Body> {
+pub(super) fn gotrue_error(status: u16, code: &str, message: &str) -> Response<Body> {
     let body = json!({
         "code": status, "error_code": code, "msg": message,
         "error": code, "error_description": message,

@@ -9,7 +9,7 @@ use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 
-use super::{full, Body};
+use super::{full, rate_limit, Body};
 use crate::app::AppState;
 use crate::auth::Identity;
 use crate::config::{OpenApiMode, TxEnd};
@@ -27,21 +27,31 @@ pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Bo
     let (mut parts, body) = req.into_parts();
     // Request id, metrics, Server-Timing and the access-log line around the whole request.
     let observed = observe::Observed::start(&mut parts);
-    let (resp, trace) = observe::traced(respond(&state, &parts, body)).await;
+    let (resp, trace) = observe::traced(respond(&state, &mut parts, body)).await;
     observed.finish(&state.metrics, state.config.server_timing, &parts, trace, resp)
 }
 
-async fn respond(state: &AppState, parts: &Parts, body: Incoming) -> Response<Body> {
+async fn respond(state: &AppState, parts: &mut Parts, body: Incoming) -> Response<Body> {
+    if let Some(e) = super::conn_guard::head_too_large(parts, state.config.limits.max_header_bytes) {
+        return e.into_response();
+    }
     let origins = state.config.cors_origins.as_deref();
     if let Some(resp) = super::cors::preflight(parts, origins) {
         return resp;
     }
-    let result = match read_body(parts, body, state.config.max_body_bytes).await {
-        Ok(bytes) if parts.uri.path().starts_with("/auth/v1/") => {
-            Ok(super::auth_service::handle(state, parts, &bytes).await)
-        }
-        Ok(bytes) => serve(state, parts, &bytes).await,
-        Err(e) => Err(e),
+    let ip = rate_limit::client_ip::of_request(parts, &state.config.limits.trusted_proxies);
+    parts.extensions.insert(rate_limit::client_ip::ClientIp(ip));
+    let result = match state.rate_limits.check_client(ip, parts.uri.path()) {
+        // Refused before the body is read or the database is touched.
+        Err(limited) if parts.uri.path().starts_with("/auth/v1/") => Ok(limited.into_gotrue_response()),
+        Err(limited) => Err(limited.into_api_error()),
+        Ok(()) => match read_body(parts, body, state.config.max_body_bytes).await {
+            Ok(bytes) if parts.uri.path().starts_with("/auth/v1/") => {
+                Ok(super::auth_service::handle(state, parts, &bytes).await)
+            }
+            Ok(bytes) => serve(state, parts, &bytes).await,
+            Err(e) => Err(e),
+        },
     };
     let mut resp = match result {
         Ok(resp) => resp,
@@ -74,6 +84,7 @@ async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response
     let authorization = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
     let identity = observe::time(Phase::Jwt, || state.auth.authenticate(authorization, now))?;
     observe::set_role(&identity.role);
+    state.rate_limits.check_subject(&identity).map_err(rate_limit::Limited::into_api_error)?;
     check_timezone(state, &mut api)?;
     plan::check_aggregates(&api.query.select, state.config.aggregates_enabled)?;
 

@@ -3,8 +3,10 @@
 
 pub mod admin;
 pub mod auth_service;
+pub mod conn_guard;
 pub mod cors;
 pub mod handler;
+pub mod rate_limit;
 pub mod server;
 
 use bytes::Bytes;

@@ -158,6 +158,13 @@ fn from_postgres(err: &tokio_postgres::Error, has_token: bool) -> ApiError {
             .header(hyper::header::RETRY_AFTER, "1");
     };
     let code = db.code().code();
+    if matches!(code, "57P01" | "57P02" | "57P03") {
+        // The server is shutting down, crashed or still starting: the same outage as a dropped
+        // connection, so the same answer (and the pool replaces the connection).
+        return ApiError::new(503, "PGRST001", "Database client error. Retrying the connection.")
+            .details(format!("{code}: {}", db.message()))
+            .header(hyper::header::RETRY_AFTER, "1");
+    }
     if code == "PGRST" {
         return custom_pgrst(db.message(), db.detail());
     }

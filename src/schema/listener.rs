@@ -10,9 +10,17 @@ use tokio_postgres::AsyncMessage;
 use crate::tls::PgTarget;
 
 pub const CHANNEL: &str = "pgrst";
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
 /// Runs forever; `reload` is notified when the schema should be reloaded.
-pub async fn listen(target: PgTarget, reload: std::sync::Arc<Notify>) {
+pub async fn listen(mut target: PgTarget, reload: std::sync::Arc<Notify>) {
+    // A peer that vanished without closing (network cut) is noticed within about a minute.
+    target
+        .config
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(30))
+        .keepalives_interval(Duration::from_secs(10));
+    target.config.keepalives_retries(3);
     let mut backoff = Duration::from_millis(250);
     loop {
         match target.config.connect(target.tls.clone()).await {
@@ -43,7 +51,8 @@ pub async fn listen(target: PgTarget, reload: std::sync::Arc<Notify>) {
             Err(e) => tracing::debug!(error = %e, "schema listener cannot connect"),
         }
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(32));
+        // Capped low: after an outage the cache should follow the database within seconds.
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
