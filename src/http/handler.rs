@@ -43,7 +43,10 @@ async fn respond(state: &AppState, parts: &mut Parts, body: Incoming) -> Respons
     parts.extensions.insert(rate_limit::client_ip::ClientIp(ip));
     let result = match state.rate_limits.check_client(ip, parts.uri.path()) {
         // Refused before the body is read or the database is touched.
-        Err(limited) if parts.uri.path().starts_with("/auth/v1/") => Ok(limited.into_gotrue_response()),
+        Err(limited) if parts.uri.path().starts_with("/auth/v1/") => {
+            state.metrics.auth_event(observe::AuthEvent::RateLimited);
+            Ok(limited.into_gotrue_response())
+        }
         Err(limited) => Err(limited.into_api_error()),
         Ok(()) => match read_body(parts, body, state.config.max_body_bytes).await {
             Ok(bytes) if parts.uri.path().starts_with("/auth/v1/") => {

@@ -95,6 +95,9 @@ async fn credential_endpoints_are_limited_by_default_and_the_api_is_not() {
     assert!(refused >= 30 && refused <= 31 + started.elapsed().as_secs(), "{refused} got through");
     assert_eq!(r.json()["error_code"], "over_request_rate_limit", "GoTrue's shape on /auth/v1: {}", r.body);
     assert!(r.header("retry-after").is_some_and(|v| v.parse::<u64>().is_ok_and(|s| (1..=2).contains(&s))));
+    // Counted as an auth event on /metrics.
+    let metrics = g.http.get(g.admin_url("/metrics")).send().await.expect("scrape").text().await.expect("body");
+    assert!(metrics.contains("rowgate_auth_events_total{event=\"rate_limited\"} 1\n"), "{metrics}");
     // Neither other auth endpoints nor the API share that budget.
     assert_eq!(g.request(Method::GET, "/auth/v1/user", &[]).await.status, 401);
     for _ in 0..40 {
