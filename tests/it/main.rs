@@ -11,6 +11,7 @@ mod auth;
 mod auth_admin;
 mod auth_logs;
 mod auth_service;
+mod caddy;
 mod cli;
 mod clients;
 mod context;
