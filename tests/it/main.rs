@@ -11,6 +11,7 @@ mod auth;
 mod auth_admin;
 mod auth_logs;
 mod auth_service;
+mod backup;
 mod caddy;
 mod cli;
 mod clients;
