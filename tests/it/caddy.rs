@@ -162,9 +162,9 @@ impl Caddy {
                 nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(std::io::Error::from)
             });
         }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run caddy ({e}): install it with `apt-get install caddy` (scripts/test does)"));
+        let child = cmd.spawn().unwrap_or_else(|e| {
+            panic!("cannot run caddy ({e}): install it with `apt-get install caddy` (scripts/test does)")
+        });
         Caddy { child, dir, origin: format!("https://localhost:{https_port}"), http_port }
     }
 
@@ -438,8 +438,7 @@ async fn caddy_in_front_of_two_instances() {
         results.extend(c.await.expect("client task"));
     }
     let failed: Vec<_> = results.iter().filter(|(_, (status, _))| *status != 200).collect();
-    let before: Vec<&str> =
-        results.iter().filter(|(t, _)| *t < stop_at).map(|(_, (_, who))| who.as_str()).collect();
+    let before: Vec<&str> = results.iter().filter(|(t, _)| *t < stop_at).map(|(_, (_, who))| who.as_str()).collect();
     let after: Vec<&str> = results
         .iter()
         .filter(|(t, _)| *t > stop_at + Duration::from_secs(2))
