@@ -258,7 +258,8 @@ async fn backup_restore_round_trip_into_a_fresh_cluster() {
 
     // Restore into a fresh cluster, which has nothing but its superuser.
     let target: Cluster = cluster::start_throwaway().await.expect("target cluster");
-    let restored = script("restore", &["-d", &target.conn_string("postgres", "postgres"), &dir]);
+    // The same kind of URL the backup was given (its database part is not used by restore).
+    let restored = script("restore", &["-d", &target.conn_string("postgres", "app"), &dir]);
     assert_eq!(restored, "app");
     let target_admin = target.conn_string("postgres", "app");
 

@@ -15,6 +15,7 @@ mod backup;
 mod caddy;
 mod cli;
 mod clients;
+mod compose;
 mod context;
 mod cors;
 mod embed;
