@@ -4,6 +4,8 @@
 //
 //   node tests/clients/supabase_auth.mjs <origin> <anon-key>
 //
+// <origin> is rowgate itself, or with ROWGATE_CLIENT_VIA_PROXY=1 a reverse proxy that maps
+// /rest/v1 itself (the Caddyfile; tests/it/caddy.rs sets NODE_EXTRA_CA_CERTS to Caddy's root).
 // Needs what tests/it/supabase_js.rs sets up: user ann@example.com with password
 // 'correct horse', and table api.private_notes readable by the signed-in user for rows whose owner is
 // their `sub` (RLS), holding one row of ann's and one of someone else's. Every check runs; each
@@ -28,13 +30,15 @@ const PASSWORD = 'correct horse';
 // prefix in the client's own fetch is the smallest faithful stand-in for that proxy: every
 // request still goes over real HTTP to rowgate with the exact method, headers and body
 // supabase-js produced; only the path prefix changes, exactly as the proxy would change it.
+// Behind the real proxy (ROWGATE_CLIENT_VIA_PROXY=1) the paths go out exactly as supabase-js made them.
+const viaProxy = process.env.ROWGATE_CLIENT_VIA_PROXY === '1';
 let exchanges = [];
 async function gatewayFetch(input, init = {}) {
   if (typeof input !== 'string' && !(input instanceof URL)) {
     throw new Error(`unexpected fetch input ${Object.prototype.toString.call(input)}`);
   }
   const url = new URL(String(input));
-  if (url.pathname.startsWith('/rest/v1/')) url.pathname = url.pathname.slice('/rest/v1'.length);
+  if (!viaProxy && url.pathname.startsWith('/rest/v1/')) url.pathname = url.pathname.slice('/rest/v1'.length);
   const res = await fetch(url, init);
   exchanges.push({
     request: `${init.method ?? 'GET'} ${url.pathname}${url.search}`,

@@ -11,7 +11,8 @@ use serde_json::json;
 use crate::harness::*;
 
 /// ann's note and someone else's, readable only by their owner (RLS on the token's `sub`).
-const SETUP: &str = "
+/// (Also used by tests/it/caddy.rs, which runs the same script through Caddy.)
+pub(crate) const SETUP: &str = "
 insert into auth.users (email, encrypted_password)
   values ('ann@example.com', crypt('correct horse', gen_salt('bf', 10)));
 create table api.private_notes (
