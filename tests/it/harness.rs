@@ -18,6 +18,7 @@ static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
 /// The process-wide cluster with the template database ready.
 pub fn cluster() -> &'static Cluster {
+    install_crypto_provider();
     CLUSTER.get_or_init(|| {
         // Own runtime: tests each run on their own, and this must outlive all of them.
         std::thread::spawn(|| {
@@ -38,6 +39,12 @@ pub fn cluster() -> &'static Cluster {
         .join()
         .expect("cluster setup thread")
     })
+}
+
+/// reqwest's rustls runs on the process-wide provider: aws-lc-rs, as in the gateway (every test
+/// reaches the cluster or a gateway before it builds a client).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 pub async fn connect(conn: &str) -> tokio_postgres::Client {
