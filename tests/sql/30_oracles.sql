@@ -2,7 +2,7 @@
 -- unique and foreign keys, RETURNING, upserts, counts, and claims a client could forge.
 begin;
 \ir lib/fixture.sql
-select plan(18);
+select plan(21);
 
 -- An error with the ids the caller supplied blanked out, to compare two failures.
 create function pg_temp.failure(actor text, stmt text) returns text
@@ -46,6 +46,23 @@ select matches(
   pg_temp.failure('member_a', $$insert into api.tasks (org_id, project_id, title)
                                values (isolation_test.id('a'), isolation_test.id('project_b'), 'x')$$),
   '^23503: ', 'that failure is a foreign-key violation');
+
+-- The assignee is a member of the task's own org: naming a member of B fails exactly like naming
+-- nobody, and assigning one's own org's member works.
+select is(
+  pg_temp.failure('member_a', $$update api.tasks set assignee_id = isolation_test.id('member_b')
+                               where org_id = isolation_test.id('a') and id = isolation_test.id('task_a')$$),
+  pg_temp.failure('member_a', $$update api.tasks set assignee_id = isolation_test.id('nobody at all')
+                               where org_id = isolation_test.id('a') and id = isolation_test.id('task_a')$$),
+  'assigning a member of org B fails exactly like assigning nobody');
+select matches(
+  pg_temp.failure('member_a', $$update api.tasks set assignee_id = isolation_test.id('member_b')
+                               where org_id = isolation_test.id('a') and id = isolation_test.id('task_a')$$),
+  '^23503: ', 'that failure is a foreign-key violation');
+select is(isolation_test.attempt('member_a',
+  $$update api.tasks set assignee_id = isolation_test.id('viewer_a')
+     where org_id = isolation_test.id('a') and id = isolation_test.id('task_a')$$, 'b'),
+  'allowed', 'a task can be assigned to a member of its own org');
 
 -- A unique violation names no values at all: PostgreSQL leaves the key out of the detail when
 -- the table has RLS.

@@ -41,7 +41,13 @@ async fn probe(w: &World, actor: Actor, kind: usize) -> Option<String> {
                     json!({"id": p, "org_id": org, "tasks": tasks_json(&children)})
                 })
                 .collect();
-            (Method::GET, "/projects?select=id,org_id,tasks(id,org_id)&order=id".into(), vec![], None, json!(want))
+            (
+                Method::GET,
+                "/projects?select=id,org_id,tasks(id,org_id)&order=id&tasks.order=id".into(),
+                vec![],
+                None,
+                json!(want),
+            )
         }
         2 => (Method::GET, "/whoami?select=role,claims".into(), vec![], None, Value::Null),
         // One row each (concurrent multi-row updates could deadlock), named next to the other org's.

@@ -1,0 +1,93 @@
+//! rowgate-bench: measures rowgate against the database's own floor (pgbench replaying the SQL
+//! rowgate sends, pipelined the same way) and a peer (postrust-server), in one run, alternating
+//! the systems so that machine drift hits all of them. `bench/run` is the one command; see
+//! bench/README.md for what each number means.
+
+mod capture;
+mod database;
+mod harness;
+mod measure;
+mod pgbench;
+mod profile;
+mod report;
+mod sample;
+mod scale;
+mod scenarios;
+mod systems;
+mod tokens;
+mod wrk;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Parser;
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "rowgate's benchmark: the pgbench floor on the same SQL, and a peer, in one run")]
+pub struct Args {
+    /// Seconds of every measured run.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Seconds of the warm-up run of each system before a scenario's measured runs.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: u64,
+    /// How often each (scenario, connections) cell is measured, alternating the systems.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
+    /// wrk connection counts.
+    #[arg(long, value_delimiter = ',', default_values_t = [16, 64, 256])]
+    pub connections: Vec<usize>,
+    /// Scenarios to run (default: all): single, page, embed, count, post, patch, rpc, refresh.
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+    /// Database connections of each gateway's pool, and pgbench's client count.
+    #[arg(long, default_value_t = 16)]
+    pub pool: usize,
+    /// Where the benchmark's PostgreSQL cluster, scripts and logs live.
+    #[arg(long, default_value_os_t = database::default_dir())]
+    pub dir: PathBuf,
+    /// The rowgate binary under test.
+    #[arg(long, default_value = "target/profiling/rowgate")]
+    pub rowgate: PathBuf,
+    /// The postrust binary (the peer); without it the peer columns stay empty.
+    #[arg(long)]
+    pub postrust: Option<PathBuf>,
+    /// The report to write (a results.json lands beside it).
+    #[arg(long, default_value = "bench/RESULTS.md")]
+    pub out: PathBuf,
+    /// A small data set and short runs, to try the harness (not for RESULTS.md).
+    #[arg(long)]
+    pub quick: bool,
+    /// Keep the data set of an earlier run when its size matches (runs add and change rows).
+    #[arg(long)]
+    pub reuse_data: bool,
+    /// Skip the scale curves (connections, schema size, idle clients).
+    #[arg(long)]
+    pub skip_scale: bool,
+    /// Skip the CPU profile of the read path.
+    #[arg(long)]
+    pub skip_profile: bool,
+    /// Captured requests per scenario that pgbench replays (each its own script; at most 128).
+    #[arg(long, default_value_t = 64)]
+    pub variants: usize,
+    /// Record pg_stat_statements around every measured run (into the work directory's pgss/):
+    /// where PostgreSQL's time goes, per statement, planning included. Costs a little throughput.
+    #[arg(long)]
+    pub pg_stat_statements: bool,
+    /// First of the local ports used (PostgreSQL, then the gateways); below the ephemeral range.
+    #[arg(long, default_value_t = 25_400)]
+    pub port_base: u16,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let mut args = Args::parse();
+    if args.quick {
+        args.duration = args.duration.min(3);
+        args.warmup = 1;
+        args.rounds = 1;
+        args.connections = vec![16];
+        args.variants = args.variants.min(8);
+    }
+    harness::run(args).await
+}
