@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use deadpool_postgres::Pool;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -14,7 +13,7 @@ use tokio::task::JoinHandle;
 use crate::auth::signing::SigningKey;
 use crate::auth::{AuthConfig, Authenticator};
 use crate::config::Config;
-use crate::db::pool::build_pool;
+use crate::db::pool::{build_pool, Pool};
 use crate::observe::Metrics;
 use crate::schema::{self, SchemaCache};
 use crate::sql::context::pre_request_sql;
@@ -23,6 +22,8 @@ pub struct AppState {
     pub config: Config,
     pub auth: Authenticator,
     pub pool: Pool,
+    /// `DATABASE_URL` parsed, for the connections outside the pool (schema loads).
+    pub pg_target: crate::tls::PgTarget,
     /// None until the first successful load.
     pub schema: ArcSwapOption<SchemaCache>,
     pub pre_request_sql: Option<String>,
@@ -125,6 +126,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         auth,
         signing,
         pool,
+        pg_target: pg_target.clone(),
         schema: ArcSwapOption::empty(),
         reload: Arc::new(Notify::new()),
         metrics: Arc::new(Metrics::new()),
@@ -135,7 +137,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
         .map_err(|e| StartError::Signal(format!("cannot handle SIGUSR1: {e}")))?;
     let mut background = vec![
-        tokio::spawn(schema::listener::listen(pg_target, state.reload.clone())),
+        tokio::spawn(schema::listener::listen(pg_target.clone(), state.reload.clone())),
         tokio::spawn(reloader(state.clone())),
         tokio::spawn(sigusr1(usr1, state.reload.clone())),
         tokio::spawn(crate::http::rate_limit::sweeper(state.clone(), Duration::from_secs(10))),
@@ -203,13 +205,14 @@ pub async fn reload_once(state: &AppState) -> Result<(), String> {
         state.metrics.schema_load_failed();
         e
     };
-    let client = state.pool.get().await.map_err(|e| failed(e.to_string()))?;
-    let (cache, took) = schema::load(&**client, &state.config.schemas).await.map_err(|e| failed(e.to_string()))?;
+    // Its own connection: the pool's speak only the request pipeline (db::wire).
+    let client = state.pg_target.connect().await.map_err(|e| failed(e.to_string()))?;
+    let (cache, took) = schema::load(&client, &state.config.schemas).await.map_err(|e| failed(e.to_string()))?;
     state.metrics.schema_loaded(took);
     tracing::info!(relations = cache.relation_count(), ms = took.as_millis() as u64, "schema cache loaded");
     state.schema.store(Some(Arc::new(cache)));
     // Prepared statements may describe dropped or changed objects.
-    state.pool.manager().statement_caches.clear();
+    state.pool.manager().forget_prepared_statements();
     Ok(())
 }
 

@@ -41,6 +41,7 @@ pub struct Bench {
     pub common: Common,
     pub rowgate: Running,
     pub postrust: Option<Running>,
+    pub variant: Option<Running>,
     pub members: Vec<String>,
     pub owners: Vec<String>,
     pub work: PathBuf,
@@ -111,7 +112,15 @@ impl Bench {
             pool: args.pool,
             log_dir: work.clone(),
         };
-        let rowgate = systems::start_rowgate(&args.rowgate, &common, args.port_base + 10, "rowgate", None).await?;
+        let rowgate = systems::start_rowgate(&args.rowgate, &common, args.port_base + 10, "rowgate", None, &[]).await?;
+        let variant = match (&args.variant, args.variant_env.is_empty()) {
+            (None, true) => None,
+            (bin, _) => {
+                let bin = bin.as_ref().unwrap_or(&args.rowgate);
+                let port = args.port_base + 50;
+                Some(systems::start_rowgate(bin, &common, port, "rowgate-variant", None, &args.variant_env).await?)
+            }
+        };
         println!("signing in {} members and {} owners…", size.orgs, size.orgs);
         let members = tokens::sign_in(&rowgate.base_url, size, Acting::Member).await?;
         let owners = tokens::sign_in(&rowgate.base_url, size, Acting::Owner).await?;
@@ -138,6 +147,7 @@ impl Bench {
             common,
             rowgate,
             postrust,
+            variant,
             members,
             owners,
             work,
@@ -155,8 +165,8 @@ impl Bench {
 
     async fn tear_down(self) {
         self.rowgate.stop().await;
-        if let Some(p) = self.postrust {
-            p.stop().await;
+        for r in [self.postrust, self.variant].into_iter().flatten() {
+            r.stop().await;
         }
         let _ = self.db.cluster.stop().await;
     }
@@ -220,6 +230,9 @@ impl Bench {
     /// The systems of a scenario, in the order they alternate.
     fn systems(&self, scenario: Scenario) -> Vec<System> {
         let mut v = vec![System::Rowgate, System::Floor];
+        if self.variant.is_some() {
+            v.push(System::Variant);
+        }
         if self.postrust.is_some() && scenario.peer_serves() && !self.peer_failures.contains_key(scenario.name()) {
             v.push(System::Postrust);
         }
@@ -272,7 +285,7 @@ impl Bench {
         duration: Duration,
     ) -> Result<Sample> {
         match system {
-            System::Rowgate | System::Postrust => {
+            System::Rowgate | System::Postrust | System::Variant => {
                 let script = if scenario == Scenario::Refresh {
                     let run = self.next_run();
                     let chains = connections + 2 * LOAD_THREADS;
@@ -284,10 +297,10 @@ impl Bench {
                     self.lua[scenario.name()].clone()
                 };
                 let (pid, base_url, admin_url) = {
-                    let g = if system == System::Rowgate {
-                        &self.rowgate
-                    } else {
-                        self.postrust.as_ref().context("no peer")?
+                    let g = match system {
+                        System::Rowgate => &self.rowgate,
+                        System::Variant => self.variant.as_ref().context("no variant")?,
+                        _ => self.postrust.as_ref().context("no peer")?,
                     };
                     (g.pid, g.base_url.clone(), g.admin_url.clone())
                 };
@@ -372,6 +385,7 @@ impl Bench {
             self.args.port_base + 20,
             "rowgate-capture",
             Some(&url),
+            &[],
         )
         .await?;
         let http = reqwest::Client::new();

@@ -74,9 +74,19 @@ pub struct Args {
     /// where PostgreSQL's time goes, per statement, planning included. Costs a little throughput.
     #[arg(long)]
     pub pg_stat_statements: bool,
+    /// A second rowgate to alternate with the first in every cell, for A/B work: its binary
+    /// (default: the same) and `KEY=VALUE` settings (`--variant-env TOKIO_WORKER_THREADS=1`).
+    #[arg(long)]
+    pub variant: Option<PathBuf>,
+    #[arg(long, value_parser = parse_key_value)]
+    pub variant_env: Vec<(String, String)>,
     /// First of the local ports used (PostgreSQL, then the gateways); below the ephemeral range.
     #[arg(long, default_value_t = 25_400)]
     pub port_base: u16,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("expected KEY=VALUE, got {s}"))
 }
 
 #[tokio::main]

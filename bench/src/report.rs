@@ -204,6 +204,7 @@ pub fn markdown(r: &Results) -> String {
         }
     }
 
+    variant_section(&mut md, &cells, &scenarios, &connections);
     targets(&mut md, r, &cells, &scenarios);
 
     let _ = writeln!(md, "\n## CPU per request and memory\n");
@@ -220,7 +221,7 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(md, "|---|---:|---|---:|---:|---:|---:|---:|");
     for s in &scenarios {
         for &c in &connections {
-            for sys in [rg, fl, pr] {
+            for sys in [rg, System::Variant.name(), fl, pr] {
                 let Some(x) = cells.get(&(s, c, sys)) else { continue };
                 let jwt = if x.jwt.0 + x.jwt.1 > 0 {
                     format!("{:.1}%", 100.0 * x.jwt.0 as f64 / (x.jwt.0 + x.jwt.1) as f64)
@@ -286,6 +287,34 @@ pub fn markdown(r: &Results) -> String {
 }
 
 type Cells = BTreeMap<(&'static str, usize, &'static str), Cell>;
+
+/// rowgate against its variant (`--variant`), when one ran.
+fn variant_section(md: &mut String, cells: &Cells, scenarios: &[&'static str], connections: &[usize]) {
+    let (rg, va) = (System::Rowgate.name(), System::Variant.name());
+    if !cells.keys().any(|k| k.2 == va) {
+        return;
+    }
+    let _ = writeln!(md, "\n### rowgate and its variant\n");
+    let _ = writeln!(
+        md,
+        "| scenario | conns | rowgate req/s | variant req/s | variant ÷ rowgate | rowgate µs CPU | variant µs CPU |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
+    for s in scenarios {
+        for &c in connections {
+            let (Some(a), Some(v)) = (cells.get(&(s, c, rg)), cells.get(&(s, c, va))) else { continue };
+            let _ = writeln!(
+                md,
+                "| {s} | {c} | {:.0} | {:.0} | {} | {:.1} | {:.1} |",
+                a.rps,
+                v.rps,
+                fmt_ratio(ratio(Some(v), Some(a))),
+                a.cpu.0,
+                v.cpu.0
+            );
+        }
+    }
+}
 
 fn targets(md: &mut String, r: &Results, cells: &Cells, scenarios: &[&'static str]) {
     let (rg, fl, pr) = (System::Rowgate.name(), System::Floor.name(), System::Postrust.name());

@@ -181,9 +181,15 @@ async fn schema_load(b: &mut Bench, n: usize) -> Result<SchemaLoad> {
     .context("generate tables")?;
     let url = b.db.url("authenticator", &db);
     let started = Instant::now();
-    let r =
-        systems::start_rowgate(&b.args.rowgate, &b.common, b.args.port_base + 40, &format!("rowgate-{db}"), Some(&url))
-            .await?;
+    let r = systems::start_rowgate(
+        &b.args.rowgate,
+        &b.common,
+        b.args.port_base + 40,
+        &format!("rowgate-{db}"),
+        Some(&url),
+        &[],
+    )
+    .await?;
     let ready_seconds = started.elapsed().as_secs_f64();
     let admin_url = r.admin_url.clone().context("admin listener")?;
     let text = reqwest::get(format!("{admin_url}/metrics")).await?.text().await?;

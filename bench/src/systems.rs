@@ -16,6 +16,8 @@ pub enum System {
     /// pgbench replaying rowgate's SQL: the database's own floor.
     Floor,
     Postrust,
+    /// A second rowgate (`--variant`): another build or other settings, alternated with the first.
+    Variant,
 }
 
 impl System {
@@ -24,6 +26,7 @@ impl System {
             System::Rowgate => "rowgate",
             System::Floor => "pgbench floor",
             System::Postrust => "postrust-server",
+            System::Variant => "rowgate variant",
         }
     }
 }
@@ -65,6 +68,7 @@ pub async fn start_rowgate(
     port: u16,
     name: &str,
     db_url: Option<&str>,
+    extra_env: &[(String, String)],
 ) -> Result<Running> {
     let key = serde_json::json!({
         "kty": "oct", "kid": "bench", "alg": "HS256",
@@ -83,9 +87,12 @@ pub async fn start_rowgate(
         .env("ROWGATE_DB_PRE_REQUEST", "internal.check_request")
         .env("ROWGATE_RATE_LIMIT_AUTH", "off")
         .env("ROWGATE_LOG_FORMAT", "json");
-    if let Ok(filter) = std::env::var("ROWGATE_LOG") {
-        cmd.env("ROWGATE_LOG", filter);
+    for var in ["ROWGATE_LOG", "TOKIO_WORKER_THREADS"] {
+        if let Ok(v) = std::env::var(var) {
+            cmd.env(var, v);
+        }
     }
+    cmd.envs(extra_env.iter().map(|(k, v)| (k, v)));
     let child = cmd.stdout(Stdio::null()).stderr(log).kill_on_drop(true).spawn().context("start rowgate")?;
     let pid = child.id().context("rowgate exited at once")?;
     let running = Running {
@@ -115,6 +122,7 @@ pub async fn start_postrust(binary: &Path, common: &Common, port: u16) -> Result
         .env("PGRST_SERVER_PORT", port.to_string())
         .env("PGRST_COMPAT_MODE", "true")
         .env("PGRST_LOG_LEVEL", "error")
+        .envs(std::env::var("TOKIO_WORKER_THREADS").ok().map(|v| ("TOKIO_WORKER_THREADS", v)))
         .stdout(Stdio::null())
         .stderr(log)
         .kill_on_drop(true)

@@ -7,23 +7,36 @@ pub enum DbError {
     /// No connection within the acquisition timeout (PGRST003).
     #[error("Timed out acquiring connection from connection pool.")]
     PoolTimeout,
-    /// Cannot reach the database (PGRST000/PGRST001).
+    /// Cannot reach the database (PGRST000).
     #[error("Database connection error: {0}")]
     Unavailable(String),
-    /// Postgres answered with an error for the request's statements.
-    #[error("{0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    /// The connection broke during the request (PGRST001).
+    #[error("Database client error: {0}")]
+    Lost(String),
+    /// PostgreSQL answered the request's statements with an error.
+    #[error("{}", .0.message)]
+    Server(ServerError),
     /// The result did not have the expected shape.
     #[error("unexpected result from the database: {0}")]
     Shape(String),
 }
 
-impl From<deadpool_postgres::PoolError> for DbError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        use deadpool_postgres::PoolError;
+/// An ErrorResponse: the fields PostgREST's error body carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerError {
+    /// SQLSTATE (or a custom code such as `PGRST` / `PT404`).
+    pub code: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl From<deadpool::managed::PoolError<DbError>> for DbError {
+    fn from(e: deadpool::managed::PoolError<DbError>) -> Self {
+        use deadpool::managed::PoolError;
         match e {
             PoolError::Timeout(_) => DbError::PoolTimeout,
-            PoolError::Backend(e) => DbError::Unavailable(e.to_string()),
+            PoolError::Backend(e) => e,
             other => DbError::Unavailable(other.to_string()),
         }
     }

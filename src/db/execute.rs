@@ -1,17 +1,11 @@
-//! Runs one request's transaction. BEGIN, the context statement, the optional pre-request call,
-//! the main statement and COMMIT are sent together, so a request costs one round trip once its
-//! statements are prepared on the connection. Only a write whose outcome decides COMMIT vs
-//! ROLLBACK (singular or max-affected) waits for the result before ending the transaction.
-
-use deadpool_postgres::Object;
-use futures_util::future::{join, join4, OptionFuture};
-use futures_util::FutureExt;
-use tokio_postgres::{Row, Statement as Prepared};
-
-use crate::sql::Statement;
+//! Runs one request's transaction: BEGIN, the context statement, the optional pre-request call,
+//! the main statement and COMMIT go out as one pipeline with a single Sync (`db::wire`), so a
+//! request costs one round trip. Only a write whose outcome decides COMMIT vs ROLLBACK
+//! (singular or max-affected) waits for the result before ending the transaction.
 
 use super::error::DbError;
-use super::params::{as_refs, text_params};
+use super::wire::{Conn, Row, Step};
+use crate::sql::Statement;
 
 /// How the transaction ends.
 pub enum Finish<'a> {
@@ -40,120 +34,73 @@ pub struct Outcome {
     pub committed: bool,
 }
 
-/// Bounds the per-connection statement cache; shapes are bounded by the query grammar, but a
-/// hostile client could still mint many.
-const STATEMENT_CACHE_LIMIT: usize = 512;
+const BEGIN_READ_ONLY: &str = "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY";
+const BEGIN_READ_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE";
 
-pub async fn run(client: &Object, tx: Transaction<'_>) -> Result<Outcome, DbError> {
-    if client.statement_cache.size() > STATEMENT_CACHE_LIMIT {
-        client.statement_cache.clear();
+pub async fn run(conn: &mut Conn, tx: Transaction<'_>) -> Result<Outcome, DbError> {
+    match run_once(conn, &tx).await {
+        // A statement prepared before a schema change the cache has not seen yet; the
+        // transaction is rolled back, so it is safe to prepare afresh and run it again.
+        Err(DbError::Server(e)) if stale_statement(&e) => {
+            conn.forget_statements();
+            run_once(conn, &tx).await
+        }
+        other => other,
     }
-    // Prepare whatever is not cached yet, all at once (only the first request per shape pays).
-    let (context, pre, main, explain) = join4(
-        client.prepare_cached(&tx.context.sql),
-        OptionFuture::from(tx.pre_request.map(|sql| client.prepare_cached(sql))),
-        client.prepare_cached(&tx.main.sql),
-        OptionFuture::from(tx.explain.map(|e| client.prepare_cached(&e.sql))),
-    )
-    .await;
-    let (context, main) = (context?, main?);
-    let pre = pre.transpose()?;
-    let explain_stmt = explain.transpose()?;
+}
 
-    let begin = if tx.read_only {
-        "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"
-    } else {
-        "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
-    };
-    // Separate messages: if the constraint check fails, ROLLBACK still runs.
-    let (check_constraints, end) = match tx.finish {
-        Finish::Commit => (None, Some("COMMIT")),
-        Finish::Rollback => (Some("SET CONSTRAINTS ALL IMMEDIATE"), Some("ROLLBACK")),
-        Finish::Decide(_) => (None, None),
-    };
-    let context_params = text_params(&tx.context.params);
-    let main_params = text_params(&tx.main.params);
-    let explain_params = tx.explain.map(|e| text_params(&e.params)).unwrap_or_default();
-    let context_refs = as_refs(&context_params);
-    let main_refs = as_refs(&main_params);
-    let explain_refs = as_refs(&explain_params);
+fn stale_statement(e: &super::ServerError) -> bool {
+    (e.code == "0A000" && e.message.contains("cached plan")) || e.code == "26000"
+}
 
-    // Only a deciding write leaves its transaction open across an await; if the request is dropped
-    // there (the client went away), the connection must not go back to the pool mid-transaction.
-    let mut guard = RollbackOnDrop { client, armed: matches!(tx.finish, Finish::Decide(_)) };
-
-    // Polled together: every message is written before any reply is awaited.
-    let ((begun, ctx, pre_res, main_res), (explain_res, checked, ended)) = join(
-        join4(
-            client.batch_execute(begin),
-            client.query(&context, &context_refs),
-            OptionFuture::from(pre.as_ref().map(|p: &Prepared| client.query(p, &[]))),
-            client.query(&main, &main_refs),
-        ),
-        futures_util::future::join3(
-            OptionFuture::from(explain_stmt.as_ref().map(|e| client.query(e, &explain_refs))),
-            OptionFuture::from(check_constraints.map(|sql| client.batch_execute(sql))),
-            OptionFuture::from(end.map(|sql| client.batch_execute(sql))),
-        ),
-    )
-    .await;
-
-    let result = (|| {
-        // The first failure is the cause; later ones are "transaction aborted" echoes.
-        begun?;
-        ctx?;
-        pre_res.transpose()?;
-        let rows = main_res?;
-        let explain = match explain_res.transpose()? {
-            Some(mut r) if !r.is_empty() => Some(r.swap_remove(0)),
-            _ => None,
-        };
-        let mut rows = rows.into_iter();
-        let first = rows.next().ok_or_else(|| DbError::Shape("main statement returned no row".into()))?;
-        Ok((first, rows.collect::<Vec<_>>(), explain))
-    })();
-
+async fn run_once(conn: &mut Conn, tx: &Transaction<'_>) -> Result<Outcome, DbError> {
+    let none: &[String] = &[];
+    let mut steps = Vec::with_capacity(7);
+    steps.push(Step::new(if tx.read_only { BEGIN_READ_ONLY } else { BEGIN_READ_WRITE }, none));
+    steps.push(Step::new(&tx.context.sql, &tx.context.params));
+    if let Some(sql) = tx.pre_request {
+        steps.push(Step::new(sql, none));
+    }
+    let main_at = steps.len();
+    steps.push(Step::new(&tx.main.sql, &tx.main.params));
+    let explain_at = tx.explain.map(|e| {
+        steps.push(Step::new(&e.sql, &e.params));
+        steps.len() - 1
+    });
     match tx.finish {
-        Finish::Commit | Finish::Rollback => {
-            let (main, rest, explain) = result?;
-            checked.transpose()?;
-            ended.transpose()?;
-            Ok(Outcome { main, rest, explain, committed: matches!(tx.finish, Finish::Commit) })
+        Finish::Commit => steps.push(Step::new("COMMIT", none)),
+        // Separate statements: if the constraint check fails, the transaction still ends.
+        Finish::Rollback => {
+            steps.push(Step::new("SET CONSTRAINTS ALL IMMEDIATE", none));
+            steps.push(Step::new("ROLLBACK", none));
         }
+        Finish::Decide(_) => {}
+    }
+
+    let replies = conn.pipeline(&steps).await?;
+    if let Some(e) = replies.error {
+        // The first failure is the cause; PostgreSQL skipped the rest.
+        conn.roll_back().await?;
+        return Err(DbError::Server(e));
+    }
+    let mut rows = replies.rows;
+    let explain = explain_at.and_then(|i| std::mem::take(&mut rows[i]).into_iter().next());
+    let mut main_rows = std::mem::take(&mut rows[main_at]).into_iter();
+    let main = main_rows.next().ok_or_else(|| DbError::Shape("main statement returned no row".into()))?;
+    let rest: Vec<Row> = main_rows.collect();
+
+    let committed = match tx.finish {
+        Finish::Commit => true,
+        Finish::Rollback => false,
         Finish::Decide(check) => {
-            let outcome = match result {
-                Ok((main, rest, explain)) => {
-                    let commit = check(&main);
-                    client
-                        .batch_execute(if commit { "COMMIT" } else { "ROLLBACK" })
-                        .await
-                        .map(|()| Outcome { main, rest, explain, committed: commit })
-                        .map_err(DbError::from)
-                }
-                Err(e) => {
-                    let _ = client.batch_execute("ROLLBACK").await;
-                    Err(e)
-                }
-            };
-            guard.armed = false;
-            outcome
+            let commit = check(&main);
+            let end = conn.pipeline(&[Step::new(if commit { "COMMIT" } else { "ROLLBACK" }, none)]).await?;
+            if let Some(e) = end.error {
+                conn.roll_back().await?;
+                return Err(DbError::Server(e));
+            }
+            commit
         }
-    }
-}
-
-/// Rolls back the open transaction of a request dropped before it ended it. The ROLLBACK is only
-/// queued, not awaited (Drop cannot wait): tokio-postgres writes a request to the connection's
-/// queue on the first poll, so it goes out before the statements of whoever gets the connection
-/// next, and its reply is discarded.
-struct RollbackOnDrop<'a> {
-    client: &'a Object,
-    armed: bool,
-}
-
-impl Drop for RollbackOnDrop<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            let _ = self.client.batch_execute("ROLLBACK").now_or_never();
-        }
-    }
+    };
+    Ok(Outcome { main, rest, explain, committed })
 }

@@ -35,8 +35,8 @@ async fn ready(state: &AppState) -> bool {
         return false;
     }
     let check = async {
-        let client = state.pool.get().await.ok()?;
-        client.batch_execute("").await.ok()
+        let mut conn = crate::db::pool::Lease::get(&state.pool).await.ok()?;
+        conn.simple("").await.ok().filter(|r| r.error.is_none()).map(|_| ())
     };
     matches!(tokio::time::timeout(Duration::from_secs(2), check).await, Ok(Some(())))
 }

@@ -14,6 +14,7 @@ use super::{full, Body};
 use crate::app::AppState;
 use crate::auth::Identity;
 use crate::db::execute::{self, Finish, Transaction};
+use crate::db::pool::Lease;
 use crate::observe::{self, AuthEvent, Phase};
 use crate::response::{from_db, ApiError};
 use crate::sql::{context, Statement};
@@ -176,9 +177,9 @@ async fn call(
         statement_timeout_ms: state.config.statement_timeout.as_millis() as u64,
         timezone: "",
     });
-    let main = Statement { sql: sql.to_string(), params };
+    let main = Statement { sql: sql.to_string().into(), params };
     let db_err = |e| from_db(e, has_token).into_response();
-    let client = observe::time_async(Phase::Transaction, state.pool.get()).await.map_err(|e| db_err(e.into()))?;
+    let mut conn = observe::time_async(Phase::Transaction, Lease::get(&state.pool)).await.map_err(db_err)?;
     let tx = Transaction {
         read_only: false,
         context: &ctx,
@@ -187,8 +188,8 @@ async fn call(
         explain: None,
         finish: Finish::Commit,
     };
-    let outcome = observe::time_async(Phase::Transaction, execute::run(&client, tx)).await.map_err(db_err)?;
-    let text: &str = outcome.main.try_get(0).map_err(|e| internal(&e.to_string()))?;
+    let outcome = observe::time_async(Phase::Transaction, execute::run(&mut conn, tx)).await.map_err(db_err)?;
+    let text: &str = outcome.main.required_text(0).map_err(|e| internal(&e.to_string()))?;
     serde_json::from_str(text).map_err(|e| internal(&e.to_string()))
 }
 

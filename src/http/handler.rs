@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::auth::Identity;
 use crate::config::{OpenApiMode, TxEnd};
 use crate::db::execute::{self, Finish, Outcome, Transaction};
+use crate::db::pool::Lease;
 use crate::observe::{self, Phase};
 use crate::openapi;
 use crate::plan::{self, PlanError};
@@ -161,15 +162,16 @@ async fn transaction(
             return Err(request::RequestError::UnacceptableMedia("application/vnd.pgrst.plan".into()).into())
         }
         Some(fmt) => {
-            planned = Statement { sql: format!("{}{}", fmt.explain_prefix(), main.sql), params: main.params.clone() };
+            planned =
+                Statement { sql: format!("{}{}", fmt.explain_prefix(), main.sql).into(), params: main.params.clone() };
             (&planned, if read_only { Finish::Commit } else { Finish::Rollback })
         }
     };
     let db_err = |e| from_db(e, identity.has_token);
-    let client = observe::time_async(Phase::Transaction, state.pool.get()).await.map_err(|e| db_err(e.into()))?;
+    let mut conn = observe::time_async(Phase::Transaction, Lease::get(&state.pool)).await.map_err(db_err)?;
     let tx =
         Transaction { read_only, context: &ctx, pre_request: state.pre_request_sql.as_deref(), main, explain, finish };
-    observe::time_async(Phase::Transaction, execute::run(&client, tx)).await.map_err(db_err)
+    observe::time_async(Phase::Transaction, execute::run(&mut conn, tx)).await.map_err(db_err)
 }
 
 async fn read(state: &AppState, api: &ApiRequest, identity: &Identity, name: &str) -> Result<Response<Body>, ApiError> {
@@ -202,7 +204,7 @@ async fn write(
         })
     })?;
     let (rollback, tx_applied) = tx_outcome(state.config.tx_end, api.prefer.tx);
-    let check = |row: &tokio_postgres::Row| {
+    let check = |row: &crate::db::wire::Row| {
         !rollback && response::write::checks_pass(&plan.checks, response::write::affected(row))
     };
     let finish = match (plan.checks.is_empty(), rollback) {
@@ -327,7 +329,7 @@ async fn openapi_document(
         OpenApiMode::FollowPrivileges => {
             let statement = openapi::privileges_statement(&api.schema);
             let outcome = transaction(state, api, identity, true, &statement, None, Finish::Commit).await?;
-            let text: &str = outcome.main.try_get(0).map_err(|e| internal(e.to_string()))?;
+            let text: &str = outcome.main.required_text(0).map_err(|e| internal(e.to_string()))?;
             openapi::visibility_from_json(text).map_err(|e| internal(e.to_string()))?
         }
     };
@@ -372,12 +374,13 @@ fn relation_options(state: &AppState, api: &ApiRequest, name: &str) -> Result<Re
 /// The EXPLAIN output: one JSON document, or the text plan's lines.
 fn plan_response(fmt: request::media::PlanFormat, outcome: &Outcome) -> Result<Response<Body>, ApiError> {
     let body = if fmt.json {
-        let v: serde_json::Value = outcome.main.try_get(0).map_err(|e| internal(e.to_string()))?;
+        let text = outcome.main.required_text(0).map_err(|e| internal(e.to_string()))?;
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| internal(e.to_string()))?;
         v.to_string()
     } else {
         let mut lines = Vec::with_capacity(1 + outcome.rest.len());
         for row in std::iter::once(&outcome.main).chain(&outcome.rest) {
-            lines.push(row.try_get::<_, String>(0).map_err(|e| internal(e.to_string()))?);
+            lines.push(row.required_text(0).map_err(|e| internal(e.to_string()))?.to_string());
         }
         lines.join("\n")
     };

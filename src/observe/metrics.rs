@@ -74,8 +74,8 @@ pub struct PoolGauges {
     pub waiting: usize,
 }
 
-impl From<deadpool_postgres::Status> for PoolGauges {
-    fn from(s: deadpool_postgres::Status) -> Self {
+impl From<crate::db::pool::Status> for PoolGauges {
+    fn from(s: crate::db::pool::Status) -> Self {
         PoolGauges { max_size: s.max_size, size: s.size, available: s.available, waiting: s.waiting }
     }
 }

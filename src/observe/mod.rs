@@ -7,6 +7,7 @@
 
 mod access;
 mod histogram;
+pub mod log_writer;
 pub mod metrics;
 mod request_id;
 pub mod scrape;

@@ -6,7 +6,7 @@ use hyper::StatusCode;
 use serde_json::json;
 
 use crate::auth::AuthError;
-use crate::db::DbError;
+use crate::db::{DbError, ServerError};
 use crate::plan::PlanError;
 use crate::request::RequestError;
 
@@ -146,31 +146,29 @@ pub fn from_db(e: DbError, has_token: bool) -> ApiError {
             .details(m.clone())
             .header(hyper::header::RETRY_AFTER, "1"),
         DbError::Shape(m) => ApiError::new(500, "PGRSTX00", "Internal database error").details(m),
-        DbError::Postgres(err) => from_postgres(&err, has_token),
+        // No server error: the connection broke.
+        DbError::Lost(m) => ApiError::new(503, "PGRST001", "Database client error. Retrying the connection.")
+            .details(m)
+            .header(hyper::header::RETRY_AFTER, "1"),
+        DbError::Server(err) => from_server(&err, has_token),
     }
 }
 
-fn from_postgres(err: &tokio_postgres::Error, has_token: bool) -> ApiError {
-    let Some(db) = err.as_db_error() else {
-        // No server error: the connection broke.
-        return ApiError::new(503, "PGRST001", "Database client error. Retrying the connection.")
-            .details(err.to_string())
-            .header(hyper::header::RETRY_AFTER, "1");
-    };
-    let code = db.code().code();
+fn from_server(db: &ServerError, has_token: bool) -> ApiError {
+    let code = db.code.as_str();
     if matches!(code, "57P01" | "57P02" | "57P03") {
         // The server is shutting down, crashed or still starting: the same outage as a dropped
         // connection, so the same answer (and the pool replaces the connection).
         return ApiError::new(503, "PGRST001", "Database client error. Retrying the connection.")
-            .details(format!("{code}: {}", db.message()))
+            .details(format!("{code}: {}", db.message))
             .header(hyper::header::RETRY_AFTER, "1");
     }
     if code == "PGRST" {
-        return custom_pgrst(db.message(), db.detail());
+        return custom_pgrst(&db.message, db.detail.as_deref());
     }
-    let mut e = ApiError::new(sqlstate_status(code, db.message(), has_token), code, db.message());
-    e.details = db.detail().map(|d| serde_json::Value::String(d.to_string()));
-    e.hint = db.hint().map(str::to_string);
+    let mut e = ApiError::new(sqlstate_status(code, &db.message, has_token), code, db.message.clone());
+    e.details = db.detail.clone().map(serde_json::Value::String);
+    e.hint = db.hint.clone();
     if e.status == 401 {
         e = e.header(hyper::header::WWW_AUTHENTICATE, "Bearer");
     }

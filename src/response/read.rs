@@ -1,13 +1,12 @@
 //! Builds the HTTP response of a read from the single result row.
 
+use crate::db::execute::Outcome;
+use crate::db::wire::Row;
+use crate::plan::{CountPlan, ReadPlan};
+use crate::request::{ApiRequest, MediaType};
 use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
-use tokio_postgres::Row;
-
-use crate::db::execute::Outcome;
-use crate::plan::{CountPlan, ReadPlan};
-use crate::request::{ApiRequest, MediaType};
 
 use super::error::ApiError;
 
@@ -15,26 +14,27 @@ use super::error::ApiError;
 struct ReadRow<'r> {
     total: Option<i64>,
     page_total: i64,
-    body: &'r str,
+    /// Shares the result row's buffer: the body is never copied.
+    body: Bytes,
     response_headers: Option<&'r str>,
     response_status: Option<&'r str>,
 }
 
 fn decode(row: &Row) -> Result<ReadRow<'_>, ApiError> {
     let shape =
-        |e: tokio_postgres::Error| ApiError::new(500, "PGRSTX00", "Internal database error").details(e.to_string());
+        |e: crate::db::DbError| ApiError::new(500, "PGRSTX00", "Internal database error").details(e.to_string());
     Ok(ReadRow {
-        total: row.try_get(0).map_err(shape)?,
-        page_total: row.try_get(1).map_err(shape)?,
-        body: row.try_get(2).map_err(shape)?,
-        response_headers: row.try_get(3).map_err(shape)?,
-        response_status: row.try_get(4).map_err(shape)?,
+        total: row.int(0).map_err(shape)?,
+        page_total: row.required_int(1).map_err(shape)?,
+        body: row.bytes(2).map_err(shape)?.unwrap_or_default(),
+        response_headers: row.text(3).map_err(shape)?,
+        response_status: row.text(4).map_err(shape)?,
     })
 }
 
 /// `Plan Rows` of the top node of `EXPLAIN (FORMAT JSON)`.
 fn planned_rows(row: &Row) -> Option<i64> {
-    let v: serde_json::Value = row.try_get(0).ok()?;
+    let v: serde_json::Value = serde_json::from_str(row.text(0).ok()??).ok()?;
     v.get(0)?.get("Plan")?.get("Plan Rows")?.as_f64().map(|f| f as i64)
 }
 
@@ -97,7 +97,7 @@ pub fn read_response(
         }
     };
 
-    let body = if plan.headers_only { Bytes::new() } else { Bytes::copy_from_slice(row.body.as_bytes()) };
+    let body = if plan.headers_only { Bytes::new() } else { row.body };
     let mut resp = Response::new(crate::http::full(body));
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(plan.media.content_type()));

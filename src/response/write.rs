@@ -1,25 +1,24 @@
 //! Builds the HTTP response of a write from its result row.
 
-use bytes::Bytes;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::{Response, StatusCode};
-use tokio_postgres::Row;
-
 use crate::db::execute::Outcome;
+use crate::db::wire::Row;
 use crate::plan::{Check, WriteOp, WritePlan};
 use crate::request::preferences::ReturnPreference;
 use crate::request::{ApiRequest, WriteMethod};
+use bytes::Bytes;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
 
 use super::error::ApiError;
 use super::read::{apply_response_gucs, profile_and_preferences};
 
-fn shape(e: tokio_postgres::Error) -> ApiError {
+fn shape(e: crate::db::DbError) -> ApiError {
     ApiError::new(500, "PGRSTX00", "Internal database error").details(e.to_string())
 }
 
 /// Affected rows of a write's result row.
 pub fn affected(row: &Row) -> i64 {
-    row.try_get::<_, i64>(1).unwrap_or(0)
+    row.int(1).ok().flatten().unwrap_or(0)
 }
 
 /// Whether the checks pass for `affected` rows (commit) or not (roll back).
@@ -37,7 +36,7 @@ pub fn write_response(
     applied: &[String],
 ) -> Result<Response<crate::http::Body>, ApiError> {
     let row = &outcome.main;
-    let count: i64 = row.try_get(1).map_err(shape)?;
+    let count: i64 = row.required_int(1).map_err(shape)?;
     for check in &plan.checks {
         match check {
             Check::ExactlyOne if count != 1 => {
@@ -51,11 +50,11 @@ pub fn write_response(
             _ => {}
         }
     }
-    let body: &str = row.try_get(2).map_err(shape)?;
-    let response_headers: Option<&str> = row.try_get(3).map_err(shape)?;
-    let response_status: Option<&str> = row.try_get(4).map_err(shape)?;
-    let location: Option<&str> = row.try_get(5).map_err(shape)?;
-    let updated: i64 = row.try_get(6).map_err(shape)?;
+    let body = row.bytes(2).map_err(shape)?.unwrap_or_default();
+    let response_headers: Option<&str> = row.text(3).map_err(shape)?;
+    let response_status: Option<&str> = row.text(4).map_err(shape)?;
+    let location: Option<&str> = row.text(5).map_err(shape)?;
+    let updated: i64 = row.required_int(6).map_err(shape)?;
 
     let representation = plan.returning == ReturnPreference::Representation;
     let mut status = match (plan.method, plan.op) {
@@ -70,7 +69,7 @@ pub fn write_response(
         (_, WriteOp::Update | WriteOp::Delete) => StatusCode::NO_CONTENT,
     };
 
-    let body = if representation { Bytes::copy_from_slice(body.as_bytes()) } else { Bytes::new() };
+    let body = if representation { body } else { Bytes::new() };
     let mut resp = Response::new(crate::http::full(body));
     let h = resp.headers_mut();
     if representation {

@@ -6,7 +6,8 @@ use std::fmt::Write;
 /// Postgres from their context, as PostgREST does with `unknown`-typed parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Statement {
-    pub sql: String,
+    /// Borrowed when the text is fixed (the context statement), so it is not copied per request.
+    pub sql: std::borrow::Cow<'static, str>,
     pub params: Vec<String>,
 }
 
@@ -44,6 +45,6 @@ impl SqlBuilder {
     }
 
     pub fn finish(self) -> Statement {
-        Statement { sql: self.sql, params: self.params }
+        Statement { sql: self.sql.into(), params: self.params }
     }
 }

@@ -31,7 +31,7 @@ pub fn context_statement(ctx: &RequestContext) -> Statement {
         search_path.push_str(&quote_ident(s));
     }
     Statement {
-        sql: CONTEXT_SQL.to_string(),
+        sql: CONTEXT_SQL.into(),
         params: vec![
             search_path,
             ctx.role.to_string(),

@@ -29,7 +29,7 @@ fn render(uri: &str, headers: &[(&str, &str)]) -> (String, Vec<String>) {
     let cache = cache();
     let plan = plan_read(&req, "todos", &cache, None).unwrap();
     let st = render_read(&plan);
-    (st.main.sql, st.main.params)
+    (st.main.sql.into_owned(), st.main.params)
 }
 
 const TAIL: &str = " AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, coalesce(json_agg(_postgrest_t), '[]')::text AS body, nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status FROM (SELECT * FROM pgrst_source) _postgrest_t";
@@ -157,7 +157,7 @@ fn render_on(cache: &SchemaCache, table: &str, uri: &str) -> (String, Vec<String
     let req = request::parse(&parts, &["api".to_string()]).unwrap();
     let plan = plan_read(&req, table, cache, None).unwrap();
     let st = render_read(&plan);
-    (st.main.sql, st.main.params)
+    (st.main.sql.into_owned(), st.main.params)
 }
 
 #[test]

@@ -38,6 +38,8 @@ pub enum Policy {
 pub struct PgTarget {
     pub config: tokio_postgres::Config,
     pub tls: MakeRustlsConnect,
+    /// The same rustls configuration, for connections that negotiate TLS themselves (db::wire).
+    pub rustls: Arc<ClientConfig>,
     pub policy: Policy,
     mode: SslMode,
     roots: String,
@@ -68,7 +70,7 @@ impl PgTarget {
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
-        Ok(PgTarget { config, tls: MakeRustlsConnect::new(tls), policy, mode, roots })
+        Ok(PgTarget { config, tls: MakeRustlsConnect::new(tls.clone()), rustls: Arc::new(tls), policy, mode, roots })
     }
 
     /// Connects once; the connection task is spawned.

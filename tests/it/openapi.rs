@@ -182,7 +182,7 @@ async fn following_privileges_hides_what_anon_cannot_use() {
     client.batch_execute("begin; set local role anon").await.expect("switch role");
     let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
         statement.params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
-    let row = client.query_one(&statement.sql, &params).await.expect("privileges statement");
+    let row = client.query_one(&*statement.sql, &params).await.expect("privileges statement");
     client.batch_execute("rollback").await.expect("rollback");
     let text: String = row.get(0);
     let visibility = openapi::visibility_from_json(&text).expect("decode privileges");
@@ -207,7 +207,7 @@ async fn following_privileges_hides_what_anon_cannot_use() {
     assert_eq!(reviews, ["get"]);
 
     // The same statement for the superuser lists secret_things.
-    let row = client.query_one(&statement.sql, &params).await.expect("privileges statement as superuser");
+    let row = client.query_one(&*statement.sql, &params).await.expect("privileges statement as superuser");
     let all: String = row.get(0);
     let visibility = openapi::visibility_from_json(&all).unwrap();
     assert!(visibility.relation("secret_things").is_some());
