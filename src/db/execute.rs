@@ -38,22 +38,6 @@ const BEGIN_READ_ONLY: &str = "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY";
 const BEGIN_READ_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE";
 
 pub async fn run(conn: &mut Conn, tx: Transaction<'_>) -> Result<Outcome, DbError> {
-    match run_once(conn, &tx).await {
-        // A statement prepared before a schema change the cache has not seen yet; the
-        // transaction is rolled back, so it is safe to prepare afresh and run it again.
-        Err(DbError::Server(e)) if stale_statement(&e) => {
-            conn.forget_statements();
-            run_once(conn, &tx).await
-        }
-        other => other,
-    }
-}
-
-fn stale_statement(e: &super::ServerError) -> bool {
-    (e.code == "0A000" && e.message.contains("cached plan")) || e.code == "26000"
-}
-
-async fn run_once(conn: &mut Conn, tx: &Transaction<'_>) -> Result<Outcome, DbError> {
     let none: &[String] = &[];
     let mut steps = Vec::with_capacity(7);
     steps.push(Step::new(if tx.read_only { BEGIN_READ_ONLY } else { BEGIN_READ_WRITE }, none));

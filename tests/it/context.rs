@@ -17,6 +17,8 @@ use crate::harness::*;
 struct RoundTripProxy {
     port: u16,
     round_trips: Arc<AtomicU64>,
+    /// ReadyForQuery messages from the server: one per Sync or simple query the client sent.
+    ready: Arc<AtomicU64>,
 }
 
 #[derive(Default)]
@@ -30,6 +32,8 @@ impl RoundTripProxy {
         let port = listener.local_addr().unwrap().port();
         let round_trips = Arc::new(AtomicU64::new(0));
         let counter = round_trips.clone();
+        let ready_total = Arc::new(AtomicU64::new(0));
+        let ready_counter = ready_total.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let server = UnixStream::connect(&socket_path).await.unwrap();
@@ -37,6 +41,7 @@ impl RoundTripProxy {
                 let (mut cr, mut cw) = client.into_split();
                 let (mut sr, mut sw) = server.into_split();
                 let (p1, c1) = (pending.clone(), counter.clone());
+                let ready_counter = ready_counter.clone();
                 tokio::spawn(async move {
                     let mut frames = Frames::new(true);
                     let mut buf = vec![0u8; 65536];
@@ -65,6 +70,7 @@ impl RoundTripProxy {
                             break;
                         }
                         let ready = frames.feed(&buf[..n], |t| t == b'Z');
+                        ready_counter.fetch_add(ready, Ordering::SeqCst);
                         if cw.write_all(&buf[..n]).await.is_err() {
                             break;
                         }
@@ -74,11 +80,15 @@ impl RoundTripProxy {
                 });
             }
         });
-        RoundTripProxy { port, round_trips }
+        RoundTripProxy { port, round_trips, ready: ready_total }
     }
 
     fn count(&self) -> u64 {
         self.round_trips.load(Ordering::SeqCst)
+    }
+
+    fn ready_count(&self) -> u64 {
+        self.ready.load(Ordering::SeqCst)
     }
 }
 
@@ -147,7 +157,7 @@ async fn a_read_costs_one_round_trip() {
         assert_eq!(r.status, 200);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = proxy.count();
+    let (before, ready_before) = (proxy.count(), proxy.ready_count());
     let n = 40;
     for i in 0..n {
         let r = g.get(&format!("/items?id=eq.{}", i % 5 + 1)).await;
@@ -162,6 +172,9 @@ async fn a_read_costs_one_round_trip() {
     // BEGIN, set_config, pre-request, main statement and COMMIT travel together.
     assert!(per_request <= 1.05, "round trips per read: {per_request}");
     assert!(per_request >= 0.95, "proxy saw too few round trips: {per_request}");
+    // …with a single Sync: the server flushes its answers once, and the gateway reads once.
+    let syncs = (proxy.ready_count() - ready_before) as f64 / (3 * n) as f64;
+    assert!((0.95..=1.05).contains(&syncs), "ReadyForQuery per read: {syncs}");
 }
 
 #[tokio::test]

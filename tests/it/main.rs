@@ -40,4 +40,5 @@ mod shapes;
 mod supabase_js;
 mod tenancy;
 mod tls;
+mod wire;
 mod writes;

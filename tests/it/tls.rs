@@ -3,5 +3,5 @@
 //! CA, SIGHUP reloads in the real binary (`https`). Certificates are made by `pki` with rcgen.
 
 mod https;
-mod pki;
+pub mod pki;
 mod postgres;
