@@ -66,13 +66,14 @@ pub async fn run(args: Args) -> Result<()> {
     };
     ensure!(args.variants >= 1 && args.variants <= 128, "--variants must be 1..=128 (pgbench takes 128 scripts)");
     let mut bench = Bench::set_up(args).await?;
-    let outcome = bench.measure_all(&scenarios).await;
-    let outcome = match outcome {
-        Ok(()) => bench.finish().await,
-        Err(e) => Err(e),
-    };
+    // Whatever happens, what was measured is reported.
+    let measured = bench.measure_all(&scenarios).await;
+    if let Err(e) = &measured {
+        bench.results.errors.push(format!("the measured runs stopped: {e:#}"));
+    }
+    let reported = bench.finish(measured.is_ok()).await;
     bench.tear_down().await;
-    outcome
+    measured.and(reported)
 }
 
 impl Bench {
@@ -219,6 +220,7 @@ impl Bench {
                     }
                 }
             }
+            self.save()?;
         }
         Ok(())
     }
@@ -304,17 +306,24 @@ impl Bench {
                     };
                     (g.pid, g.base_url.clone(), g.admin_url.clone())
                 };
-                let jwt_before = match &admin_url {
-                    Some(url) => Some(jwt_cache(url).await?),
+                let before = match &admin_url {
+                    Some(url) => Some(GatewayStats::read(url).await?),
                     None => None,
                 };
                 let meter = Meter::start(Some(pid), self.postmaster)?;
                 let w = wrk::run(&script, &base_url, connections, LOAD_THREADS, duration).await?;
-                let jwt = match (&admin_url, jwt_before) {
-                    (Some(url), Some((h0, m0))) => {
-                        let (h1, m1) = jwt_cache(url).await?;
-                        Some((h1 - h0, m1 - m0))
-                    }
+                if std::env::var_os("ROWGATE_BENCH_TAIL").is_some() {
+                    println!(
+                        "    tail of {}: p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
+                        system.name(),
+                        w.p90_us as f64 / 1000.0,
+                        w.p99_us as f64 / 1000.0,
+                        w.p999_us as f64 / 1000.0,
+                        w.max_us as f64 / 1000.0
+                    );
+                }
+                let stats = match (&admin_url, before) {
+                    (Some(url), Some(before)) => Some(GatewayStats::read(url).await?.since(&before)),
                     _ => None,
                 };
                 let seconds = w.duration_us as f64 / 1e6;
@@ -326,7 +335,15 @@ impl Bench {
                     p99_us: w.p99_us,
                     errors: w.status_errors + w.socket_errors,
                 };
-                meter.finish(system, scenario, connections, round, load, jwt)
+                let mut sample =
+                    meter.finish(system, scenario, connections, round, load, stats.as_ref().map(|s| s.jwt))?;
+                sample.p999_us = Some(w.p999_us);
+                sample.max_us = Some(w.max_us);
+                if let Some(s) = stats {
+                    sample.server_p99_le_ms = s.percentile_bound_ms(99.0);
+                    sample.server_within_10ms = s.share_within(0.010);
+                }
+                Ok(sample)
             }
             System::Floor => {
                 let floor = self.floors.get(scenario.name()).context("no captured SQL")?;
@@ -471,8 +488,8 @@ impl Bench {
         Ok(())
     }
 
-    async fn finish(&mut self) -> Result<()> {
-        let has_single = self.lua.contains_key(Scenario::Single.name());
+    async fn finish(&mut self, measured: bool) -> Result<()> {
+        let has_single = measured && self.lua.contains_key(Scenario::Single.name());
         if has_single && !self.args.skip_profile {
             match profile::read_path(self).await {
                 Ok(p) => self.results.profile = Some(p),
@@ -483,8 +500,16 @@ impl Bench {
             }
         }
         if has_single && !self.args.skip_scale {
-            scale::curves(self).await?;
+            if let Err(e) = scale::curves(self).await {
+                println!("scale curves stopped: {e:#}");
+                self.results.errors.push(format!("the scale curves stopped: {e:#}"));
+            }
         }
+        self.save()
+    }
+
+    /// Writes RESULTS.md and results.json with what has been measured so far.
+    fn save(&self) -> Result<()> {
         let markdown = report::markdown(&self.results);
         std::fs::write(&self.args.out, markdown).with_context(|| format!("write {}", self.args.out.display()))?;
         let json = self.args.out.with_file_name("results.json");
@@ -508,10 +533,62 @@ pub async fn send(http: &reqwest::Client, base_url: &str, r: &HttpRequest) -> Re
     Ok((status, resp.text().await?))
 }
 
-/// rowgate's JWT cache counters (hits, misses) from /metrics.
-async fn jwt_cache(admin_url: &str) -> Result<(u64, u64)> {
-    let text = reqwest::get(format!("{admin_url}/metrics")).await?.text().await?;
-    Ok((metric(&text, "rowgate_jwt_cache_hits") as u64, metric(&text, "rowgate_jwt_cache_misses") as u64))
+/// What rowgate's /metrics says: its JWT cache counters and its own request-latency histogram
+/// (handler start to response, every kind summed), to tell the gateway's latency from the
+/// machine's queueing around it.
+struct GatewayStats {
+    jwt: (u64, u64),
+    /// `(le seconds, cumulative count)`.
+    buckets: Vec<(f64, f64)>,
+}
+
+impl GatewayStats {
+    async fn read(admin_url: &str) -> Result<GatewayStats> {
+        let text = reqwest::get(format!("{admin_url}/metrics")).await?.text().await?;
+        Ok(GatewayStats::parse(&text))
+    }
+
+    fn parse(text: &str) -> GatewayStats {
+        let mut buckets: BTreeMap<u64, f64> = BTreeMap::new();
+        for line in text.lines().filter(|l| l.starts_with("rowgate_http_request_duration_seconds_bucket{")) {
+            let le = line.split("le=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap_or(f64::NAN) };
+            let count: f64 = line.rsplit(' ').next().and_then(|c| c.parse().ok()).unwrap_or(0.0);
+            if !le.is_nan() {
+                *buckets.entry(le.to_bits()).or_default() += count;
+            }
+        }
+        let mut buckets: Vec<(f64, f64)> = buckets.into_iter().map(|(b, c)| (f64::from_bits(b), c)).collect();
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        GatewayStats {
+            jwt: (metric(text, "rowgate_jwt_cache_hits") as u64, metric(text, "rowgate_jwt_cache_misses") as u64),
+            buckets,
+        }
+    }
+
+    fn since(&self, before: &GatewayStats) -> GatewayStats {
+        let old = |le: f64| before.buckets.iter().find(|b| b.0 == le).map_or(0.0, |b| b.1);
+        GatewayStats {
+            jwt: (self.jwt.0.saturating_sub(before.jwt.0), self.jwt.1.saturating_sub(before.jwt.1)),
+            buckets: self.buckets.iter().map(|&(le, c)| (le, c - old(le))).collect(),
+        }
+    }
+
+    fn total(&self) -> f64 {
+        self.buckets.last().map_or(0.0, |b| b.1)
+    }
+
+    /// The upper bound (ms) of the bucket holding the `p`th percentile.
+    fn percentile_bound_ms(&self, p: f64) -> Option<f64> {
+        let want = self.total() * p / 100.0;
+        self.buckets.iter().find(|b| b.1 >= want && self.total() > 0.0).map(|b| b.0 * 1000.0)
+    }
+
+    /// The share of requests that took at most `le` seconds (a bucket bound).
+    fn share_within(&self, le: f64) -> Option<f64> {
+        let t = self.total();
+        self.buckets.iter().find(|b| (b.0 - le).abs() < 1e-9).filter(|_| t > 0.0).map(|b| b.1 / t)
+    }
 }
 
 /// The sum of a metric's samples in Prometheus text (counters carry a `_total` suffix).
@@ -560,6 +637,25 @@ mod tests {
                     rowgate_schema_cache_loads_total{outcome=\"ok\"} 2\nrowgate_schema_cache_loads_total{outcome=\"x\"} 1\n";
         assert_eq!(metric(text, "rowgate_jwt_cache_hits"), 12.0);
         assert_eq!(metric(text, "rowgate_schema_cache_loads"), 3.0);
+    }
+
+    #[test]
+    fn gateway_latency_from_the_histogram() {
+        let text = |n: [u64; 4]| {
+            format!(
+                "rowgate_http_request_duration_seconds_bucket{{le=\"0.005\",kind=\"read\"}} {}\n\
+                 rowgate_http_request_duration_seconds_bucket{{le=\"0.01\",kind=\"read\"}} {}\n\
+                 rowgate_http_request_duration_seconds_bucket{{le=\"0.05\",kind=\"read\"}} {}\n\
+                 rowgate_http_request_duration_seconds_bucket{{le=\"+Inf\",kind=\"read\"}} {}\n",
+                n[0], n[1], n[2], n[3]
+            )
+        };
+        let before = GatewayStats::parse(&text([10, 10, 10, 10]));
+        let after = GatewayStats::parse(&text([910, 1000, 1009, 1010])).since(&before);
+        assert_eq!(after.total(), 1000.0);
+        assert_eq!(after.share_within(0.010), Some(0.99));
+        assert_eq!(after.percentile_bound_ms(99.0), Some(10.0));
+        assert_eq!(after.percentile_bound_ms(99.95), Some(f64::INFINITY));
     }
 
     #[test]

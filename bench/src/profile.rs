@@ -78,14 +78,8 @@ fn which_perf() -> Result<std::path::PathBuf> {
 }
 
 async fn sample_count(perf: &Path, data: &Path) -> Result<u64> {
-    let out = tokio::process::Command::new(perf)
-        .args(["report", "--stdio", "--header-only", "-i"])
-        .arg(data)
-        .output()
-        .await?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().find(|l| l.contains("sample")).unwrap_or_default();
-    Ok(line.split_whitespace().filter_map(|w| w.parse::<u64>().ok()).next().unwrap_or(0))
+    let out = tokio::process::Command::new(perf).args(["script", "-F", "ip", "-i"]).arg(data).output().await?;
+    Ok(out.stdout.iter().filter(|&&b| b == b'\n').count() as u64)
 }
 
 /// `12.34%  rowgate  [.] symbol` lines of `perf report --sort dso,sym`.

@@ -40,6 +40,8 @@ pub struct Results {
     pub profile: Option<Profile>,
     pub profile_error: Option<String>,
     pub peer_failures: BTreeMap<String, String>,
+    /// Phases that stopped early, with why.
+    pub errors: Vec<String>,
 }
 
 async fn first_line(cmd: &Path, args: &[&str]) -> String {
@@ -163,6 +165,9 @@ pub fn markdown(r: &Results) -> String {
          What each number means, and how the floor and the peer are run: [README.md](README.md).\n",
         r.date, r.commit
     );
+    for e in &r.errors {
+        let _ = writeln!(md, "**Incomplete run:** {e}\n");
+    }
     let _ = writeln!(md, "## Machine, versions, settings\n\n| | |\n|---|---|");
     for (k, v) in r.machine.iter().chain(&r.versions).chain(&r.settings) {
         let _ = writeln!(md, "| {k} | {v} |");
@@ -351,10 +356,17 @@ fn targets(md: &mut String, r: &Results, cells: &Cells, scenarios: &[&'static st
         }
     }
     if let Some(s) = r.curve.iter().find(|s| s.system == rg && s.connections == 32 && s.scenario == "single") {
+        let inside = match (s.server_p99_le_ms, s.server_within_10ms) {
+            (Some(b), Some(w)) => {
+                format!("; inside rowgate (its own histogram) p99 ≤ {b} ms, {:.2}% within 10 ms", w * 100.0)
+            }
+            _ => String::new(),
+        };
         let _ = writeln!(
             md,
-            "| single-row p99 < 10 ms at 32 connections | {} ms | {} |",
+            "| single-row p99 < 10 ms at 32 connections | {} ms seen by wrk (p99.9 {} ms){inside} | {} |",
             ms(s.p99_us as f64),
+            s.p999_us.map_or("—".into(), |v| ms(v as f64)),
             mark(s.p99_us < 10_000)
         );
     }

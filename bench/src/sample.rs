@@ -27,6 +27,13 @@ pub struct Sample {
     pub peak_rss_kib: Option<u64>,
     /// rowgate's JWT cache over the run: (hits, misses).
     pub jwt_cache: Option<(u64, u64)>,
+    /// wrk's 99.9th percentile and maximum.
+    pub p999_us: Option<u64>,
+    pub max_us: Option<u64>,
+    /// rowgate's own histogram (handler start to response): the bucket bound holding its p99,
+    /// and the share of requests done within 10 ms.
+    pub server_p99_le_ms: Option<f64>,
+    pub server_within_10ms: Option<f64>,
 }
 
 impl Sample {
@@ -96,6 +103,10 @@ impl Meter {
             loadgen_cpu_s: measure::children_cpu() - self.children_cpu,
             peak_rss_kib: self.gateway.map(measure::peak_rss_kib).transpose()?,
             jwt_cache,
+            p999_us: None,
+            max_us: None,
+            server_p99_le_ms: None,
+            server_within_10ms: None,
         })
     }
 }

@@ -161,7 +161,8 @@ async fn read_response(s: &mut TcpStream) -> Result<()> {
 async fn schema_load(b: &mut Bench, n: usize) -> Result<SchemaLoad> {
     let db = format!("scale_{n}");
     let admin = b.db.connect("postgres", "postgres").await?;
-    admin.batch_execute(&format!("drop database if exists {db} with (force); create database {db}")).await?;
+    admin.batch_execute(&format!("drop database if exists {db} with (force)")).await?;
+    admin.batch_execute(&format!("create database {db}")).await?;
     database::migrate(&b.args.rowgate, &b.db.url("postgres", &db)).await?;
     let c = b.db.connect("postgres", &db).await?;
     // One table per iteration, committed in batches (a single transaction runs out of locks).

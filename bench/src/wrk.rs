@@ -18,7 +18,10 @@ pub struct WrkResult {
     pub status_errors: u64,
     pub socket_errors: u64,
     pub p50_us: u64,
+    pub p90_us: u64,
     pub p99_us: u64,
+    pub p999_us: u64,
+    pub max_us: u64,
 }
 
 /// The Lua script for `requests`, taken in turn (each thread starting elsewhere in the list).
@@ -91,8 +94,9 @@ end
 const DONE: &str = r#"function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('RESULT {"requests":%d,"duration_us":%d,"status_errors":%d,"socket_errors":%d,' ..
-    '"p50_us":%d,"p99_us":%d,"mean_us":%.1f}\n', summary.requests, summary.duration, e.status,
-    e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99), latency.mean))
+    '"p50_us":%d,"p90_us":%d,"p99_us":%d,"p999_us":%d,"max_us":%d,"mean_us":%.1f}\n', summary.requests,
+    summary.duration, e.status, e.connect + e.read + e.write + e.timeout, latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency:percentile(99.9), latency.max, latency.mean))
 end
 "#;
 
@@ -184,7 +188,7 @@ mod tests {
     #[test]
     fn the_result_line_is_found_among_wrk_output() {
         let out = "Running 1s test @ http://x\n  2 threads\nRESULT {\"requests\":10,\"duration_us\":1000000,\
-                   \"status_errors\":0,\"socket_errors\":1,\"p50_us\":900,\"p99_us\":2000,\"mean_us\":950.5}\n";
+                   \"status_errors\":0,\"socket_errors\":1,\"p50_us\":900,\"p90_us\":1000,\"p99_us\":2000,\"p999_us\":3000,\"max_us\":4000,\"mean_us\":950.5}\n";
         let r = parse(out).unwrap();
         assert_eq!((r.requests, r.socket_errors, r.p99_us), (10, 1, 2000));
     }

@@ -13,6 +13,8 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const FLUSH_AT: usize = 64 * 1024;
 
 static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// Held while a batch is taken and written, so batches reach stderr in order.
+static WRITING: Mutex<()> = Mutex::new(());
 static FLUSHER: OnceLock<()> = OnceLock::new();
 
 /// The `MakeWriter` of the log subscriber.
@@ -32,14 +34,15 @@ impl BatchedStderr {
     }
 }
 
-/// Writes whatever is waiting.
+/// Writes whatever is waiting. The batch is taken out first, so requests logging meanwhile
+/// never wait for the write.
 pub fn flush() {
-    let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
-    if !pending.is_empty() {
+    let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    let batch = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+    if !batch.is_empty() {
         let mut err = io::stderr().lock();
-        let _ = err.write_all(&pending);
+        let _ = err.write_all(&batch);
         let _ = err.flush();
-        pending.clear();
     }
 }
 
@@ -47,12 +50,13 @@ pub struct Line;
 
 impl Write for Line {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
-        pending.extend_from_slice(buf);
-        if pending.len() >= FLUSH_AT {
-            let mut err = io::stderr().lock();
-            err.write_all(&pending)?;
-            pending.clear();
+        let full = {
+            let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+            pending.extend_from_slice(buf);
+            pending.len() >= FLUSH_AT
+        };
+        if full {
+            flush();
         }
         Ok(buf.len())
     }
