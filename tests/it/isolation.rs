@@ -6,8 +6,8 @@
 //!
 //! The world: orgs A and B active, S suspended, P pending; owner/admin/member/viewer in A and in B
 //! (plus a viewer in each that only serves as a target row), a user in no org, a user who joins
-//! nothing but is a membership payload, the super admin, and two API tokens of org A (member and
-//! viewer ceilings) created by A's owner.
+//! nothing but is a membership payload, the super admin, a `service_role` token, and two API
+//! tokens of org A (member and viewer ceilings) created by A's owner.
 
 mod counts;
 mod embedding;
@@ -139,9 +139,10 @@ insert into api.audit_log (org_id, id, action, table_name, row_key) values
 update api.organizations set status = 'suspended' where id = '0c000000-0000-0000-0000-000000000000';
 "#;
 
-/// Who sends a request. `TokenMemberA` / `TokenViewerA` are API tokens of org A (created by A's
-/// owner) with the member and viewer ceilings; every other signed-in actor uses the access token
-/// of a password sign-in.
+/// Who sends a request. `Service` holds a JWT with `role: service_role` signed with the test
+/// secret (the role automation gets; the SQL suite's `service` actor). `TokenMemberA` /
+/// `TokenViewerA` are API tokens of org A (created by A's owner) with the member and viewer
+/// ceilings; every other signed-in actor uses the access token of a password sign-in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Actor {
     Anon,
@@ -155,12 +156,13 @@ pub enum Actor {
     ViewerB,
     Loner,
     Super,
+    Service,
     TokenMemberA,
     TokenViewerA,
 }
 
 impl Actor {
-    pub const ALL: [Actor; 13] = [
+    pub const ALL: [Actor; 14] = [
         Actor::Anon,
         Actor::OwnerA,
         Actor::AdminA,
@@ -172,6 +174,7 @@ impl Actor {
         Actor::ViewerB,
         Actor::Loner,
         Actor::Super,
+        Actor::Service,
         Actor::TokenMemberA,
         Actor::TokenViewerA,
     ];
@@ -190,15 +193,37 @@ impl Actor {
             Actor::ViewerB => "viwB",
             Actor::Loner => "none",
             Actor::Super => "super",
+            Actor::Service => "svc",
             Actor::TokenMemberA => "tokM",
             Actor::TokenViewerA => "tokV",
         }
     }
 
+    /// The actor of the SQL suite (tests/sql/lib/fixture.sql) that stands for this one: the same
+    /// role and claims, as the gateway sets them. The SQL suite has no viewer API token.
+    pub fn sql_name(self) -> Option<&'static str> {
+        Some(match self {
+            Actor::Anon => "anon",
+            Actor::OwnerA => "owner_a",
+            Actor::AdminA => "admin_a",
+            Actor::MemberA => "member_a",
+            Actor::ViewerA => "viewer_a",
+            Actor::OwnerB => "owner_b",
+            Actor::AdminB => "admin_b",
+            Actor::MemberB => "member_b",
+            Actor::ViewerB => "viewer_b",
+            Actor::Loner => "loner",
+            Actor::Super => "super",
+            Actor::Service => "service",
+            Actor::TokenMemberA => "token_a",
+            Actor::TokenViewerA => return None,
+        })
+    }
+
     /// The user behind the actor (the creator for API tokens), as the audit log records it.
     pub fn user(self) -> Option<&'static str> {
         Some(match self {
-            Actor::Anon => return None,
+            Actor::Anon | Actor::Service => return None,
             Actor::OwnerA | Actor::TokenMemberA | Actor::TokenViewerA => OWNER_A,
             Actor::AdminA => ADMIN_A,
             Actor::MemberA => MEMBER_A,
@@ -224,7 +249,7 @@ impl Actor {
             Actor::ViewerB => "viewer@b.test",
             Actor::Loner => "loner@x.test",
             Actor::Super => "root@platform.test",
-            Actor::Anon | Actor::TokenMemberA | Actor::TokenViewerA => return None,
+            Actor::Anon | Actor::Service | Actor::TokenMemberA | Actor::TokenViewerA => return None,
         })
     }
 }
@@ -233,6 +258,8 @@ impl Actor {
 /// check, so API tokens and sessions are checked) and every actor's `Authorization` value.
 pub struct World {
     pub g: Gateway,
+    /// The signing key of `g`'s `/auth/v1` (the access tokens' issuer).
+    signing_key: String,
     authorization: HashMap<Actor, String>,
     /// `(id, token)` of the two API tokens.
     pub token_member: (String, String),
@@ -247,7 +274,7 @@ impl World {
     pub async fn with(tweak: impl FnOnce(&mut ServeArgs)) -> World {
         let key = rowgate::auth::signing::SigningKey::generate_jwk().expect("generate a signing key");
         let g = Gateway::start_with(|a| {
-            a.jwt_signing_key = Some(key);
+            a.jwt_signing_key = Some(key.clone());
             a.db_pre_request = Some("internal.check_request".into());
             tweak(a);
         })
@@ -285,7 +312,20 @@ impl World {
         let token_viewer = mint("viewer").await;
         authorization.insert(Actor::TokenMemberA, format!("Bearer {}", token_member.1));
         authorization.insert(Actor::TokenViewerA, format!("Bearer {}", token_viewer.1));
-        World { g, authorization, token_member, token_viewer }
+        // A token as an operator mints one for automation: role service_role, the shared secret.
+        authorization.insert(Actor::Service, bearer(json!({"role": "service_role", "exp": now() + 3600})));
+        World { g, signing_key: key, authorization, token_member, token_viewer }
+    }
+
+    /// A second gateway on the world's database, trusting the same keys as the first (so every
+    /// actor's token works) but without the pre-request check `internal.check_request`: what a request
+    /// meets there is the grants and policies alone, as the SQL suite's actors meet them. (The
+    /// check is granted to anon and authenticated only, so with it every `service_role` request
+    /// stops at the check itself: 42501 "permission denied for function check_request".)
+    pub async fn without_pre_request(&self) -> Gateway {
+        let db = TestDb { name: self.g.db.name.clone() };
+        let config = config(&db, |a| a.jwt_signing_key = Some(self.signing_key.clone()));
+        Gateway::start_on(db, config).await
     }
 
     /// The actor's `Authorization` header value (None for anonymous).
@@ -302,13 +342,26 @@ impl World {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Reply {
+        self.call_on(&self.g, actor, method, path, headers, body).await
+    }
+
+    /// `call` through another gateway on the world's database (see `without_pre_request`).
+    pub async fn call_on(
+        &self,
+        g: &Gateway,
+        actor: Actor,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         if let Some(a) = self.authorization(actor) {
             all.push(("authorization", a));
         }
         match body {
-            Some(b) => self.g.send(method, path, &all, b).await,
-            None => self.g.request(method, path, &all).await,
+            Some(b) => g.send(method, path, &all, b).await,
+            None => g.request(method, path, &all).await,
         }
     }
 
@@ -383,6 +436,57 @@ pub fn column(v: &Value, key: &str) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+/// What is wrong, if anything, with how a request as `service_role` is answered. It is sent twice:
+/// through the world's gateway as deployed, and through `direct` (`World::without_pre_request`).
+/// `service_role` holds no privilege on any table or function of `api` (sql/V3 and V6 grant it
+/// nothing), as the SQL suite's `service` actor shows: both must refuse it with 403 and code 42501,
+/// carry no `Content-Range` and nothing of org B; and without the pre-request check PostgreSQL's
+/// own message must name the privilege that refused it, `permission denied for <object>` (e.g.
+/// `table tasks`, or just `table ` when any table will do). HEAD answers have no body to check.
+pub async fn service_refusal(
+    w: &World,
+    direct: &Gateway,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    object: &str,
+) -> Vec<String> {
+    let mut failures = vec![];
+    for (via, g) in [("", &w.g), (" without the pre-request check", direct)] {
+        let r = w.call_on(g, Actor::Service, method.clone(), path, headers, body).await;
+        let context = format!("svc {method} {path}{via}");
+        assert_no_b(&context, &r);
+        let by_grant = via.is_empty() || method == Method::HEAD || {
+            let m = message(&r);
+            m.starts_with("permission denied for ") && m["permission denied for ".len()..].starts_with(object)
+        };
+        let code_ok = method == Method::HEAD || error_field(&r, "code") == "42501";
+        if r.status != 403 || !code_ok || !by_grant || r.header("content-range").is_some() {
+            failures.push(format!(
+                "{context}: expected 403 42501 (permission denied for {object}…), got {} {:?} {}",
+                r.status,
+                r.header("content-range"),
+                r.body
+            ));
+        }
+    }
+    failures
+}
+
+/// The `message` of an error body (empty when there is none).
+pub fn message(r: &Reply) -> String {
+    error_field(r, "message")
+}
+
+/// A string field of an error body (empty when there is none, or the body is no JSON object).
+pub fn error_field(r: &Reply, key: &str) -> String {
+    serde_json::from_str::<Value>(&r.body)
+        .ok()
+        .and_then(|v| v.get(key).and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Fails when any of org B's values appears in the response's headers or body.

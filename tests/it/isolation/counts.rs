@@ -1,5 +1,5 @@
 //! `Prefer: count=…` counts only the caller's rows, even with filters matching another org's rows,
-//! on GET and HEAD.
+//! on GET and HEAD; `service_role`, which reads no table, gets no count at all.
 
 use reqwest::Method;
 use serde_json::json;
@@ -41,6 +41,18 @@ async fn exact_counts_see_only_the_callers_org() {
             }
         }
     }
+    // service_role reads no table at all: refused, with no total (the SQL suite's `service`).
+    let direct = w.without_pre_request().await;
+    let mut refused = vec![];
+    for (path, _) in &cases {
+        for method in [Method::GET, Method::HEAD] {
+            let table = path.trim_start_matches('/').split('?').next().expect("a table");
+            let object = format!("table {table}");
+            refused
+                .extend(service_refusal(&w, &direct, method, path, &[("prefer", "count=exact")], None, &object).await);
+        }
+    }
+    assert!(refused.is_empty(), "service_role counts:\n{}", refused.join("\n"));
     // A `Range` header against the filtered total: 206 within A's rows, 416 past them.
     let r =
         w.call(Actor::MemberA, Method::GET, "/projects", &[("prefer", "count=exact"), ("range", "0-0")], None).await;

@@ -1,7 +1,8 @@
 //! Resource embedding across orgs: a parent or child of another org is never returned, whether
 //! embedded plainly, through `!inner` with filters on the embedded resource, spread, nested, or
-//! named in `or=` filters.
+//! named in `or=` filters; and `service_role`, which reads no table, is refused every one.
 
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::*;
@@ -74,6 +75,13 @@ async fn embedding_never_reaches_another_org() {
             }
             assert_no_b(&format!("{} GET {path}", actor.column()), &r);
         }
+    }
+    // service_role reads no table, embedded or not (the SQL suite's `service`): refused.
+    let direct = w.without_pre_request().await;
+    for (path, _) in cases() {
+        let table = path.trim_start_matches('/').split('?').next().expect("a table").to_string();
+        let object = format!("table {table}");
+        failures.extend(service_refusal(&w, &direct, Method::GET, &path, &[], None, &object).await);
     }
     let r = w.get(Actor::MemberB, &format!("/tasks?select=id,projects!inner(id)&projects.id=eq.{PROJ_A}")).await;
     assert_eq!((r.status, r.json()), (200, json!([])), "{}", r.body);

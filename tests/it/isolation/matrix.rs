@@ -3,7 +3,9 @@
 //! database checked as the superuser right after every write: a denied write changed nothing, an
 //! allowed one changed exactly its target. Allowed writes are then undone (with triggers off, so
 //! the undo leaves no audit row); at the end every table is exactly as seeded and the audit log
-//! holds exactly one row per allowed write of an audited table, naming the actor.
+//! holds exactly one row per allowed write of an audited table, naming the actor. The matrix is
+//! also held against the SQL suite's (tests/sql/lib/table_matrix.sql): the two agree cell for cell
+//! but for the differences listed in `SQL_DIFFERENCES`.
 
 use std::collections::HashMap;
 
@@ -19,53 +21,58 @@ use super::*;
 /// `deny` is the denied outcome for signed-in actors: `[]` = 200 with an empty array (the row is
 /// hidden, nothing changes), `403` = 403 with code 42501 (no privilege, or WITH CHECK fails).
 /// Anonymous requests are denied everywhere: 401 with code 42501 (anon has no table privilege).
+/// `svc` (service_role) has no privilege on any table either (sql/V3 revokes everything from it
+/// and grants nothing back; its policies are the authenticated role's): each of its denials is
+/// 403 with code 42501, reads included. Its cells are sent twice: through the gateway as deployed
+/// (with the pre-request check) and through one without the check, where the refusal must be
+/// PostgreSQL's "permission denied for table <table>" — the grants, not the check, refuse it.
 const MATRIX: &str = "
-table             method deny | anon ownA admA memA viwA ownB admB memB viwB none super tokM tokV
-platform_settings GET    []   | .    AB   AB   AB   AB   AB   AB   AB   AB   AB   AB    AB   AB
-platform_settings POST   403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-platform_settings PATCH  []   | .    .    .    .    .    .    .    .    .    .    AB    .    .
-platform_settings DELETE 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-platform_settings UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-organizations     GET    []   | .    A    A    A    A    B    B    B    B    .    AB    A    A
-organizations     POST   403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-organizations     PATCH  []   | .    A    A    .    .    B    B    .    .    .    .     .    .
-organizations     DELETE 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-organizations     UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-memberships       GET    []   | .    A    A    A    A    B    B    B    B    .    .     A    A
-memberships       POST   403  | .    A    A    .    .    B    B    .    .    .    .     .    .
-memberships       PATCH  []   | .    A    A    .    .    B    B    .    .    .    .     .    .
-memberships       DELETE []   | .    A    A    .    .    B    B    .    .    .    .     .    .
-memberships       UPSERT 403  | .    A    A    .    .    B    B    .    .    .    .     .    .
-invitations       GET    []   | .    A    A    .    .    B    B    .    .    .    .     .    .
-invitations       POST   403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-invitations       PATCH  403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-invitations       DELETE []   | .    A    A    .    .    B    B    .    .    .    .     .    .
-invitations       UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-projects          GET    []   | .    A    A    A    A    B    B    B    B    .    .     A    A
-projects          POST   403  | .    A    A    A    .    B    B    B    .    .    .     A    .
-projects          PATCH  []   | .    A    A    A    .    B    B    B    .    .    .     A    .
-projects          DELETE []   | .    A    A    A    .    B    B    B    .    .    .     A    .
-projects          UPSERT 403  | .    A    A    A    .    B    B    B    .    .    .     A    .
-tasks             GET    []   | .    A    A    A    A    B    B    B    B    .    .     A    A
-tasks             POST   403  | .    A    A    A    .    B    B    B    .    .    .     A    .
-tasks             PATCH  []   | .    A    A    A    .    B    B    B    .    .    .     A    .
-tasks             DELETE []   | .    A    A    A    .    B    B    B    .    .    .     A    .
-tasks             UPSERT 403  | .    A    A    A    .    B    B    B    .    .    .     A    .
-models            GET    []   | .    A    A    A    A    B    B    B    B    .    AB    A    A
-models            POST   403  | .    .    .    .    .    .    .    .    .    .    AB    .    .
-models            PATCH  []   | .    .    .    .    .    .    .    .    .    .    AB    .    .
-models            DELETE []   | .    .    .    .    .    .    .    .    .    .    AB    .    .
-models            UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-org_models        GET    []   | .    A    A    A    A    B    B    B    B    .    AB    A    A
-org_models        POST   403  | .    A    A    .    .    B    B    .    .    .    AB    .    .
-org_models        PATCH  403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-org_models        DELETE []   | .    A    A    .    .    B    B    .    .    .    AB    .    .
-org_models        UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-audit_log         GET    []   | .    A    A    .    .    B    B    .    .    .    AB    .    .
-audit_log         POST   403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-audit_log         PATCH  403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-audit_log         DELETE 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
-audit_log         UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .    .
+table             method deny | anon ownA admA memA viwA ownB admB memB viwB none super svc tokM tokV
+platform_settings GET    []   | .    AB   AB   AB   AB   AB   AB   AB   AB   AB   AB    .   AB   AB
+platform_settings POST   403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+platform_settings PATCH  []   | .    .    .    .    .    .    .    .    .    .    AB    .   .    .
+platform_settings DELETE 403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+platform_settings UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+organizations     GET    []   | .    A    A    A    A    B    B    B    B    .    AB    .   A    A
+organizations     POST   403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+organizations     PATCH  []   | .    A    A    .    .    B    B    .    .    .    .     .   .    .
+organizations     DELETE 403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+organizations     UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+memberships       GET    []   | .    A    A    A    A    B    B    B    B    .    .     .   A    A
+memberships       POST   403  | .    A    A    .    .    B    B    .    .    .    .     .   .    .
+memberships       PATCH  []   | .    A    A    .    .    B    B    .    .    .    .     .   .    .
+memberships       DELETE []   | .    A    A    .    .    B    B    .    .    .    .     .   .    .
+memberships       UPSERT 403  | .    A    A    .    .    B    B    .    .    .    .     .   .    .
+invitations       GET    []   | .    A    A    .    .    B    B    .    .    .    .     .   .    .
+invitations       POST   403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+invitations       PATCH  403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+invitations       DELETE []   | .    A    A    .    .    B    B    .    .    .    .     .   .    .
+invitations       UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+projects          GET    []   | .    A    A    A    A    B    B    B    B    .    .     .   A    A
+projects          POST   403  | .    A    A    A    .    B    B    B    .    .    .     .   A    .
+projects          PATCH  []   | .    A    A    A    .    B    B    B    .    .    .     .   A    .
+projects          DELETE []   | .    A    A    A    .    B    B    B    .    .    .     .   A    .
+projects          UPSERT 403  | .    A    A    A    .    B    B    B    .    .    .     .   A    .
+tasks             GET    []   | .    A    A    A    A    B    B    B    B    .    .     .   A    A
+tasks             POST   403  | .    A    A    A    .    B    B    B    .    .    .     .   A    .
+tasks             PATCH  []   | .    A    A    A    .    B    B    B    .    .    .     .   A    .
+tasks             DELETE []   | .    A    A    A    .    B    B    B    .    .    .     .   A    .
+tasks             UPSERT 403  | .    A    A    A    .    B    B    B    .    .    .     .   A    .
+models            GET    []   | .    A    A    A    A    B    B    B    B    .    AB    .   A    A
+models            POST   403  | .    .    .    .    .    .    .    .    .    .    AB    .   .    .
+models            PATCH  []   | .    .    .    .    .    .    .    .    .    .    AB    .   .    .
+models            DELETE []   | .    .    .    .    .    .    .    .    .    .    AB    .   .    .
+models            UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+org_models        GET    []   | .    A    A    A    A    B    B    B    B    .    AB    .   A    A
+org_models        POST   403  | .    A    A    .    .    B    B    .    .    .    AB    .   .    .
+org_models        PATCH  403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+org_models        DELETE []   | .    A    A    .    .    B    B    .    .    .    AB    .   .    .
+org_models        UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+audit_log         GET    []   | .    A    A    .    .    B    B    .    .    .    AB    .   .    .
+audit_log         POST   403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+audit_log         PATCH  403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+audit_log         DELETE 403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
+audit_log         UPSERT 403  | .    .    .    .    .    .    .    .    .    .    .     .   .    .
 ";
 
 const METHODS: [&str; 5] = ["GET", "POST", "PATCH", "DELETE", "UPSERT"];
@@ -261,17 +268,20 @@ struct Cell<'a> {
     allowed: bool,
     deny: &'static str,
     snapshot: &'a HashMap<&'static str, Vec<Value>>,
+    /// Sent through the gateway without the pre-request check (`World::without_pre_request`).
+    direct: Option<&'a Gateway>,
 }
 
 impl Cell<'_> {
     fn name(&self) -> String {
         format!(
-            "{} {} as {} on org {:?}'s row ({})",
+            "{} {} as {} on org {:?}'s row ({}{})",
             self.table,
             self.method,
             self.actor.column(),
             self.org,
-            if self.allowed { "allowed" } else { "denied" }
+            if self.allowed { "allowed" } else { "denied" },
+            if self.direct.is_some() { ", without the pre-request check" } else { "" }
         )
     }
 
@@ -314,7 +324,8 @@ impl Cell<'_> {
         };
         let prefer = prefer.unwrap_or("return=representation");
         let body = body.map(|b| b.to_string());
-        w.call(self.actor, method, &path, &[("prefer", prefer)], body.as_deref()).await
+        let g = self.direct.unwrap_or(&w.g);
+        w.call_on(g, self.actor, method, &path, &[("prefer", prefer)], body.as_deref()).await
     }
 
     /// What is wrong with the response, if anything.
@@ -323,6 +334,9 @@ impl Cell<'_> {
         let code = body.as_ref().and_then(|b| b.get("code")).and_then(Value::as_str).unwrap_or("");
         let (want_status, ok) = if self.actor == Actor::Anon {
             (401, code == "42501")
+        } else if self.actor == Actor::Service && !self.allowed {
+            let by_grant = message(r) == format!("permission denied for table {}", self.table);
+            (403, code == "42501" && (self.direct.is_none() || by_grant))
         } else if !self.allowed {
             match (self.method, self.deny) {
                 ("GET", _) | ("PATCH" | "DELETE", "[]") => (200, body == Some(json!([]))),
@@ -413,6 +427,7 @@ impl Expect {
 /// Runs one lane's cells in order; returns the failures and the audit rows expected.
 async fn run_lane(
     w: &World,
+    direct: &Gateway,
     lane: &[&'static str],
     matrix: &HashMap<(&'static str, &'static str), Line>,
     snapshot: &HashMap<&'static str, Vec<Value>>,
@@ -425,7 +440,8 @@ async fn run_lane(
         for method in METHODS {
             let line = &matrix[&(table, method)];
             for actor in Actor::ALL {
-                for org in [Org::A, Org::B] {
+                let vias: &[Option<&Gateway>] = if actor == Actor::Service { &[None, Some(direct)] } else { &[None] };
+                for (org, &via) in [Org::A, Org::B].into_iter().flat_map(|o| vias.iter().map(move |v| (o, v))) {
                     let cell = Cell {
                         table,
                         method,
@@ -437,6 +453,7 @@ async fn run_lane(
                         }),
                         deny: line.deny,
                         snapshot,
+                        direct: via,
                     };
                     let r = cell.send(w).await;
                     failures.extend(cell.check_response(&r));
@@ -504,7 +521,8 @@ async fn isolation_matrix_over_http() {
     }
     let before = w.dump().await;
 
-    let results = join_all(LANES.iter().map(|lane| run_lane(&w, lane, &matrix, &snapshot))).await;
+    let direct = w.without_pre_request().await;
+    let results = join_all(LANES.iter().map(|lane| run_lane(&w, &direct, lane, &matrix, &snapshot))).await;
     let mut failures: Vec<String> = vec![];
     let mut audit_expected = vec![];
     for (f, a) in results {
@@ -512,7 +530,15 @@ async fn isolation_matrix_over_http() {
         audit_expected.extend(a);
     }
     let cells = TABLES.len() * METHODS.len() * Actor::ALL.len() * 2;
-    assert!(failures.is_empty(), "{} of {cells} cells failed:\n{}", failures.len(), failures.join("\n"));
+    // The service_role cells are sent twice (with and without the pre-request check).
+    let requests = cells + TABLES.len() * METHODS.len() * 2;
+    assert!(
+        failures.is_empty(),
+        "{} of {requests} requests ({cells} cells) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("isolation matrix over HTTP: {cells} cells, {requests} requests, as expected");
 
     // Every table as seeded; the audit log as seeded plus exactly the allowed writes.
     let after = w.dump().await;
@@ -534,4 +560,71 @@ async fn isolation_matrix_over_http() {
     added.sort();
     audit_expected.sort();
     assert_eq!(added, audit_expected, "the audit log must hold one row per allowed write, and nothing else");
+}
+
+/// Where the HTTP matrix may differ from the SQL suite's, and why: `(table, method, actor column)`.
+const SQL_DIFFERENCES: [(&str, &str, &str, &str); 1] = [(
+    "models",
+    "UPSERT",
+    "super",
+    "an upsert over HTTP (resolution=merge-duplicates) sets every column of the payload, the key `id` \
+     included, and api.models grants UPDATE on `name` only; the SQL suite's upsert sets `name` only",
+)];
+
+/// The HTTP matrix and the SQL suite's table matrix (tests/sql/lib/table_matrix.sql) say the same
+/// for every actor both have, so the two suites cannot drift apart unnoticed.
+#[test]
+fn the_http_matrix_agrees_with_the_sql_matrix() {
+    let http = parse();
+    let sql_text = include_str!("../../sql/lib/table_matrix.sql");
+    // The column header is the comment line naming the actors, in the order of the cells.
+    let header: Vec<&str> = sql_text
+        .lines()
+        .find(|l| l.trim_start().starts_with("--") && l.contains(" anon ") && l.contains(" service "))
+        .expect("table_matrix.sql names its columns in a comment")
+        .trim_start()
+        .trim_start_matches('-')
+        .split_whitespace()
+        .collect();
+    let mut compared = 0;
+    let mut differences = vec![];
+    let mut sql_lines = 0;
+    for line in sql_text.lines().map(str::trim).filter(|l| l.starts_with("('")) {
+        let fields: Vec<&str> = line.split('\'').collect();
+        let (table, command, cells) = (fields[1], fields[3], fields[5]);
+        let cells: Vec<&str> = cells.split_whitespace().collect();
+        assert_eq!(cells.len(), header.len(), "table_matrix.sql: {line}");
+        let method = match command {
+            "select" => "GET",
+            "insert" => "POST",
+            "update" => "PATCH",
+            "delete" => "DELETE",
+            "upsert" => "UPSERT",
+            other => panic!("table_matrix.sql: command {other}"),
+        };
+        sql_lines += 1;
+        let ours = &http[&(table, method)];
+        for actor in Actor::ALL {
+            let Some(name) = actor.sql_name() else { continue };
+            let at = header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no {name} in {header:?}"));
+            compared += 1;
+            if ours.cells[&actor] != cells[at] {
+                differences.push((table, method, actor.column(), ours.cells[&actor], cells[at]));
+            }
+        }
+    }
+    assert_eq!(sql_lines, TABLES.len() * METHODS.len(), "table_matrix.sql has a line per table and command");
+    let unexplained: Vec<String> = differences
+        .iter()
+        .filter(|(t, m, a, ..)| !SQL_DIFFERENCES.iter().any(|(dt, dm, da, _)| (dt, dm, da) == (t, m, a)))
+        .map(|(t, m, a, h, s)| format!("{t} {m} as {a}: HTTP {h}, SQL {s}"))
+        .collect();
+    assert!(unexplained.is_empty(), "the HTTP and SQL matrices disagree:\n{}", unexplained.join("\n"));
+    for (t, m, a, why) in SQL_DIFFERENCES {
+        assert!(
+            differences.iter().any(|(dt, dm, da, ..)| (*dt, *dm, *da) == (t, m, a)),
+            "{t} {m} as {a} no longer differs ({why}): drop it from SQL_DIFFERENCES"
+        );
+    }
+    assert_eq!(compared, TABLES.len() * METHODS.len() * (Actor::ALL.len() - 1));
 }

@@ -1,8 +1,9 @@
 //! RPCs given another org's ids: every function of schema `api` taking an org, called by each of
 //! A's roles (session and API tokens) and by the super admin with org B's id, is refused with the
-//! status and code asserted, and org B is unchanged. A guard fails when `api` gains a function
-//! this file does not list.
+//! status and code asserted, and org B is unchanged; `service_role` may execute none of them. A
+//! guard fails when `api` gains a function this file does not list.
 
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::*;
@@ -118,6 +119,34 @@ async fn rpcs_refuse_another_orgs_ids() {
             failures.push(format!("{function}({args}) as anon: expected 401 42501, got {} {}", r.status, r.body));
         }
     }
+    // service_role may execute no function of `api` (the SQL suite's `service`): every function,
+    // aimed at B and at A, is refused, and nothing changes.
+    let direct = w.without_pre_request().await;
+    let orgs_before = w.rows("select * from api.organizations order by id").await;
+    for (org, token) in [(ORG_B, b_token.as_str()), (ORG_A, w.token_member.0.as_str())] {
+        let zeros = "0".repeat(48);
+        let args: Vec<(&str, Value)> = vec![
+            ("accept_invitation", json!({"token": format!("{org}.{zeros}")})),
+            ("create_api_token", json!({"org": org, "name": "svc", "role": "viewer"})),
+            ("create_invitation", json!({"org": org, "email": "svc@x.test", "role": "viewer"})),
+            ("list_api_tokens", json!({"org": org})),
+            ("register_organization", json!({"email": "svc@x.test", "password": "correct horse", "org_name": "svc"})),
+            ("revoke_api_token", json!({"org": org, "id": token})),
+            ("set_org_status", json!({"org": org, "status": "suspended"})),
+        ];
+        let named: Vec<String> = args.iter().map(|(f, _)| format!("api.{f}(")).collect();
+        assert!(
+            API_FUNCTIONS.iter().all(|(f, _)| named.iter().any(|n| f.starts_with(n.as_str()))),
+            "service_role: call every function of API_FUNCTIONS"
+        );
+        for (function, args) in &args {
+            let (path, body) = (format!("/rpc/{function}"), args.to_string());
+            let object = format!("function {function}");
+            failures.extend(service_refusal(&w, &direct, Method::POST, &path, &[], Some(&body), &object).await);
+        }
+    }
+    assert_eq!(w.rows("select * from api.organizations order by id").await, orgs_before, "service_role changed orgs");
+
     assert!(failures.is_empty(), "{} calls failed:\n{}", failures.len(), failures.join("\n"));
     assert_eq!(b_state(&w).await, before, "org B changed");
     assert_eq!(w.rows("select * from auth.api_tokens order by id").await, a_before, "no token created or revoked");
