@@ -1,8 +1,9 @@
 -- What a tenant can learn about another org without seeing its rows: existence oracles through
--- unique and foreign keys, RETURNING, upserts, counts, and claims a client could forge.
+-- unique and foreign keys (the task's project and its assignee), RETURNING (UPDATE, DELETE,
+-- INSERT and upserts), upserts, counts, claims a client could forge, and another org's status.
 begin;
 \ir lib/fixture.sql
-select plan(21);
+select plan(28);
 
 -- An error with the ids the caller supplied blanked out, to compare two failures.
 create function pg_temp.failure(actor text, stmt text) returns text
@@ -106,6 +107,48 @@ select is(isolation_test.attempt('member_a',
 select is(isolation_test.attempt('member_a',
   $$select count(*) - (select count(*) from api.tasks where org_id = isolation_test.id('a')) from api.tasks$$),
   'denied (0 rows)', 'count(*) over tasks counts only the own org''s rows');
+
+-- INSERT ... RETURNING and upserts with RETURNING (the statements behind `return=representation`):
+-- what comes back is the caller's new or changed row of their own org, never a row of B; aimed at
+-- B they are refused as a whole, with nothing returned and nothing of B changed.
+select is(isolation_test.attempt('member_a',
+  $$with w as (insert into api.projects (org_id, name) values (isolation_test.id('a'), 'returned') returning org_id, name)
+    select count(*) from w having count(*) = 1 and bool_and(org_id = isolation_test.id('a') and name = 'returned')$$, 'b'),
+  'allowed', 'INSERT ... RETURNING returns the new row of the own org');
+select is(isolation_test.attempt('member_a',
+  $$with w as (insert into api.projects (org_id, name) values (isolation_test.id('b'), 'returned') returning *)
+    select count(*) from w$$, 'b'),
+  'denied (42501)', 'INSERT ... RETURNING into B is refused, returning nothing');
+select is(isolation_test.attempt('member_a',
+  $$with w as (insert into api.projects (org_id, name)
+                 values (isolation_test.id('a'), 'mine'), (isolation_test.id('b'), 'theirs') returning *)
+    select count(*) from w$$, 'b'),
+  'denied (42501)', 'an INSERT ... RETURNING with one row for A and one for B is refused as a whole');
+select is(isolation_test.attempt('member_a',
+  $$with w as (insert into api.tasks (org_id, id, project_id, title)
+                 values (isolation_test.id('a'), isolation_test.id('task_a'), isolation_test.id('project_a'), 'upserted')
+                 on conflict (org_id, id) do update set title = excluded.title returning org_id, id, title)
+    select count(*) from w
+    having count(*) = 1 and bool_and(org_id = isolation_test.id('a') and id = isolation_test.id('task_a') and title = 'upserted')$$, 'b'),
+  'allowed', 'an upsert ... RETURNING on the own key returns the own row, updated');
+select is(isolation_test.attempt('member_a',
+  $$with w as (insert into api.tasks (org_id, id, project_id, title)
+                 values (isolation_test.id('a'), isolation_test.id('task_b'), isolation_test.id('project_a'), 'same id')
+                 on conflict (org_id, id) do update set title = excluded.title returning org_id, title)
+    select count(*) from w having count(*) = 1 and bool_and(org_id = isolation_test.id('a') and title = 'same id')$$, 'b'),
+  'allowed', 'an upsert ... RETURNING with B''s task id inserts and returns a row of A, never B''s');
+select is(isolation_test.attempt('member_a',
+  $$with w as (insert into api.tasks (org_id, id, project_id, title)
+                 values (isolation_test.id('b'), isolation_test.id('task_b'), isolation_test.id('project_b'), 'x')
+                 on conflict (org_id, id) do update set title = excluded.title returning *)
+    select count(*) from w$$, 'b'),
+  'denied (42501)', 'an upsert ... RETURNING (DO UPDATE) on B''s existing key is refused, returning nothing');
+select is(isolation_test.attempt('member_a',
+  $$with w as (insert into api.tasks (org_id, id, project_id, title)
+                 values (isolation_test.id('b'), isolation_test.id('task_b'), isolation_test.id('project_b'), 'x')
+                 on conflict do nothing returning *)
+    select count(*) from w$$, 'b'),
+  'denied (42501)', 'an upsert ... RETURNING (DO NOTHING) on B''s existing key is refused, returning nothing');
 
 -- Claims a client might forge change nothing: the super-admin flag is read from auth.users, an
 -- org claim is ignored, and a sub that is not a uuid is nobody.
