@@ -1,16 +1,19 @@
 //! docker-compose.yml, .env.example and the Dockerfile, without a Docker engine: the compose
-//! file is parsed (yaml_serde) and its structure checked (services, healthchecks, depends_on
-//! conditions, volumes, no fixed host port or name on the scalable rowgate service, Caddy finding
-//! the replicas by DNS), every variable it reads is in .env.example, every setting of README's
-//! table reaches the rowgate containers, and every command it runs is a real one and is run here
-//! as compose would run it, against a throwaway PostgreSQL cluster:
+//! file is parsed (yaml_serde) and its structure checked (services, a healthcheck on every
+//! long-running one, depends_on conditions, volumes, no fixed host port or name on the scalable
+//! rowgate service, Caddy finding the replicas by DNS), every variable it reads is in
+//! .env.example, every setting of README's table reaches the rowgate containers, and every
+//! command it runs is a real one and is run here as compose would run it, against a throwaway
+//! PostgreSQL cluster:
 //! - postgres' healthcheck (`pg_isready …`) and the `authenticator-password` psql step: here;
 //! - `rowgate migrate` (service migrate): here, and tests/it/migrate.rs::the_cli_migrates_and_reports;
 //! - `rowgate serve` with the service's environment, then its healthcheck (bash /dev/tcp to
 //!   /ready): here; the binary also in tests/it/cli.rs;
 //! - `rowgate keys generate [--secret]` (.env.example's instructions): here and tests/it/keys.rs;
-//! - Caddy with the service's environment: `caddy adapt` here; the same Caddyfile runs for real
-//!   in tests/it/caddy.rs;
+//! - Caddy with the service's environment: `caddy adapt` and `caddy validate` here (with the
+//!   passive health settings that DNS discovery relies on), and `caddy run` with the service's
+//!   healthcheck (wget to the admin API) here; the same Caddyfile serves for real in
+//!   tests/it/caddy.rs;
 //! - `scripts/backup` (service backup): tests/it/backup.rs.
 //!
 //! Also the signing-key rotation of docs/operations.md, done with the values .env holds.
@@ -217,10 +220,21 @@ fn the_compose_file_has_the_deployment_shape() {
     assert_eq!(env["ROWGATE_LISTEN"], "0.0.0.0:3000");
     assert_eq!(env["ROWGATE_ADMIN_LISTEN"], "0.0.0.0:3001");
 
-    // caddy: the official image, the committed Caddyfile, 80/443, a data volume (its CA and
-    // certificates), every rowgate replica through Docker's DNS name.
+    // Every service that keeps running (not a one-shot, not behind a profile) is health checked,
+    // so `docker compose ps` and `depends_on: service_healthy` mean something for each.
+    for (name, svc) in services {
+        let one_shot = svc.get("restart").and_then(Value::as_str) == Some("no") || svc.get("profiles").is_some();
+        if !one_shot {
+            let test = svc["healthcheck"]["test"].as_array().map(Vec::len).unwrap_or(0);
+            assert!(test >= 2, "{name} runs for good but has no healthcheck");
+            assert!(svc["healthcheck"]["interval"].is_string(), "{name}: healthcheck interval");
+        }
+    }
+
+    // caddy: the official (Alpine) image, the committed Caddyfile, 80/443, a data volume (its CA
+    // and certificates), every rowgate replica through Docker's DNS name.
     let caddy = s("caddy");
-    assert!(caddy["image"].as_str().unwrap().starts_with("caddy:2"));
+    assert!(caddy["image"].as_str().unwrap().starts_with("caddy:2-alpine"));
     let volumes = strings(&caddy["volumes"]);
     assert!(volumes.contains(&"./Caddyfile:/etc/caddy/Caddyfile:ro".to_string()), "{volumes:?}");
     assert!(volumes.contains(&"caddy_data:/data".to_string()), "{volumes:?}");
@@ -234,6 +248,13 @@ fn the_compose_file_has_the_deployment_shape() {
     assert_eq!(caddy["environment"]["ROWGATE_PORT"], "3000");
     assert_eq!(caddy["environment"]["ROWGATE_ADMIN_PORT"], "3001");
     assert_eq!(caddy["depends_on"]["rowgate"]["condition"], "service_healthy");
+    // Its healthcheck asks Caddy's admin API with what the Alpine image has (busybox wget; no
+    // bash, no curl in older tags); the_caddy_healthcheck_runs_against_real_caddy runs it.
+    let check = strings(&caddy["healthcheck"]["test"]);
+    assert_eq!(check[..2], ["CMD", "wget"], "{check:?}");
+    assert!(check.last().unwrap().starts_with("http://127.0.0.1:2019/"), "{check:?}");
+    assert!(caddy["environment"].get("CADDY_ADMIN").is_none(), "the healthcheck expects the default admin address");
+    assert!(read("Caddyfile").contains("admin {$CADDY_ADMIN:localhost:2019}"));
 
     // Only Caddy publishes ports; the backup job is not started by `up`.
     for (name, svc) in services {
@@ -489,7 +510,122 @@ async fn the_compose_commands_run_as_compose_runs_them() {
     let config = String::from_utf8_lossy(&out.stdout);
     assert!(config.contains(r#""dynamic_upstreams":{"name":"rowgate","port":"3000""#), "{config}");
     assert!(config.contains(r#""subjects":["localhost"]"#) && config.contains(r#""module":"internal""#), "{config}");
+    // No active health checks run on DNS-discovered upstreams, so what protects requests is all
+    // in the passive settings: retry elsewhere when an instance cannot be reached, avoid it for
+    // a while, and never reuse an idle connection that rowgate may be closing.
+    let config: Value = serde_json::from_str(&config).expect("JSON config");
+    let proxies = reverse_proxies(&config);
+    assert_eq!(proxies.len(), 2, "/rest/v1 and /auth/v1");
+    for p in proxies {
+        assert!(p["health_checks"].get("active").is_none(), "ignored on dynamic upstreams: {p}");
+        assert!(p["health_checks"]["passive"]["fail_duration"].as_u64().unwrap_or(0) > 0, "{p}");
+        assert!(p["load_balancing"]["try_duration"].as_u64().unwrap_or(0) > 0, "{p}");
+        let keep = &p["transport"]["keep_alive"];
+        let idle = Duration::from_nanos(keep["idle_timeout"].as_u64().expect("keepalive set"));
+        assert!(idle < rowgate::config::Limits::default().idle_timeout, "Caddy keeps idle connections {idle:?}");
+        assert!(keep["max_idle_conns_per_host"].as_u64().unwrap_or(0) >= 32, "{p}");
+    }
+    // And real Caddy accepts the whole configuration (modules provisioned, not only parsed).
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let out = Command::new("caddy")
+        .args(["validate", "--adapter", "caddyfile", "--config"])
+        .arg(root().join("Caddyfile"))
+        .envs(&caddy_env)
+        .env("HOME", scratch.path())
+        .env("XDG_DATA_HOME", scratch.path().join("data"))
+        .env("XDG_CONFIG_HOME", scratch.path().join("config"))
+        .output()
+        .expect("caddy validate");
+    assert!(out.status.success(), "caddy validate: {}", String::from_utf8_lossy(&out.stderr));
     db.stop().await.expect("stop cluster");
+}
+
+/// Every `reverse_proxy` handler of an adapted Caddy configuration.
+fn reverse_proxies(config: &Value) -> Vec<&Value> {
+    let mut out = Vec::new();
+    let mut stack = vec![config];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(m) if m.get("handler").and_then(Value::as_str) == Some("reverse_proxy") => out.push(v),
+            Value::Object(m) => stack.extend(m.values()),
+            Value::Array(a) => stack.extend(a),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Kills the process when dropped, also when the test panics.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The caddy service's healthcheck, run as compose runs it against real Caddy started with the
+/// service's environment (only the ports moved off 80/443/2019; GNU wget here, busybox wget in
+/// the image, same flags): unhealthy before Caddy runs, healthy while it runs, unhealthy after.
+#[test]
+fn the_caddy_healthcheck_runs_against_real_caddy() {
+    let c = compose();
+    let caddy = &c["services"]["caddy"];
+    let (dotenv, _) = env_example();
+    let mut env: BTreeMap<String, String> = env_map(&caddy["environment"])
+        .iter()
+        .map(|(k, v)| (k.clone(), interpolate(v.as_str().expect("string"), &dotenv).expect("interpolates")))
+        .collect();
+    let (http, https, admin) = (free_port(), free_port(), free_port());
+    let dir = tempfile::tempdir().expect("temp dir");
+    env.insert("SITE_ADDRESS".into(), format!("{}:{https}", env["SITE_ADDRESS"]));
+    env.insert("CADDY_HTTP_PORT".into(), http.to_string());
+    env.insert("CADDY_HTTPS_PORT".into(), https.to_string());
+    // The Caddyfile's default admin host (localhost), on a free port.
+    env.insert("CADDY_ADMIN".into(), format!("localhost:{admin}"));
+    env.insert("SITE_ROOT".into(), dir.path().to_string_lossy().into());
+    let test: Vec<String> = strings(&caddy["healthcheck"]["test"])
+        .iter()
+        .map(|s| s.replace("127.0.0.1:2019", &format!("127.0.0.1:{admin}")))
+        .collect();
+    assert_eq!(test[0], "CMD");
+    let healthy = || {
+        Command::new(&test[1])
+            .args(&test[2..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("wget (Debian package wget)")
+            .success()
+    };
+    assert!(!healthy(), "healthy before Caddy started");
+    let mut caddy = KillOnDrop(
+        Command::new("caddy")
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(root().join("Caddyfile"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .envs(&env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("caddy.log")).expect("log file"))
+            .spawn()
+            .expect("caddy run (apt-get install caddy)"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !healthy() {
+        if Instant::now() > deadline || caddy.0.try_wait().expect("wait").is_some() {
+            let log = std::fs::read_to_string(dir.path().join("caddy.log")).unwrap_or_default();
+            panic!("Caddy never became healthy: {log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(caddy);
+    assert!(!healthy(), "healthy after Caddy stopped");
 }
 
 #[test]
