@@ -187,6 +187,9 @@ pub struct ServeArgs {
     /// Time a client has to finish sending a request head once it started, e.g. 10s.
     #[arg(long, env = "ROWGATE_HEADER_READ_TIMEOUT")]
     pub header_read_timeout: Option<String>,
+    /// Time a client has to send a request body once its head is complete, e.g. 10s (408 beyond).
+    #[arg(long, env = "ROWGATE_BODY_READ_TIMEOUT")]
+    pub body_read_timeout: Option<String>,
     /// Close connections with no request in flight and nothing received for this long, e.g. 60s.
     #[arg(long, env = "ROWGATE_IDLE_TIMEOUT")]
     pub idle_timeout: Option<String>,

@@ -1,4 +1,4 @@
-//! Connection limits and rate limits: header size, header/idle/shutdown timeouts, quotas such as
+//! Connection limits and rate limits: header size, header/body/idle/shutdown timeouts, quotas such as
 //! `100/s,burst=200`, and the proxies whose `X-Forwarded-For` is believed.
 
 use std::net::IpAddr;
@@ -19,6 +19,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Once a request starts arriving, its head must be complete within this.
     pub header_read_timeout: Duration,
+    /// Once a request head is complete, its body must have arrived whole within this (408 beyond).
+    pub body_read_timeout: Duration,
     /// A connection with no request in flight and nothing received for this long is closed.
     pub idle_timeout: Duration,
     /// How long SIGTERM waits for in-flight requests before exiting anyway.
@@ -37,6 +39,7 @@ impl Default for Limits {
         Limits {
             max_header_bytes: 32 * 1024,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(20),
             rate_ip: None,
@@ -112,6 +115,7 @@ pub(super) fn resolve(a: &ServeArgs) -> Result<Limits, ConfigError> {
     Ok(Limits {
         max_header_bytes,
         header_read_timeout: timeout("ROWGATE_HEADER_READ_TIMEOUT", &a.header_read_timeout, d.header_read_timeout)?,
+        body_read_timeout: timeout("ROWGATE_BODY_READ_TIMEOUT", &a.body_read_timeout, d.body_read_timeout)?,
         idle_timeout: timeout("ROWGATE_IDLE_TIMEOUT", &a.idle_timeout, d.idle_timeout)?,
         shutdown_timeout: timeout("ROWGATE_SHUTDOWN_TIMEOUT", &a.shutdown_timeout, d.shutdown_timeout)?,
         rate_ip: rate_or("ROWGATE_RATE_LIMIT_IP", &a.rate_limit_ip, d.rate_ip)?,
@@ -223,5 +227,13 @@ mod tests {
         };
         let l = resolve(&a).unwrap();
         assert_eq!((l.header_read_timeout, l.rate_auth), (Duration::from_millis(500), None));
+        assert_eq!(l.body_read_timeout, Duration::from_secs(10));
+        let a = ServeArgs { body_read_timeout: Some("1500ms".into()), ..Default::default() };
+        assert_eq!(resolve(&a).unwrap().body_read_timeout, Duration::from_millis(1500));
+        for bad in ["0", "soon", "10 hours"] {
+            let a = ServeArgs { body_read_timeout: Some(bad.into()), ..Default::default() };
+            let e = resolve(&a).unwrap_err().to_string();
+            assert!(e.starts_with("ROWGATE_BODY_READ_TIMEOUT: ") && !e.contains('\n'), "{bad}: {e}");
+        }
     }
 }

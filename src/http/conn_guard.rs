@@ -3,6 +3,10 @@
 //! to deliver a request head once it started sending one (slowloris). hyper's own
 //! `header_read_timeout` is not used: it also runs while a keep-alive connection idles, and
 //! hyper-util's protocol detection reads the first bytes before it starts.
+//!
+//! A request in flight is never cut here: its body has its own deadline
+//! (`ROWGATE_BODY_READ_TIMEOUT`, 408 and `Connection: close`, in `handler::read_body`), its
+//! database work the pool and statement timeouts.
 
 use std::io;
 use std::net::SocketAddr;
@@ -106,7 +110,8 @@ impl Activity {
         self.last_io.store(self.now_ms(), Ordering::SeqCst);
     }
 
-    /// Resolves when the connection has broken a rule; never while a request is in flight.
+    /// Resolves when the connection has broken a rule; never while a request is in flight (a
+    /// body that is too slow is answered 408 by the handler, which then closes the connection).
     pub async fn expired(&self, idle: Duration, head: Duration) -> Expired {
         let (idle, head) = (idle.as_millis() as u64, head.as_millis() as u64);
         // Nothing wakes this future when a head starts or a request ends, so it looks again

@@ -1,7 +1,9 @@
 //! Drives one API request through the pipeline: parse → authenticate → plan → SQL → run → respond.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::task::Poll;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -12,7 +14,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use super::{full, rate_limit, Body};
 use crate::app::AppState;
 use crate::auth::Identity;
-use crate::config::{OpenApiMode, TxEnd};
+use crate::config::{Config, OpenApiMode, TxEnd};
 use crate::db::execute::{self, Finish, Outcome, Transaction};
 use crate::db::pool::Lease;
 use crate::observe::{self, Phase};
@@ -49,7 +51,7 @@ async fn respond(state: &AppState, parts: &mut Parts, body: Incoming) -> Respons
             Ok(limited.into_gotrue_response())
         }
         Err(limited) => Err(limited.into_api_error()),
-        Ok(()) => match read_body(parts, body, state.config.max_body_bytes).await {
+        Ok(()) => match read_body(parts, body, &state.config).await {
             Ok(bytes) if parts.uri.path().starts_with("/auth/v1/") => {
                 Ok(super::auth_service::handle(state, parts, &bytes).await)
             }
@@ -65,13 +67,25 @@ async fn respond(state: &AppState, parts: &mut Parts, body: Incoming) -> Respons
     resp
 }
 
-/// The whole body of POST/PATCH/PUT, up to `limit` bytes (413 beyond); other verbs have none.
-async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
+/// The whole body of POST/PATCH/PUT, up to `ROWGATE_MAX_BODY_BYTES` (413 beyond) and within
+/// `ROWGATE_BODY_READ_TIMEOUT` of the head (408 beyond); other verbs have none.
+async fn read_body(parts: &Parts, body: Incoming, config: &Config) -> Result<Bytes, ApiError> {
     use http_body_util::BodyExt;
     if !matches!(parts.method, Method::POST | Method::PATCH | Method::PUT) {
         return Ok(Bytes::new());
     }
-    match http_body_util::Limited::new(body, limit).collect().await {
+    let (limit, timeout) = (config.max_body_bytes, config.limits.body_read_timeout);
+    let mut collect = std::pin::pin!(http_body_util::Limited::new(body, limit).collect());
+    // An empty body, or one that came in with the head, is complete at the first look: the
+    // timer is only armed for a body still on its way.
+    let collected = match std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await {
+        Poll::Ready(collected) => collected,
+        Poll::Pending => match tokio::time::timeout(timeout, collect).await {
+            Ok(collected) => collected,
+            Err(_) => return Err(body_timeout(parts, timeout)),
+        },
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ApiError::new(
             413,
@@ -79,6 +93,22 @@ async fn read_body(parts: &Parts, body: Incoming, limit: usize) -> Result<Bytes,
             format!("Request body larger than {limit} bytes (ROWGATE_MAX_BODY_BYTES)"),
         )),
         Err(e) => Err(ApiError::new(400, "PGRST102", "Could not read the request body").details(e.to_string())),
+    }
+}
+
+/// 408 `PGRST408`: the body did not arrive in time. Over HTTP/1 the connection is closed after
+/// the answer (the rest of the body would otherwise have to be read first); an HTTP/2 stream is
+/// simply finished, the connection's other streams go on.
+fn body_timeout(parts: &Parts, timeout: Duration) -> ApiError {
+    let e = ApiError::new(
+        408,
+        "PGRST408",
+        format!("Request body not received within {timeout:?} (ROWGATE_BODY_READ_TIMEOUT)"),
+    );
+    if parts.version < hyper::Version::HTTP_2 {
+        e.header(hyper::header::CONNECTION, "close")
+    } else {
+        e
     }
 }
 

@@ -70,6 +70,10 @@ async fn scrape_deltas_match_the_requests_made() {
     assert_eq!(g.get("/rpc/add?a=1&b=2").await.status, 200);
     let r = g.send(Method::POST, "/private_things", &[], r#"{"id":1}"#).await;
     assert_eq!((r.status, r.code()), (401, "42501".to_string()), "{}", r.body);
+    // The OpenAPI document at the root.
+    let r = g.get("/").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["openapi"].is_string(), "{}", r.body);
     // A failed and a successful sign-in.
     let login = |password: &str| json!({"email": "meter@example.com", "password": password}).to_string();
     let r = g.send(Method::POST, "/auth/v1/token?grant_type=password", &[], &login("wrong")).await;
@@ -93,6 +97,8 @@ async fn scrape_deltas_match_the_requests_made() {
         ("rowgate_http_requests_total{kind=\"write\",status=\"201\"}", 1.0),
         ("rowgate_http_requests_total{kind=\"write\",status=\"401\"}", 1.0),
         ("rowgate_http_requests_total{kind=\"rpc\",status=\"200\"}", 1.0),
+        ("rowgate_http_requests_total{kind=\"openapi\",status=\"200\"}", 1.0),
+        ("rowgate_http_request_duration_seconds_count{kind=\"openapi\"}", 1.0),
         ("rowgate_http_requests_total{kind=\"auth\",status=\"400\"}", 2.0),
         ("rowgate_http_requests_total{kind=\"auth\",status=\"200\"}", 2.0),
         ("rowgate_http_request_duration_seconds_count{kind=\"read\"}", 3.0),

@@ -1,6 +1,7 @@
-//! Faults and limits: PostgreSQL stopped under load and restarted, pool exhaustion, header and
-//! body limits, statement timeouts, SIGTERM draining, idle and slow clients. Timing bounds are
-//! generous (a loaded two-core machine must pass); waits poll with deadlines.
+//! Faults and limits: PostgreSQL stopped under load and restarted, pool exhaustion (and its
+//! metric), header and body limits, bodies sent too slowly, statement timeouts, SIGTERM draining,
+//! idle and slow clients. Timing bounds are generous (a loaded two-core machine must pass); waits
+//! poll with deadlines.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -216,6 +217,14 @@ async fn postgres_stopped_under_load_is_503_then_recovers_by_itself_listener_inc
     running.shutdown().await;
 }
 
+/// The value of an unlabelled sample on the gateway's `/metrics`.
+async fn metric(g: &Gateway, name: &str) -> f64 {
+    let text = g.http.get(g.admin_url("/metrics")).send().await.expect("scrape").text().await.expect("metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} is not on /metrics:\n{text}"))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pool exhaustion (the single-request case is in context.rs)
 
@@ -243,6 +252,7 @@ async fn a_crowd_waiting_for_a_busy_pool_gets_504_not_a_hang() {
         n > 0
     };
     assert!(eventually(Duration::from_secs(10), sleeping).await, "the slow request never started");
+    let timeouts_before = metric(&g, "rowgate_db_pool_acquisition_timeouts_total").await;
     let started = Instant::now();
     let crowd: Vec<_> = (0..12)
         .map(|_| {
@@ -255,6 +265,9 @@ async fn a_crowd_waiting_for_a_busy_pool_gets_504_not_a_hang() {
         assert_eq!((r.status, r.code()), (504, "PGRST003".to_string()), "{}", r.body);
     }
     assert!(started.elapsed() < Duration::from_secs(8), "504s took {:?}", started.elapsed());
+    // Each 504 is counted on /metrics.
+    let timeouts_after = metric(&g, "rowgate_db_pool_acquisition_timeouts_total").await;
+    assert_eq!(timeouts_after - timeouts_before, 12.0, "acquisition timeouts counted");
     let slow = slow.await.unwrap();
     assert_eq!(slow.status, 200, "{}", slow.body);
     assert_eq!(g.get("/items?id=eq.1").await.status, 200, "the pool recovers");
@@ -305,6 +318,108 @@ async fn oversized_headers_are_431_and_oversized_bodies_413() {
     assert_eq!((r.status, r.code()), (413, "PGRST413".to_string()), "{}", r.body);
     assert_eq!(r.json()["message"], "Request body larger than 1000 bytes (ROWGATE_MAX_BODY_BYTES)");
     assert_eq!(g.get("/items?id=eq.1").await.status, 200);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slow request bodies
+
+/// What a client announcing a 1 MB body and then sending one byte of it every 200 ms sees:
+/// everything the server sent, and after how long the server closed the connection (None: still
+/// open after `within`).
+async fn dribble_body(addr: std::net::SocketAddr, within: Duration) -> (String, Option<Duration>) {
+    let s = TcpStream::connect(addr).await.unwrap();
+    let (mut rx, mut tx) = s.into_split();
+    let head =
+        "POST /rpc/nap HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{";
+    tx.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let dribbler = tokio::spawn(async move {
+        while started.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if tx.write_all(b" ").await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match tokio::time::timeout(within.saturating_sub(started.elapsed()), rx.read(&mut buf)).await {
+            Err(_) => break None,
+            Ok(Ok(0)) | Ok(Err(_)) => break Some(started.elapsed()),
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+        }
+    };
+    dribbler.abort();
+    (String::from_utf8_lossy(&out).into_owned(), closed)
+}
+
+#[tokio::test]
+async fn a_body_sent_too_slowly_is_408_and_its_connection_closed() {
+    // Long idle and head timeouts: only the body deadline can end this.
+    let g = gateway(|a| {
+        a.db_pool = Some("1".into());
+        a.idle_timeout = Some("60s".into());
+        a.header_read_timeout = Some("60s".into());
+        a.body_read_timeout = Some("1s".into());
+    })
+    .await;
+    let addr = g.running.api_addr;
+    let slow = tokio::spawn(async move { dribble_body(addr, Duration::from_secs(20)).await });
+    // The body is read before a pool connection is taken: the one connection stays free.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(g.get("/items?id=eq.1").await.status, 200, "the slow body holds the pool");
+    let (answer, closed) = slow.await.unwrap();
+    let t = closed.expect("a client dribbling its body was never disconnected");
+    assert!(t >= Duration::from_millis(900) && t < Duration::from_secs(10), "cut after {t:?}: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    assert!(lower.contains("\r\nconnection: close\r\n"), "{answer}");
+    assert!(lower.contains("\r\ncontent-type: application/json"), "{answer}");
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(body).unwrap_or_else(|e| panic!("{e}: {answer}")),
+        json!({"code": "PGRST408", "message": "Request body not received within 1s (ROWGATE_BODY_READ_TIMEOUT)", "details": null, "hint": null})
+    );
+
+    // A body that arrives in pieces, but whole within the deadline, is served.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let body = br#"{"seconds": 0}"#;
+    let head = format!(
+        "POST /rpc/nap HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    for piece in body.chunks(5) {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        s.write_all(piece).await.unwrap();
+    }
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await.unwrap().unwrap();
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with("HTTP/1.1 200 ") && out.ends_with("\"rested\""), "{out}");
+}
+
+#[tokio::test]
+async fn a_slow_body_holds_up_shutdown_no_longer_than_the_body_deadline() {
+    let g = gateway(|a| {
+        a.idle_timeout = Some("60s".into());
+        a.header_read_timeout = Some("60s".into());
+        a.body_read_timeout = Some("1s".into());
+        a.shutdown_timeout = Some("30s".into());
+    })
+    .await;
+    let addr = g.running.api_addr;
+    let slow = tokio::spawn(async move { dribble_body(addr, Duration::from_secs(40)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let Gateway { running, .. } = g;
+    let stopping = Instant::now();
+    running.shutdown().await;
+    let took = stopping.elapsed();
+    assert!(took < Duration::from_secs(10), "the drain waited {took:?} for a body that never came");
+    let (answer, closed) = slow.await.unwrap();
+    assert!(closed.is_some(), "still connected after shutdown");
+    assert!(answer.starts_with("HTTP/1.1 408 "), "the in-flight request got its answer: {answer}");
 }
 
 // ---------------------------------------------------------------------------------------------
