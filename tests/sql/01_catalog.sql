@@ -96,6 +96,12 @@ select set_eq(
         'internal.is_super_admin()', 'internal.role_rank(text)'],
   'anonymous requests may run only registration and the helpers that answer "nobody"');
 
+-- The pre-request check runs after the role switch: every request role must be able to run it,
+-- or ROWGATE_DB_PRE_REQUEST refuses that role before its grants and policies are consulted.
+select ok(has_function_privilege(role, 'internal.check_request()', 'execute'),
+          format('%s may run the pre-request check internal.check_request()', role))
+  from request_roles;
+
 -- The helpers run once per statement (an InitPlan), not once per row.
 create temporary table plans (tbl text, plan text);
 grant insert on plans to authenticated;
