@@ -67,7 +67,9 @@ impl managed::Manager for Manager {
     type Error = DbError;
 
     async fn create(&self) -> Result<Conn, DbError> {
-        Conn::open(&self.target, self.generation.load(Ordering::Relaxed)).await
+        // Boxed: the start-up (TLS, authentication) is a large future, and deadpool's `get`
+        // embeds `create` inline, so every request's future would carry it, and move it.
+        Box::pin(Conn::open(&self.target, self.generation.load(Ordering::Relaxed))).await
     }
 
     async fn recycle(&self, conn: &mut Conn, _: &Metrics) -> RecycleResult<DbError> {

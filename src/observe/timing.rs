@@ -6,7 +6,9 @@
 use std::cell::RefCell;
 use std::fmt::Write;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// The phases PostgREST reports in `Server-Timing`, with its names and order.
@@ -73,13 +75,29 @@ tokio::task_local! {
 }
 
 /// Runs `fut` with a fresh [`Trace`] and returns what it recorded.
-pub async fn traced<F: Future>(fut: F) -> (F::Output, Trace) {
-    TRACE
-        .scope(RefCell::new(Trace::default()), async {
-            let out = fut.await;
-            (out, TRACE.with(|t| t.take()))
-        })
-        .await
+///
+/// This and [`time_async`] wrap `fut` in a plain struct rather than an `async` block: an async
+/// block that awaits a future it captured stores it twice, and the request's future (several KB)
+/// is then as large and as costly to move as all its wrappers together.
+pub fn traced<F: Future>(fut: F) -> impl Future<Output = (F::Output, Trace)> {
+    TRACE.scope(RefCell::new(Trace::default()), TakeTrace { fut })
+}
+
+pin_project_lite::pin_project! {
+    /// `fut`, then the trace it recorded (polled inside the task-local scope).
+    struct TakeTrace<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for TakeTrace<F> {
+    type Output = (F::Output, Trace);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let out = std::task::ready!(self.project().fut.poll(cx));
+        Poll::Ready((out, TRACE.with(|t| t.take())))
+    }
 }
 
 fn record(phase: Phase, started: Instant) {
@@ -95,12 +113,31 @@ pub fn time<T>(phase: Phase, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// Awaits `fut`, adding its duration to `phase`.
-pub async fn time_async<F: Future>(phase: Phase, fut: F) -> F::Output {
-    let started = Instant::now();
-    let out = fut.await;
-    record(phase, started);
-    out
+/// Awaits `fut`, adding its duration (from its first poll) to `phase`.
+pub fn time_async<F: Future>(phase: Phase, fut: F) -> Timed<F> {
+    Timed { fut, phase, started: None }
+}
+
+pin_project_lite::pin_project! {
+    /// See [`time_async`].
+    pub struct Timed<F> {
+        #[pin]
+        fut: F,
+        phase: Phase,
+        started: Option<Instant>,
+    }
+}
+
+impl<F: Future> Future for Timed<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let started = *this.started.get_or_insert_with(Instant::now);
+        let out = std::task::ready!(this.fut.poll(cx));
+        record(*this.phase, started);
+        Poll::Ready(out)
+    }
 }
 
 /// Notes the role the request runs as (for the access log; an `Arc` clone, no allocation).
