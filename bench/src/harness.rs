@@ -42,8 +42,12 @@ pub struct Bench {
     pub rowgate: Running,
     pub postrust: Option<Running>,
     pub variant: Option<Running>,
-    pub members: Vec<String>,
-    pub owners: Vec<String>,
+    /// Access tokens of the acting users, by org (orgs 1 to `orgs_in_play`).
+    pub members: Vec<Vec<String>>,
+    pub owners: Vec<Vec<String>>,
+    /// The orgs every load touches: as many as the floor replays (`--variants`), so that the
+    /// gateways and pgbench read the same rows and neither gets the warmer caches.
+    pub orgs_in_play: u64,
     pub work: PathBuf,
     floors: BTreeMap<&'static str, Floor>,
     lua: BTreeMap<&'static str, PathBuf>,
@@ -122,9 +126,14 @@ impl Bench {
                 Some(systems::start_rowgate(bin, &common, port, "rowgate-variant", None, &args.variant_env).await?)
             }
         };
-        println!("signing in {} members and {} owners…", size.orgs, size.orgs);
-        let members = tokens::sign_in(&rowgate.base_url, size, Acting::Member).await?;
-        let owners = tokens::sign_in(&rowgate.base_url, size, Acting::Owner).await?;
+        let orgs_in_play = (args.variants as u64).min(size.orgs);
+        let members = tokens::sign_in(&rowgate.base_url, size, orgs_in_play, Acting::Member).await?;
+        let owners = tokens::sign_in(&rowgate.base_url, size, orgs_in_play, Acting::Owner).await?;
+        println!(
+            "signed in {} members and {} owners of {orgs_in_play} orgs",
+            members.iter().map(Vec::len).sum::<usize>(),
+            owners.len()
+        );
         let postrust_bin = args.postrust.clone().or_else(|| {
             let default = PathBuf::from("bench/.tools/bin/postrust");
             default.exists().then_some(default)
@@ -151,6 +160,7 @@ impl Bench {
             variant,
             members,
             owners,
+            orgs_in_play,
             work,
             floors: BTreeMap::new(),
             lua: BTreeMap::new(),
@@ -172,17 +182,26 @@ impl Bench {
         let _ = self.db.cluster.stop().await;
     }
 
-    fn tokens(&self, acting: Acting) -> &[String] {
+    fn tokens(&self, acting: Acting) -> &[Vec<String>] {
         match acting {
             Acting::Member => &self.members,
             Acting::Owner => &self.owners,
         }
     }
 
-    /// Every org's request of a scenario (not Refresh).
-    fn requests(&self, scenario: Scenario) -> Vec<HttpRequest> {
+    /// The requests wrk rotates over (not Refresh): every acting user of the orgs in play, in
+    /// rounds over the orgs, so the first `orgs_in_play` are one per org (the ones the floor
+    /// replays) and the JWT cache sees every user's token.
+    pub fn requests(&self, scenario: Scenario) -> Vec<HttpRequest> {
         let tokens = self.tokens(scenario.acting());
-        (1..=self.size.orgs).map(|org| scenario.request(self.size, org, &tokens[org as usize - 1])).collect()
+        let per_org = tokens.iter().map(Vec::len).max().unwrap_or(0);
+        (0..per_org)
+            .flat_map(|k| {
+                tokens.iter().enumerate().filter_map(move |(i, org_tokens)| {
+                    org_tokens.get(k).map(|t| scenario.request(self.size, i as u64 + 1, t))
+                })
+            })
+            .collect()
     }
 
     fn next_run(&mut self) -> String {
@@ -351,34 +370,44 @@ impl Bench {
                 let mut refresh = None;
                 if scenario == Scenario::Refresh {
                     let run = self.next_run();
-                    let per_chain = 800 * duration.as_secs() as usize + 100;
+                    // Room for 20,000 refreshes a second over the whole run, warm-up included.
+                    let seconds = (duration + Duration::from_secs(self.args.warmup)).as_secs() as usize;
+                    let per_chain = 20_000 * seconds / self.args.pool.max(1) + 500;
                     tokens::refresh_tokens(&self.admin, &run, self.args.pool, per_chain).await?;
                     variables.push(("run".into(), run.clone()));
                     variables.push(("seq".into(), "0".into()));
                     refresh = Some((run, per_chain));
                 }
                 let log_dir = self.work.join("pgbench-log");
-                let meter = Meter::start(None, self.postmaster)?;
-                let p = pgbench::run(pgbench::Run {
+                let warmup = Duration::from_secs(self.args.warmup);
+                let run = pgbench::run(pgbench::Run {
                     pgbench: &self.pgbench,
                     conninfo: &self.common.database_url,
                     scripts: &scripts,
                     variables: &variables,
                     clients: self.args.pool,
                     threads: LOAD_THREADS,
+                    warmup,
                     duration,
                     log_dir: &log_dir,
-                })
-                .await?;
+                });
+                // CPU is metered from the end of pgbench's warm-up, like its transactions.
+                let postmaster = self.postmaster;
+                let metered = async {
+                    tokio::time::sleep(warmup).await;
+                    Meter::start(None, postmaster)
+                };
+                let (p, meter) = tokio::join!(run, metered);
+                let (p, meter) = (p?, meter?);
                 let mut errors = p.failed;
                 if let Some((run, per_chain)) = refresh {
                     let (used, most) = tokens::refresh_tokens_used(&self.admin, &run, self.args.pool).await?;
                     ensure!((most as usize) < per_chain, "a pgbench client ran out of refresh tokens");
-                    errors += (p.transactions as i64 - used).max(0) as u64;
+                    errors += (p.all_transactions as i64 - used).max(0) as u64;
                 }
                 let load = Load {
                     requests: p.transactions,
-                    seconds: duration.as_secs_f64(),
+                    seconds: p.transactions as f64 / p.tps.max(1e-9),
                     rps: p.tps,
                     p50_us: p.p50_us,
                     p99_us: p.p99_us,
@@ -407,7 +436,7 @@ impl Bench {
         .await?;
         let http = reqwest::Client::new();
         let outcome = async {
-            let k = (self.args.variants as u64).min(self.size.orgs) as usize;
+            let k = self.orgs_in_play as usize;
             for &scenario in scenarios {
                 cap.take();
                 let requests: Vec<HttpRequest> = if scenario == Scenario::Refresh {

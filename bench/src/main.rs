@@ -40,8 +40,10 @@ pub struct Args {
     /// Scenarios to run (default: all): single, page, embed, count, post, patch, rpc, refresh.
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
-    /// Database connections of each gateway's pool, and pgbench's client count.
-    #[arg(long, default_value_t = 16)]
+    /// Database connections of each gateway's pool, and pgbench's client count. 8 on the 2-core
+    /// machine the results come from: four per core, the upper end of docs/performance.md's
+    /// advice; 16 made every system slower (more backends competing for two cores).
+    #[arg(long, default_value_t = 8)]
     pub pool: usize,
     /// Where the benchmark's PostgreSQL cluster, scripts and logs live.
     #[arg(long, default_value_os_t = database::default_dir())]
@@ -67,8 +69,9 @@ pub struct Args {
     /// Skip the CPU profile of the read path.
     #[arg(long)]
     pub skip_profile: bool,
-    /// Captured requests per scenario that pgbench replays (each its own script; at most 128).
-    #[arg(long, default_value_t = 64)]
+    /// Captured requests per scenario that pgbench replays (each its own script; at most 128),
+    /// one per org: the gateways' loads touch the same orgs (all their acting members).
+    #[arg(long, default_value_t = 128)]
     pub variants: usize,
     /// Record pg_stat_statements around every measured run (into the work directory's pgss/):
     /// where PostgreSQL's time goes, per statement, planning included. Costs a little throughput.

@@ -105,10 +105,13 @@ fn substitute(sql: &str, names: &[String]) -> Result<String> {
     Ok(out)
 }
 
-/// What pgbench measured in one run.
+/// What pgbench measured in one run, after its warm-up.
 #[derive(Debug, Clone)]
 pub struct PgbenchResult {
+    /// Transactions that ended after the warm-up.
     pub transactions: u64,
+    /// Every transaction of the run, warm-up included.
+    pub all_transactions: u64,
     pub tps: f64,
     pub failed: u64,
     pub p50_us: u64,
@@ -122,6 +125,10 @@ pub struct Run<'a> {
     pub variables: &'a [(String, String)],
     pub clients: usize,
     pub threads: usize,
+    /// Run for this long first, unmeasured: pgbench opens new connections every run, and each
+    /// prepares every script's statements and plans them afresh for their first executions,
+    /// while a gateway's pooled connections stay prepared from one run to the next.
+    pub warmup: Duration,
     pub duration: Duration,
     pub log_dir: &'a Path,
 }
@@ -133,7 +140,7 @@ pub async fn run(r: Run<'_>) -> Result<PgbenchResult> {
     cmd.args(["-n", "-M", "prepared"])
         .arg(format!("--client={}", r.clients))
         .arg(format!("--jobs={}", r.threads.min(r.clients)))
-        .arg(format!("--time={}", r.duration.as_secs()))
+        .arg(format!("--time={}", (r.warmup + r.duration).as_secs()))
         .arg("--log")
         .arg(format!("--log-prefix={}", r.log_dir.join("tx").display()));
     for s in r.scripts {
@@ -149,16 +156,29 @@ pub async fn run(r: Run<'_>) -> Result<PgbenchResult> {
     if !output.status.success() || stderr.contains("aborted") {
         bail!("pgbench failed: {stdout}{stderr}");
     }
-    let mut latencies = read_latencies(r.log_dir)?;
-    latencies.sort_unstable();
     let summary = parse_summary(&stdout)?;
+    let log = read_log(r.log_dir)?;
+    let (mut latencies, seconds) = after_warmup(&log, r.warmup);
+    latencies.sort_unstable();
     Ok(PgbenchResult {
-        transactions: summary.0,
-        tps: summary.1,
+        transactions: latencies.len() as u64,
+        all_transactions: summary.0,
+        tps: latencies.len() as f64 / seconds.max(1e-9),
         failed: summary.2,
         p50_us: percentile(&latencies, 50.0),
         p99_us: percentile(&latencies, 99.0),
     })
+}
+
+/// The latencies of the transactions that ended after the warm-up, and the seconds from the
+/// warm-up's end to the last transaction's end.
+fn after_warmup(log: &[(u64, u64)], warmup: Duration) -> (Vec<u64>, f64) {
+    let Some(first_end) = log.iter().map(|&(_, end)| end).min() else { return (Vec::new(), 0.0) };
+    let first_start = log.iter().map(|&(lat, end)| end.saturating_sub(lat)).min().unwrap_or(first_end);
+    let cutoff = first_start + warmup.as_micros() as u64;
+    let last = log.iter().map(|&(_, end)| end).max().unwrap_or(cutoff);
+    let latencies = log.iter().filter(|&&(_, end)| end >= cutoff).map(|&(lat, _)| lat).collect();
+    (latencies, last.saturating_sub(cutoff) as f64 / 1e6)
 }
 
 /// `(processed, tps, failed)` from pgbench's summary.
@@ -180,12 +200,18 @@ fn parse_summary(stdout: &str) -> Result<(u64, f64, u64)> {
     ))
 }
 
-/// Per-transaction latencies (µs) from pgbench's `--log` files: `client tx latency script epoch us`.
-fn read_latencies(dir: &Path) -> Result<Vec<u64>> {
+/// `(latency µs, end µs since the epoch)` of every transaction in pgbench's `--log` files, whose
+/// lines are `client tx latency script epoch_s epoch_us`.
+fn read_log(dir: &Path) -> Result<Vec<(u64, u64)>> {
     let mut all = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let text = std::fs::read_to_string(entry?.path())?;
-        all.extend(text.lines().filter_map(|l| l.split_whitespace().nth(2)?.parse::<u64>().ok()));
+        all.extend(text.lines().filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (lat, s, us) =
+                (f.get(2)?.parse::<u64>().ok()?, f.get(4)?.parse::<u64>().ok()?, f.get(5)?.parse::<u64>().ok()?);
+            Some((lat, s * 1_000_000 + us))
+        }));
     }
     Ok(all)
 }
@@ -255,6 +281,22 @@ mod tests {
         let bad = vec![Executed::Simple("select '{\"a\":1}'".into())];
         assert!(script(&bad, "x", &[]).is_err());
         assert!(check_plain("select x::text, y::jsonb").is_ok());
+    }
+
+    #[test]
+    fn the_warmup_is_left_out() {
+        // Started at t = 0 s; two transactions end in the first second, three after it.
+        let base = 1_700_000_000_000_000u64;
+        let log = [
+            (500, base + 500),
+            (700, base + 900_000),
+            (100, base + 1_000_100),
+            (200, base + 1_500_000),
+            (300, base + 2_000_000),
+        ];
+        let (lat, seconds) = after_warmup(&log, Duration::from_secs(1));
+        assert_eq!(lat, vec![100, 200, 300]);
+        assert!((seconds - 1.0).abs() < 1e-9, "{seconds}");
     }
 
     #[test]

@@ -80,6 +80,11 @@ impl Results {
             ("gateway pool / pgbench clients".to_string(), args.pool.to_string()),
             ("run".to_string(), format!("{} s measured after a {} s warm-up per scenario and system; {} round(s), systems alternating in every cell", args.duration, args.warmup, args.rounds)),
             ("load".to_string(), format!("wrk -t2 at {:?} connections; pgbench -M prepared -j2, one pipeline per transaction", args.connections)),
+            ("orgs in play".to_string(), format!(
+                "the first {} orgs: pgbench replays one captured request per org, wrk rotates over all their acting members' requests (the same rows, different tokens)",
+                (args.variants as u64).min(size.orgs)
+            )),
+            ("scheduler".to_string(), format!("kernel.sched_autogroup_enabled = {} (bench/run turns it off as root: every PostgreSQL backend calls setsid(), so with autogroups each backend is scheduled as its own group and the gateways' requests stalled 0.2–1 s)", autogroup())),
             ("PostgreSQL".to_string(), "shared_buffers 1GB, synchronous_commit off (fsync on), over TCP on 127.0.0.1".to_string()),
             ("gateways".to_string(), "pre-request internal.check_request, HS256 tokens from /auth/v1, rowgate's default log level (one JSON access line per request)".to_string()),
         ];
@@ -92,6 +97,11 @@ impl Results {
             ..Default::default()
         }
     }
+}
+
+fn autogroup() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
+        .map_or("unknown".into(), |s| s.trim().to_string())
 }
 
 /// Mean over rounds of one (system, scenario, connections) cell.

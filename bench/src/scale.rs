@@ -53,8 +53,7 @@ pub async fn curves(b: &mut Bench) -> Result<()> {
     }
 
     println!("scale: idle keep-alive clients");
-    let requests: Vec<HttpRequest> =
-        (1..=b.size.orgs).map(|org| Scenario::Single.request(b.size, org, &b.members[org as usize - 1])).collect();
+    let requests: Vec<HttpRequest> = b.requests(Scenario::Single);
     let mut gateways = vec![(System::Rowgate, b.rowgate.pid, b.rowgate.base_url.clone())];
     if let Some(p) = &b.postrust {
         gateways.push((System::Postrust, p.pid, p.base_url.clone()));

@@ -21,19 +21,23 @@ pub fn uid(kind: u32, n: u64) -> String {
     format!("{kind:08x}-0000-4000-8000-{n:012x}")
 }
 
-/// Which member of an org acts.
+/// Which members of an org act.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Acting {
-    /// The third member (role `member`): reads and writes tasks.
+    /// The members with role `member` (the third to the eighth): read and write tasks.
     Member,
     /// The first member (role `owner`): lists the org's API tokens.
     Owner,
 }
 
 impl Acting {
-    /// The user number of this member of org `org` (1-based).
-    pub fn user(self, size: DataSize, org: u64) -> u64 {
-        (org - 1) * size.members + if self == Acting::Owner { 1 } else { 3 }
+    /// The user numbers (1-based) of the acting members of org `org`.
+    pub fn users(self, size: DataSize, org: u64) -> Vec<u64> {
+        let first = (org - 1) * size.members;
+        match self {
+            Acting::Owner => vec![first + 1],
+            Acting::Member => (3..=size.members.min(8)).map(|j| first + j).collect(),
+        }
     }
 }
 
@@ -187,8 +191,8 @@ mod tests {
     fn ids_match_the_sql_numbering() {
         // bench.uid(4, 1000001) in data.sql.
         assert_eq!(uid(4, 1_000_001), "00000004-0000-4000-8000-0000000f4241");
-        assert_eq!(Acting::Member.user(DataSize::FULL, 2), 13);
-        assert_eq!(Acting::Owner.user(DataSize::FULL, 1), 1);
+        assert_eq!(Acting::Member.users(DataSize::FULL, 2), vec![13, 14, 15, 16, 17, 18]);
+        assert_eq!(Acting::Owner.users(DataSize::FULL, 1), vec![1]);
     }
 
     #[test]

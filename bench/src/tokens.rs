@@ -8,15 +8,17 @@ use tokio_postgres::Client;
 
 use crate::scenarios::{Acting, DataSize};
 
-/// Signs in the acting user of every org; returns the access tokens, org 1 first.
-pub async fn sign_in(base_url: &str, size: DataSize, acting: Acting) -> Result<Vec<String>> {
+/// Signs in the acting users of orgs 1 to `orgs`; returns their access tokens by org, org 1 first.
+pub async fn sign_in(base_url: &str, size: DataSize, orgs: u64, acting: Acting) -> Result<Vec<Vec<String>>> {
     let http = reqwest::Client::new();
     let url = format!("{base_url}/auth/v1/token?grant_type=password");
-    stream::iter(1..=size.orgs)
-        .map(|org| {
+    let users: Vec<(u64, u64)> =
+        (1..=orgs).flat_map(|org| acting.users(size, org).into_iter().map(move |u| (org, u))).collect();
+    let tokens: Vec<(u64, String)> = stream::iter(users)
+        .map(|(org, user)| {
             let (http, url) = (http.clone(), url.clone());
             async move {
-                let email = format!("user{}@bench.test", acting.user(size, org));
+                let email = format!("user{user}@bench.test");
                 let r = http
                     .post(&url)
                     .json(&serde_json::json!({"email": email, "password": "bench-password"}))
@@ -27,12 +29,18 @@ pub async fn sign_in(base_url: &str, size: DataSize, acting: Acting) -> Result<V
                 if !status.is_success() {
                     bail!("sign-in of {email}: {status} {body}");
                 }
-                body["access_token"].as_str().map(str::to_string).context("no access_token in the sign-in answer")
+                let token = body["access_token"].as_str().context("no access_token in the sign-in answer")?;
+                Ok((org, token.to_string()))
             }
         })
         .buffered(16)
         .try_collect()
-        .await
+        .await?;
+    let mut by_org = vec![Vec::new(); orgs as usize];
+    for (org, token) in tokens {
+        by_org[org as usize - 1].push(token);
+    }
+    Ok(by_org)
 }
 
 /// `chains` fresh sessions with `per_chain` unused refresh tokens each (bench.refresh_tokens);
