@@ -53,7 +53,7 @@ async fn respond(state: &AppState, parts: &mut Parts, body: Incoming) -> Respons
         Err(limited) => Err(limited.into_api_error()),
         Ok(()) => match read_body(parts, body, &state.config).await {
             Ok(bytes) if parts.uri.path().starts_with("/auth/v1/") => {
-                Ok(Box::pin(super::auth_service::handle(state, parts, &bytes)).await)
+                Ok(super::auth_service::handle(state, parts, &bytes).await)
             }
             Ok(bytes) => serve(state, parts, &bytes).await,
             Err(e) => Err(e),
@@ -432,15 +432,15 @@ fn options(allow: &'static str) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// The size of the future `f` returns, without calling it.
     fn future_size<F, Fut>(_: F) -> usize
     where
-        F: Fn(std::sync::Arc<AppState>, Request<Incoming>) -> Fut,
+        F: Fn(Arc<AppState>, Request<Incoming>) -> Fut,
     {
         std::mem::size_of::<Fut>()
     }
-
-    use super::*;
 
     /// Every request's future is moved into its connection's task and lives as long as the
     /// request: it was 41 KB when deadpool's inline connection start-up and the timing wrappers'
