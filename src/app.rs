@@ -78,6 +78,12 @@ impl Running {
 pub enum StartError {
     #[error("{0}")]
     Key(#[from] crate::auth::KeyError),
+    #[error(
+        "ROWGATE_JWT_SIGNING_KEY: not set, and ROWGATE_JWT_SECRET is not a plain secret that could sign; \
+         /auth/v1 needs a key for its tokens: set ROWGATE_JWT_SIGNING_KEY=\"$(rowgate keys generate)\", \
+         or ROWGATE_AUTH_ENABLED=false to run without /auth/v1"
+    )]
+    NoSigningKey,
     #[error("DATABASE_URL: {0}")]
     Pool(String),
     #[error("{0}")]
@@ -89,18 +95,26 @@ pub enum StartError {
 }
 
 pub async fn start(config: Config) -> Result<Running, StartError> {
-    let signing = match &config.jwt_signing_key {
+    let configured = match &config.jwt_signing_key {
         Some(text) => Some(SigningKey::parse(text)?),
         None => None,
     };
     let auth = Authenticator::new(AuthConfig {
-        trusted_jwks: signing.iter().map(|k| k.verification_jwks().to_string()).collect(),
+        trusted_jwks: configured.iter().map(|k| k.verification_jwks().to_string()).collect(),
         secret: config.jwt_secret.clone(),
         audience: config.jwt_aud.clone(),
         role_claim: config.jwt_role_claim.clone(),
         anon_role: config.anon_role.clone(),
         cache_max_entries: config.jwt_cache_max_entries,
     })?;
+    // Refused at start-up rather than with a 500 at the first sign-in.
+    let signing = match configured {
+        Some(key) => Some(key),
+        None if config.auth_enabled => Some(
+            config.jwt_secret.as_deref().and_then(SigningKey::from_shared_secret).ok_or(StartError::NoSigningKey)?,
+        ),
+        None => None,
+    };
     let url = config.database_url.clone().ok_or_else(|| StartError::Pool("not set".into()))?;
     let pool = build_pool(&url, config.pool_size, config.pool_timeout).map_err(StartError::Pool)?;
     let pg_target = crate::tls::PgTarget::from_url(&url)?;
@@ -191,7 +205,11 @@ async fn reloader(state: Arc<AppState>) {
             match reload_once(&state).await {
                 Ok(()) => break,
                 Err(e) => {
-                    tracing::warn!(error = %e, "schema cache load failed; retrying");
+                    tracing::warn!(
+                        "schema cache load failed from PostgreSQL at {}: {e}; retrying in {} ms",
+                        state.pg_target.describe(),
+                        delay.as_millis()
+                    );
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
                 }
@@ -206,7 +224,7 @@ pub async fn reload_once(state: &AppState) -> Result<(), String> {
         e
     };
     // Its own connection: the pool's speak only the request pipeline (db::wire).
-    let client = state.pg_target.connect().await.map_err(|e| failed(e.to_string()))?;
+    let client = state.pg_target.connect().await.map_err(|e| failed(crate::db::error::with_causes(&e)))?;
     let (cache, took) = schema::load(&client, &state.config.schemas).await.map_err(|e| failed(e.to_string()))?;
     state.metrics.schema_loaded(took);
     tracing::info!(relations = cache.relation_count(), ms = took.as_millis() as u64, "schema cache loaded");

@@ -49,6 +49,34 @@ pub fn ensure_signing_key(cwd: &Path) -> Result<String, String> {
     Ok(jwk)
 }
 
+/// The two keys a Supabase client is configured with, as `supabase start` prints them.
+pub struct ApiKeys {
+    /// `{"role": "anon"}`: what a browser ships (`createClient(url, anonKey)`).
+    pub anon: String,
+    /// `{"role": "service_role"}`: for servers and scripts only.
+    pub service_role: String,
+}
+
+/// Ten-year HS256 keys signed with the embedded secret. They are the same on every start (issued
+/// at the secret file's creation), so a client's `.env` keeps working until the secret changes.
+/// `None` when the secret is a JWK or a file (`@path`): keys are then the operator's to mint.
+pub fn api_keys(cwd: &Path, secret: &str) -> Option<ApiKeys> {
+    const TEN_YEARS: u64 = 10 * 365 * 24 * 3600;
+    if secret.starts_with('{') || secret.starts_with('@') {
+        return None;
+    }
+    let issued = std::fs::metadata(secret_path(cwd))
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| std::time::SystemTime::now())
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let key = |role: &str| {
+        let claims = serde_json::json!({"role": role, "iss": "rowgate", "iat": issued, "exp": issued + TEN_YEARS});
+        crate::auth::mint_hs256(secret, &claims)
+    };
+    Some(ApiKeys { anon: key("anon"), service_role: key("service_role") })
+}
+
 pub fn random_secret() -> String {
     rand::thread_rng().sample_iter(&Alphanumeric).take(48).map(char::from).collect()
 }

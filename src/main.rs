@@ -52,15 +52,23 @@ fn init_logging(config: &Config) {
     let mut filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into());
     // tokio-postgres logs every statement's parameters at debug: passwords, refresh tokens and
     // the request headers (bearer tokens) would reach the log at ROWGATE_LOG=debug. Its debug
-    // output is never enabled, whatever ROWGATE_LOG says (these directives replace the user's
-    // for the same targets).
-    for directive in ["tokio_postgres=info", "tokio_postgres::query=info", "tokio_postgres::prepare=info"] {
-        filter = filter.add_directive(directive.parse().expect("valid directive"));
-    }
+    // output is never enabled, whatever ROWGATE_LOG says (this directive replaces the user's for
+    // the same target). At info it would log the server's NOTICEs, e.g. every "already exists,
+    // skipping" of a re-run migration: warnings and errors only.
+    filter = filter.add_directive("tokio_postgres=warn".parse().expect("valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(rowgate::observe::log_writer::BatchedStderr::start());
-    match config.log_format {
+    // The log goes to standard error: text for a person at a terminal, JSON for a collector.
+    let format = config.log_format.unwrap_or_else(|| {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            LogFormat::Text
+        } else {
+            LogFormat::Json
+        }
+    });
+    match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
@@ -99,16 +107,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         eprintln!("rowgate: serving https://{tls_addr} (certificate reloaded on SIGHUP)");
     }
     if embedded.is_some() {
-        eprintln!(
-            "rowgate: create the first super admin (only while there are no users):\n  \
-             curl -X POST http://{}/auth/v1/bootstrap -H 'Content-Type: application/json' \
-             -d '{{\"email\":\"admin@example.com\",\"password\":\"a-long-passphrase\"}}'",
-            running.api_addr
-        );
-        eprintln!(
-            "rowgate: try  curl http://{}/todos   or, as alice:  curl -H \"Authorization: Bearer $(rowgate token --sub alice)\" http://{}/todos",
-            running.api_addr, running.api_addr
-        );
+        eprint!("{}", embedded_banner(&running, &cwd).await);
     }
 
     shutdown_signal().await;
@@ -120,6 +119,58 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What `supabase start` prints, for the embedded default: the API URL, the two keys a client
+/// needs, how to create the first user (only while there is none) and a first request.
+async fn embedded_banner(running: &rowgate::app::Running, cwd: &std::path::Path) -> String {
+    let api = format!("http://{}", running.api_addr);
+    let mut out =
+        format!("rowgate: API URL:          {api}   (REST also under {api}/rest/v1, auth under {api}/auth/v1)\n");
+    if let Some(keys) = running.state.config.jwt_secret.as_deref().and_then(|s| rowgate::embedded::api_keys(cwd, s)) {
+        out += &format!("rowgate: anon key:         {}\n", keys.anon);
+        out += &format!("rowgate: service_role key: {}\n", keys.service_role);
+    }
+    let bootstrap_needed = async {
+        let client = running.state.pg_target.connect().await.ok()?;
+        client.query_one("select auth.bootstrap_needed()", &[]).await.ok()?.try_get::<_, bool>(0).ok()
+    };
+    // Unknown (the query failed) counts as needed: the hint is harmless, a missing one is not.
+    if bootstrap_needed.await.unwrap_or(true) {
+        out += &format!(
+            "rowgate: create the first super admin (only while there are no users):\n  \
+             curl -X POST {api}/auth/v1/bootstrap -H 'Content-Type: application/json' \
+             -d '{{\"email\":\"admin@example.com\",\"password\":\"a-long-passphrase\"}}'\n"
+        );
+    }
+    out += &format!(
+        "rowgate: try  curl {api}/todos   or, as alice:  curl -H \"Authorization: Bearer $({} token --sub alice)\" {api}/todos\n",
+        self_command()
+    );
+    out
+}
+
+/// How to run this binary again from the shell that started it: `cargo run` for a build in a
+/// cargo target directory (it is not on PATH), `rowgate` when PATH finds this binary, else its path.
+fn self_command() -> String {
+    let Ok(exe) = std::env::current_exe() else { return "rowgate".into() };
+    let profile_dir = exe.parent();
+    let in_target = profile_dir.and_then(|p| p.parent()).and_then(|t| t.file_name()).is_some_and(|n| n == "target");
+    match profile_dir.and_then(|p| p.file_name()).and_then(|n| n.to_str()) {
+        Some("release") if in_target => return "cargo run --release -q --".into(),
+        Some("debug") if in_target => return "cargo run -q --".into(),
+        _ => {}
+    }
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| {
+            dir.join("rowgate").canonicalize().ok().zip(exe.canonicalize().ok()).is_some_and(|(a, b)| a == b)
+        })
+    });
+    if on_path {
+        "rowgate".into()
+    } else {
+        exe.display().to_string()
+    }
 }
 
 async fn shutdown_signal() {
@@ -218,7 +269,8 @@ fn token(args: TokenArgs) -> Result<(), String> {
         return Err("ROWGATE_JWT_SECRET: `rowgate token` signs only with a plain HS256 secret".into());
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let mut claims = serde_json::json!({"role": args.role, "iat": now, "exp": now + args.expires_in});
+    let exp = (now as i64).saturating_add(args.expires_in);
+    let mut claims = serde_json::json!({"role": args.role, "iat": now, "exp": exp});
     if let Some(sub) = args.sub {
         claims["sub"] = sub.into();
     }

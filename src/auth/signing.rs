@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 use super::error::KeyError;
 
 pub struct SigningKey {
-    pub kid: String,
+    /// In every token's header; `None` for `ROWGATE_JWT_SECRET` used as the signing key.
+    pub kid: Option<String>,
     alg: Algorithm,
     encoding: EncodingKey,
     /// `{"kty":"EC","crv":"P-256","x":..,"y":..,"kid":..,"alg":"ES256","use":"sig"}` (or RSA);
@@ -81,7 +82,7 @@ impl SigningKey {
         let der = pair.to_pkcs8v1().map_err(|_| bad("cannot encode the key"))?;
         let encoding = EncodingKey::from_ec_der(der.as_ref());
         let public_jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "alg": "ES256", "use": "sig"});
-        Ok(SigningKey { kid, alg: Algorithm::ES256, encoding, public_jwk })
+        Ok(SigningKey { kid: Some(kid), alg: Algorithm::ES256, encoding, public_jwk })
     }
 
     /// An RSA PKCS#8 PEM: RS256, named by the thumbprint of its public key.
@@ -95,7 +96,7 @@ impl SigningKey {
         let kid = URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16]);
         let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| bad(format!("unusable RSA key: {e}")))?;
         let public_jwk = json!({"kty": "RSA", "n": n, "e": e, "kid": kid, "alg": "RS256", "use": "sig"});
-        Ok(SigningKey { kid, alg: Algorithm::RS256, encoding, public_jwk })
+        Ok(SigningKey { kid: Some(kid), alg: Algorithm::RS256, encoding, public_jwk })
     }
 
     /// `{"kty":"oct","k":..,"kid":..}`: HS256 with a secret of at least 32 bytes.
@@ -107,7 +108,34 @@ impl SigningKey {
         }
         let kid = jwk["kid"].as_str().ok_or_else(|| bad("an oct key needs a \"kid\""))?.to_string();
         let public_jwk = json!({"kty": "oct", "k": k, "kid": kid, "alg": "HS256", "use": "sig"});
-        Ok(SigningKey { kid, alg: Algorithm::HS256, encoding: EncodingKey::from_secret(&secret), public_jwk })
+        Ok(SigningKey {
+            kid: Some(kid),
+            alg: Algorithm::HS256,
+            encoding: EncodingKey::from_secret(&secret),
+            public_jwk,
+        })
+    }
+
+    /// `ROWGATE_JWT_SECRET` as the signing key when it is a plain HS256 secret (or `@path` to
+    /// one), as GoTrue signs with its JWT secret; `None` for a JWK or JWKS, which verification
+    /// may hold only the public half of. The gateway already trusts the secret, so the key's
+    /// `verification_jwks` is not needed for it.
+    pub fn from_shared_secret(secret: &str) -> Option<SigningKey> {
+        let text = match secret.trim().strip_prefix('@') {
+            Some(path) => std::fs::read_to_string(path).ok()?,
+            None => secret.to_string(),
+        };
+        let text = text.trim();
+        if text.is_empty() || text.starts_with('{') {
+            return None;
+        }
+        let public_jwk = json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode(text), "alg": "HS256", "use": "sig"});
+        Some(SigningKey {
+            kid: None,
+            alg: Algorithm::HS256,
+            encoding: EncodingKey::from_secret(text.as_bytes()),
+            public_jwk,
+        })
     }
 
     /// A new ES256 key as the private JWK text `ROWGATE_JWT_SIGNING_KEY` accepts.
@@ -126,7 +154,7 @@ impl SigningKey {
     /// Signs `claims` with this key (`alg` ES256, `kid` in the header).
     pub fn sign(&self, claims: &Value) -> Result<String, KeyError> {
         let mut header = Header::new(self.alg);
-        header.kid = Some(self.kid.clone());
+        header.kid = self.kid.clone();
         jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| bad(format!("signing failed: {e}")))
     }
 
@@ -166,7 +194,7 @@ mod tests {
         assert_eq!((jwk["kty"].as_str(), jwk["alg"].as_str()), (Some("EC"), Some("ES256")));
         assert!(jwk["d"].is_string() && jwk["kid"].is_string());
         let key = SigningKey::parse(&jwk_text).unwrap();
-        assert_eq!(key.kid, jwk["kid"].as_str().unwrap());
+        assert_eq!(key.kid.as_deref(), jwk["kid"].as_str());
         assert!(key.public_jwk.get("d").is_none(), "the public JWK must not carry the private part");
         let token = key.sign(&json!({"role": "authenticated", "sub": "u1"})).unwrap();
         // Verified by the same code path the gateway uses, through the published JWKS.
@@ -204,10 +232,28 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_shared_secret_signs_without_a_kid_and_a_jwks_cannot() {
+        let secret = "reallyreallyreallyreallyverysafe-rowgate";
+        let key = SigningKey::from_shared_secret(secret).expect("a plain secret signs");
+        assert_eq!(key.kid, None);
+        let token = key.sign(&json!({"role": "authenticated"})).unwrap();
+        let auth = crate::auth::Authenticator::new(crate::auth::AuthConfig {
+            secret: Some(secret.into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(auth.authenticate(Some(format!("Bearer {token}").as_bytes()), 0).is_ok());
+        assert_eq!(key.jwks(), json!({"keys": []}), "a shared secret is never published");
+        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "a", "y": "b"}]}).to_string();
+        assert!(SigningKey::from_shared_secret(&jwks).is_none());
+        assert!(SigningKey::from_shared_secret("@/nonexistent/secret").is_none());
+    }
+
+    #[test]
     fn pem_keys_get_a_thumbprint_kid() {
         let pem = include_str!("testdata/ec_private.pem");
         let key = SigningKey::parse(pem).unwrap();
-        assert_eq!(key.kid.len(), 22);
+        assert_eq!(key.kid.as_deref().map(str::len), Some(22));
         assert_eq!(SigningKey::parse(pem).unwrap().kid, key.kid, "stable");
     }
 

@@ -86,9 +86,10 @@ pub struct TokenArgs {
     /// Extra claims as key=value (value parsed as JSON when possible).
     #[arg(long = "claim", value_name = "KEY=VALUE")]
     pub claims: Vec<String>,
-    /// Lifetime in seconds.
-    #[arg(long, default_value_t = 3600)]
-    pub expires_in: u64,
+    /// Lifetime in seconds; negative for a token that has already expired (the gateway allows
+    /// 30 s of clock skew, so `--expires-in -31` or less is refused as expired).
+    #[arg(long, default_value_t = 3600, allow_negative_numbers = true)]
+    pub expires_in: i64,
     #[arg(long, env = "ROWGATE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 }
@@ -127,6 +128,10 @@ pub struct ServeArgs {
     /// its public half is trusted and published at /auth/v1/.well-known/jwks.json.
     #[arg(long, env = "ROWGATE_JWT_SIGNING_KEY", hide_env_values = true)]
     pub jwt_signing_key: Option<String>,
+    /// Whether the auth service answers at /auth/v1 (true) or is off (false: 404, and no signing
+    /// key is needed).
+    #[arg(long, env = "ROWGATE_AUTH_ENABLED")]
+    pub auth_enabled: Option<String>,
     /// Whether POST /auth/v1/signup creates users (true) or is refused (false).
     #[arg(long, env = "ROWGATE_AUTH_SIGNUP_ENABLED")]
     pub auth_signup_enabled: Option<String>,
@@ -178,7 +183,7 @@ pub struct ServeArgs {
     /// tracing filter, e.g. info or rowgate=debug.
     #[arg(long, env = "ROWGATE_LOG")]
     pub log: Option<String>,
-    /// json or text.
+    /// json or text (default: text when standard error is a terminal, json otherwise).
     #[arg(long, env = "ROWGATE_LOG_FORMAT")]
     pub log_format: Option<String>,
     /// Largest request head (request line + headers) in bytes, at least 8192 (431 beyond).

@@ -63,6 +63,8 @@ pub struct Config {
     pub anon_role: Option<String>,
     pub jwt_secret: Option<String>,
     pub jwt_signing_key: Option<String>,
+    /// `ROWGATE_AUTH_ENABLED`: whether `/auth/v1` answers (it then needs a key that can sign).
+    pub auth_enabled: bool,
     pub auth_signup_enabled: bool,
     pub jwt_aud: Option<String>,
     pub jwt_role_claim: String,
@@ -82,7 +84,8 @@ pub struct Config {
     pub server_timing: bool,
     pub cors_origins: Option<Vec<String>>,
     pub log: String,
-    pub log_format: LogFormat,
+    /// `None`: text on a terminal, JSON otherwise (decided where the log is opened).
+    pub log_format: Option<LogFormat>,
     /// Connection limits, timeouts and rate limits (`limits.rs`).
     pub limits: Limits,
 }

@@ -92,8 +92,9 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         }
     };
     let log_format = match a.log_format.as_deref().map(str::trim) {
-        None | Some("json") => LogFormat::Json,
-        Some("text") => LogFormat::Text,
+        None => None,
+        Some("json") => Some(LogFormat::Json),
+        Some("text") => Some(LogFormat::Text),
         Some(other) => return Err(err("ROWGATE_LOG_FORMAT", format!("expected json or text, got {other:?}"))),
     };
     let database_url = database_url(pick(&a.database_url, "PGRST_DB_URI"))?;
@@ -107,6 +108,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         anon_role,
         jwt_secret: pick(&a.jwt_secret, "PGRST_JWT_SECRET").filter(|s| !s.is_empty()),
         jwt_signing_key: a.jwt_signing_key.clone().filter(|s| !s.trim().is_empty()),
+        auth_enabled: a.auth_enabled.is_none() || boolean("ROWGATE_AUTH_ENABLED", a.auth_enabled.clone())?,
         auth_signup_enabled: a.auth_signup_enabled.is_none()
             || boolean("ROWGATE_AUTH_SIGNUP_ENABLED", a.auth_signup_enabled.clone())?,
         jwt_aud: pick(&a.jwt_aud, "PGRST_JWT_AUD").filter(|s| !s.is_empty()),

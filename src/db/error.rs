@@ -41,3 +41,19 @@ impl From<deadpool::managed::PoolError<DbError>> for DbError {
         }
     }
 }
+
+/// An error and its causes on one line: tokio-postgres's "error connecting to server" hides
+/// the OS error ("Connection refused (os error 111)") in its source.
+pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}

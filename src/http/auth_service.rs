@@ -36,6 +36,9 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if !state.config.auth_enabled {
+        return Err(not_found());
+    }
     match (&parts.method, parts.uri.path()) {
         (&Method::GET | &Method::HEAD, "/auth/v1/.well-known/jwks.json") => {
             let jwks = state.signing.as_ref().map_or_else(|| json!({ "keys": [] }), |k| k.jwks());
@@ -146,8 +149,12 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
             let user = checked(call(state, parts, Some(&identity), "select auth.get_user()::text", vec![]).await?)?;
             Ok(json_response(StatusCode::OK, &user))
         }
-        _ => Err(ApiError::new(404, "PGRST125", "Invalid path specified in request URL").into_response()),
+        _ => Err(not_found()),
     }
+}
+
+fn not_found() -> Response<Body> {
+    ApiError::new(404, "PGRST125", "Invalid path specified in request URL").into_response()
 }
 
 /// Runs one auth function as the gateway's own role (request roles cannot reach schema `auth`),

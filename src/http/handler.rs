@@ -38,6 +38,7 @@ async fn respond(state: &AppState, parts: &mut Parts, body: Incoming) -> Respons
     if let Some(e) = super::conn_guard::head_too_large(parts, state.config.limits.max_header_bytes) {
         return e.into_response();
     }
+    strip_rest_prefix(parts);
     let origins = state.config.cors_origins.as_deref();
     if let Some(resp) = super::cors::preflight(parts, origins) {
         return resp;
@@ -65,6 +66,26 @@ async fn respond(state: &AppState, parts: &mut Parts, body: Incoming) -> Respons
     };
     super::cors::decorate(parts, origins, resp.headers_mut());
     resp
+}
+
+/// `/rest/v1/…` is the REST API under Supabase's prefix, so `createClient(rowgateUrl, key)` works
+/// without a proxy; no PostgREST path starts with it. The rest of the pipeline (and the
+/// `request.path` setting) sees the path without it, as behind Supabase's gateway.
+fn strip_rest_prefix(parts: &mut Parts) {
+    let rest = match parts.uri.path().strip_prefix("/rest/v1") {
+        Some("") => "/",
+        Some(rest) if rest.starts_with('/') && !rest.starts_with("/auth/v1/") => rest,
+        _ => return,
+    };
+    let path_and_query = match parts.uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_string(),
+    };
+    let mut uri = parts.uri.clone().into_parts();
+    uri.path_and_query = hyper::http::uri::PathAndQuery::try_from(path_and_query).ok();
+    if let Ok(stripped) = hyper::Uri::from_parts(uri) {
+        parts.uri = stripped;
+    }
 }
 
 /// The whole body of POST/PATCH/PUT, up to `ROWGATE_MAX_BODY_BYTES` (413 beyond) and within

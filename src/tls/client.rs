@@ -17,6 +17,15 @@ use super::verify::{AcceptAny, ChainOnly};
 use super::{provider, TlsError};
 
 const VAR: &str = "DATABASE_URL";
+pub const DEFAULT_PORT: u16 = 5432;
+
+/// `host:port`, or the socket file of a unix-socket host.
+pub fn describe_host(host: &Host, port: u16) -> String {
+    match host {
+        Host::Tcp(h) => format!("{h}:{port}"),
+        Host::Unix(p) => format!("{}/.s.PGSQL.{port}", p.display()),
+    }
+}
 
 /// What a connection does about TLS, after applying the local-socket rules to `sslmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +80,21 @@ impl PgTarget {
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
         Ok(PgTarget { config, tls: MakeRustlsConnect::new(tls.clone()), rustls: Arc::new(tls), policy, mode, roots })
+    }
+
+    /// Where connections go, for log lines: `host:port (database d, user u)`, every host listed.
+    pub fn describe(&self) -> String {
+        let ports = self.config.get_ports();
+        let hosts: Vec<String> = self
+            .config
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(i, host)| describe_host(host, ports.get(i).or(ports.first()).copied().unwrap_or(DEFAULT_PORT)))
+            .collect();
+        let user = self.config.get_user().unwrap_or("(default)");
+        let dbname = self.config.get_dbname().unwrap_or(user);
+        format!("{} (database {dbname}, user {user})", hosts.join(","))
     }
 
     /// Connects once; the connection task is spawned.

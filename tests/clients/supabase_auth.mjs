@@ -4,8 +4,8 @@
 //
 //   node tests/clients/supabase_auth.mjs <origin> <anon-key>
 //
-// <origin> is rowgate itself, or with ROWGATE_CLIENT_VIA_PROXY=1 a reverse proxy that maps
-// /rest/v1 itself (the Caddyfile; tests/it/caddy.rs sets NODE_EXTRA_CA_CERTS to Caddy's root).
+// <origin> is rowgate itself, or a reverse proxy in front of it (the Caddyfile; tests/it/caddy.rs
+// sets NODE_EXTRA_CA_CERTS to Caddy's root).
 // Needs what tests/it/supabase_js.rs sets up: user ann@example.com with password
 // 'correct horse', and table api.private_notes readable by the signed-in user for rows whose owner is
 // their `sub` (RLS), holding one row of ann's and one of someone else's. Every check runs; each
@@ -25,20 +25,15 @@ const trace = process.env.ROWGATE_CLIENT_TRACE === '1';
 const EMAIL = 'ann@example.com';
 const PASSWORD = 'correct horse';
 
-// supabase-js calls <origin>/auth/v1/... and <origin>/rest/v1/...; rowgate serves /auth/v1
-// itself but the REST API at `/` (in production a reverse proxy strips /rest/v1). Rewriting the
-// prefix in the client's own fetch is the smallest faithful stand-in for that proxy: every
-// request still goes over real HTTP to rowgate with the exact method, headers and body
-// supabase-js produced; only the path prefix changes, exactly as the proxy would change it.
-// Behind the real proxy (ROWGATE_CLIENT_VIA_PROXY=1) the paths go out exactly as supabase-js made them.
-const viaProxy = process.env.ROWGATE_CLIENT_VIA_PROXY === '1';
+// supabase-js calls <origin>/auth/v1/... and <origin>/rest/v1/...; rowgate serves both itself
+// (and a reverse proxy such as the Caddyfile maps the same paths), so requests go out exactly as
+// supabase-js makes them. The fetch wrapper only records the exchanges for failure reports.
 let exchanges = [];
 async function gatewayFetch(input, init = {}) {
   if (typeof input !== 'string' && !(input instanceof URL)) {
     throw new Error(`unexpected fetch input ${Object.prototype.toString.call(input)}`);
   }
   const url = new URL(String(input));
-  if (!viaProxy && url.pathname.startsWith('/rest/v1/')) url.pathname = url.pathname.slice('/rest/v1'.length);
   const res = await fetch(url, init);
   exchanges.push({
     request: `${init.method ?? 'GET'} ${url.pathname}${url.search}`,
@@ -168,6 +163,13 @@ await check('after signOut the old access token no longer reads (401)', async ()
   assert.ok(e2, 'an error');
   assert.equal(e2.code, 'PGRST301');
   assert.equal(data, null);
+  // /auth/v1 refuses it as well (GoTrue's 403 session_not_found), without the pre-request check.
+  // supabase-js turns that code into its AuthSessionMissingError.
+  const { data: who, error: e4 } = await supabase.auth.getUser(old);
+  assert.equal(who.user, null);
+  assert.equal(exchanges.at(-1).status, 403);
+  assert.equal(JSON.parse(exchanges.at(-1).responseBody).error_code, 'session_not_found');
+  assert.equal(e4?.name, 'AuthSessionMissingError');
   // The first session's (rotated) refresh token is dead too.
   const { error: e3 } = await stale.auth.refreshSession({ refresh_token: first.refresh_token });
   assert.ok(e3, 'refresh after logout fails');

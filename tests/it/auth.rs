@@ -363,7 +363,7 @@ async fn alg_none_is_pgrst301() {
 
 #[tokio::test]
 async fn hs_rs_confusion_is_pgrst301() {
-    let g = Gateway::start_with(|a| a.jwt_secret = Some(RSA1_PUBLIC_JWK.trim().to_string())).await;
+    let g = start_verifying_only(RSA1_PUBLIC_JWK.trim().to_string()).await;
     // The classic attack: HMAC keyed with the (public) RSA key text.
     let forged = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -390,7 +390,7 @@ async fn hs_rs_confusion_is_pgrst301() {
 
 #[tokio::test]
 async fn jwks_rs256_and_es256_tokens_verify() {
-    let g = Gateway::start_with(|a| a.jwt_secret = Some(jwks())).await;
+    let g = start_verifying_only(jwks()).await;
     let rs = sign(Algorithm::RS256, Some("rsa-1"), &rsa1_key(), &json!({"role": "authenticated", "k": "rs"}));
     let row = whoami(&g, &[("Authorization", &format!("Bearer {rs}"))]).await;
     assert_eq!(row["role"], "authenticated");
@@ -412,7 +412,7 @@ async fn jwks_rs256_and_es256_tokens_verify() {
 
 #[tokio::test]
 async fn jwks_unknown_kid_is_pgrst301() {
-    let g = Gateway::start_with(|a| a.jwt_secret = Some(jwks())).await;
+    let g = start_verifying_only(jwks()).await;
     let t = sign(Algorithm::RS256, Some("nope"), &rsa1_key(), &json!({"role": "authenticated"}));
     let r = g.get_with("/whoami", &[("Authorization", &format!("Bearer {t}"))]).await;
     assert_token_error(&r, "PGRST301", Some("No suitable key or wrong key type"));
@@ -420,7 +420,7 @@ async fn jwks_unknown_kid_is_pgrst301() {
 
 #[tokio::test]
 async fn jwks_wrong_key_for_kid_is_pgrst301() {
-    let g = Gateway::start_with(|a| a.jwt_secret = Some(jwks())).await;
+    let g = start_verifying_only(jwks()).await;
     // Signed by rsa2, claiming to be rsa-1.
     let t = sign(Algorithm::RS256, Some("rsa-1"), &rsa2_key(), &json!({"role": "authenticated"}));
     let r = g.get_with("/whoami", &[("Authorization", &format!("Bearer {t}"))]).await;
@@ -461,17 +461,50 @@ async fn anon_disabled_without_token_is_pgrst302() {
     assert_eq!(whoami(&g, &[("Authorization", &auth)]).await["role"], "authenticated");
 }
 
+/// A gateway that trusts public keys only: nothing signs /auth/v1 tokens, so the service is off.
+async fn start_verifying_only(secret: String) -> Gateway {
+    Gateway::start_with(|a| {
+        a.jwt_secret = Some(secret);
+        a.auth_enabled = Some("false".into());
+    })
+    .await
+}
+
 #[tokio::test]
 async fn no_secret_configured_with_token_is_pgrst300() {
-    let g = Gateway::start_with(|a| a.jwt_secret = None).await;
+    // Without a secret nothing can sign /auth/v1 tokens: only with the auth service off.
+    let g = Gateway::start_with(|a| {
+        a.jwt_secret = None;
+        a.auth_enabled = Some("false".into());
+    })
+    .await;
     let r = g.get_with("/items", &[("Authorization", &bearer(json!({"role": "authenticated"})))]).await;
     assert_eq!(r.status, 500, "{}", r.body);
     assert_eq!(r.code(), "PGRST300");
     assert_eq!(r.json()["message"], "Server lacks JWT secret");
-    // Anonymous requests are unaffected.
+    // Anonymous requests are unaffected; /auth/v1 is off.
     let r = g.get("/items?select=id&order=id").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.ids(), vec![1, 2, 3, 4, 5]);
+    for path in ["/auth/v1/.well-known/jwks.json", "/auth/v1/user"] {
+        assert_eq!(g.get(path).await.status, 404, "{path}");
+    }
+    let r =
+        g.send(reqwest::Method::POST, "/auth/v1/signup", &[], r#"{"email":"a@b.co","password":"longenough"}"#).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}
+
+#[tokio::test]
+async fn startup_refuses_an_auth_service_without_a_key_that_can_sign() {
+    let db = TestDb::new().await;
+    let cfg = config(&db, |a| a.jwt_secret = None);
+    match rowgate::app::start(cfg).await {
+        Ok(running) => {
+            running.shutdown().await;
+            panic!("started an auth service that cannot sign");
+        }
+        Err(e) => assert!(e.to_string().starts_with("ROWGATE_JWT_SIGNING_KEY: not set"), "{e}"),
+    }
 }
 
 #[tokio::test]

@@ -374,7 +374,6 @@ async fn caddy_in_front_of_two_instances() {
             .arg(&origin)
             .arg(&anon_key)
             .env("NODE_EXTRA_CA_CERTS", &root)
-            .env("ROWGATE_CLIENT_VIA_PROXY", "1")
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .unwrap_or_else(|e| panic!("could not run node: {e}"))

@@ -13,9 +13,9 @@ use tokio_postgres::NoTls;
 
 use super::socket::{Handoff, Socket};
 use crate::db::DbError;
+use crate::tls::client::{describe_host, DEFAULT_PORT};
 use crate::tls::{PgTarget, Policy};
 
-const DEFAULT_PORT: u16 = 5432;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn unavailable(what: impl std::fmt::Display) -> DbError {
@@ -39,17 +39,10 @@ pub async fn connect(target: &PgTarget) -> Result<Socket, DbError> {
         match tokio::time::timeout(CONNECT_TIMEOUT, connect_host(target, host, addr, port)).await {
             Ok(Ok(socket)) => return Ok(socket),
             Ok(Err(e)) => last = e,
-            Err(_) => last = unavailable(format!("connecting to {} timed out", describe(host, port))),
+            Err(_) => last = unavailable(format!("connecting to {} timed out", describe_host(host, port))),
         }
     }
     Err(last)
-}
-
-fn describe(host: &Host, port: u16) -> String {
-    match host {
-        Host::Tcp(h) => format!("{h}:{port}"),
-        Host::Unix(p) => format!("{}/.s.PGSQL.{port}", p.display()),
-    }
 }
 
 async fn connect_host(
@@ -58,7 +51,7 @@ async fn connect_host(
     addr: Option<std::net::IpAddr>,
     port: u16,
 ) -> Result<Socket, DbError> {
-    let io = |e: std::io::Error| unavailable(format!("{}: {e}", describe(host, port)));
+    let io = |e: std::io::Error| unavailable(format!("{}: {e}", describe_host(host, port)));
     let socket = match host {
         Host::Unix(dir) => Socket::Unix(UnixStream::connect(dir.join(format!(".s.PGSQL.{port}"))).await.map_err(io)?),
         Host::Tcp(name) => {
