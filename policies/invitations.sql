@@ -12,8 +12,9 @@ begin
 end
 $$;
 
--- Owners/admins see and revoke their org's invitations. Creation and acceptance go through
--- api.create_invitation / api.accept_invitation (no insert/update grant).
+-- Owners/admins see and revoke their org's invitations (both kinds: addressed to an email, or
+-- "anyone with the link"). Creation and acceptance go through api.create_invitation,
+-- api.create_invite_link and api.accept_invitation (no insert/update grant).
 create policy invitations_select on api.invitations for select to authenticated
   using (org_id = any ((select internal.user_org_ids_at('admin'))::uuid[]));
 create policy invitations_delete on api.invitations for delete to authenticated

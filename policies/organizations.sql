@@ -13,7 +13,7 @@ end
 $$;
 
 -- Members read their orgs; the super admin reads all. No insert/delete grant: orgs are created by
--- api.register_organization.
+-- api.register_organization (anonymous sign-up) and api.create_organization (a signed-in user).
 create policy organizations_select on api.organizations for select to authenticated
   using (id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()));
 -- Owners and admins rename (only `name` is granted); status changes go through api.set_org_status

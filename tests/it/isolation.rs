@@ -1,5 +1,6 @@
 //! Tenant isolation over HTTP (issue 5 point 4, SPEC §6): the reference schema's isolation matrix
 //! and its edges (embedding, RPCs, counts, response headers, error messages, pooled connections),
+//! and how users join orgs (invitations, invite links, `create_organization`),
 //! exercised with real credentials — access tokens from `/auth/v1` password sign-in and API tokens
 //! from `api.create_api_token` — asserting the allowed and the denied outcome, and checking the
 //! database as the superuser afterwards.
@@ -15,6 +16,7 @@ mod errors;
 mod headers;
 mod leak;
 mod matrix;
+mod onboarding;
 mod rpcs;
 
 use std::collections::HashMap;

@@ -13,13 +13,14 @@ use crate::harness::*;
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// Cheapest first, so that a mutant is usually caught early.
-const SUITE_ORDER: [&str; 8] = [
+const SUITE_ORDER: [&str; 9] = [
     "01_catalog.sql",
     "10_tables.sql",
     "60_unfiltered.sql",
     "55_policies_alone.sql",
     "50_fences.sql",
     "20_rpcs.sql",
+    "25_invitations.sql",
     "30_oracles.sql",
     "40_org_status.sql",
 ];

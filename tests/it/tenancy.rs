@@ -388,7 +388,8 @@ async fn pending_orgs_work_within_limits() {
 #[tokio::test]
 async fn invitations() {
     let g = seeded().await;
-    let invite = |role: &str| json!({"org": ORG_A, "email": "new@x.test", "role": role}).to_string();
+    // Addressed to the loner (loner@x.test), in another case: emails match case-insensitively.
+    let invite = |role: &str| json!({"org": ORG_A, "email": "Loner@X.test", "role": role}).to_string();
     let r = send_as(&g, MEMBER_A, Method::POST, "/rpc/create_invitation", &invite("viewer")).await;
     assert_eq!(r.status, 403, "members do not invite: {}", r.body);
     let r = send_as(&g, ADMIN_A, Method::POST, "/rpc/create_invitation", &invite("owner")).await;
@@ -406,10 +407,23 @@ async fn invitations() {
     assert_eq!(stored[0]["token_hash"], expected_hash);
     assert!(!stored[0]["all_columns"].as_str().unwrap().contains(&token[37..]));
     // The admin sees it, the member does not.
-    assert_eq!(get_as(&g, ADMIN_A, "/invitations?select=email").await.json(), json!([{"email": "new@x.test"}]));
+    assert_eq!(
+        get_as(&g, ADMIN_A, "/invitations?select=email,kind").await.json(),
+        json!([{"email": "Loner@X.test", "kind": "email"}])
+    );
     assert_eq!(get_as(&g, MEMBER_A, "/invitations").await.json(), json!([]));
 
     let accept = json!({ "token": token }).to_string();
+    // Nobody but the addressee accepts it: not another org's owner, not a member of A, not A's
+    // owner who sent it; and nothing changes.
+    for user in [OWNER_B, VIEWER_A, OWNER_A] {
+        let r = send_as(&g, user, Method::POST, "/rpc/accept_invitation", &accept).await;
+        assert_eq!((r.status, r.code()), (403, "PT403".to_string()), "{user}: {}", r.body);
+        assert_eq!(r.json()["message"], json!("this invitation is for another email address"));
+    }
+    let members_of_a = format!("select count(*) from api.memberships where org_id = '{ORG_A}'");
+    assert_eq!(scalar(&g, &members_of_a).await, json!(4));
+    assert_eq!(scalar(&g, "select count(*) from api.invitations where accepted_at is not null").await, json!(0));
     let r = send_as(&g, LONER, Method::POST, "/rpc/accept_invitation", &accept).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json(), json!({"org_id": ORG_A, "role": "member"}));

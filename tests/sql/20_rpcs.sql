@@ -4,40 +4,59 @@
 -- not target.
 begin;
 \ir lib/fixture.sql
-select plan(1 + 7 * 13 * 2);
+select plan(1 + 12 * 13 * 2);
 
-create temporary table calls (fn regprocedure primary key, stmt text, cells text);
+-- One line per function, or several (`what` tells them apart) where who may call it depends on
+-- the arguments: accept_invitation is called with four invitations of the target org (see
+-- lib/fixture.sql), addressed to a guest who is none of the actors, to the user in no org (in
+-- another case), to the other org's member, and a link anyone signed in may use.
+create temporary table calls (line serial, fn regprocedure not null, what text not null, stmt text, cells text);
 --                                                                                anon owner_a admin_a member_a viewer_a owner_b admin_b member_b viewer_b loner super service token_a
-insert into calls values
-  ('api.register_organization(text, text, text)',
+insert into calls (fn, what, stmt, cells) values
+  ('api.register_organization(text, text, text)', '',
    'select count(*) from api.register_organization(''new_{x}@isolation.test'', ''correct horse'', ''New org'')',
                                                                                   'AB   AB      AB      AB       AB       AB      AB      AB       AB       AB    AB    .       AB'),
-  ('api.create_invitation(uuid, text, text)',
+  ('api.create_organization(text)', '',
+   'select count(*) from api.create_organization(''New org {x}'')',
+                                                                                  '.    AB      AB      AB       AB       AB      AB      AB       AB       AB    AB    .       . '),
+  ('api.create_invitation(uuid, text, text)', '',
    'select count(*) from api.create_invitation(isolation_test.id(''{x}''), ''invitee@isolation.test'', ''viewer'')',
                                                                                   '.    A       A       .        .        B       B       .        .        .     .     .       . '),
-  ('api.accept_invitation(text)',
+  ('api.create_invite_link(uuid, text, integer, interval)', '',
+   'select count(*) from api.create_invite_link(isolation_test.id(''{x}''), ''viewer'', 5)',
+                                                                                  '.    A       A       .        .        B       B       .        .        .     .     .       . '),
+  ('api.accept_invitation(text)', ' for a guest',
    'select count(*) from api.accept_invitation(isolation_test.invitation_token(''{x}''))',
+                                                                                  '.    .       .       .        .        .       .       .        .        .     .     .       . '),
+  ('api.accept_invitation(text)', ' for the loner',
+   'select count(*) from api.accept_invitation(isolation_test.invitation_token(''{x}'', ''for_loner_{x}''))',
+                                                                                  '.    .       .       .        .        .       .       .        .        AB    .     .       . '),
+  ('api.accept_invitation(text)', ' for the other org''s member',
+   'select count(*) from api.accept_invitation(isolation_test.invitation_token(''{x}'', ''cross_{x}''))',
+                                                                                  '.    .       .       B        .        .       .       A        .        .     .     .       . '),
+  ('api.accept_invitation(text)', ' of a link',
+   'select count(*) from api.accept_invitation(isolation_test.invitation_token(''{x}'', ''link_{x}''))',
                                                                                   '.    B       B       B        B        A       A       A        A        AB    AB    .       . '),
-  ('api.set_org_status(uuid, text)',
+  ('api.set_org_status(uuid, text)', '',
    'select count(*) from api.set_org_status(isolation_test.id(''{x}''), ''suspended'')',
                                                                                   '.    .       .       .        .        .       .       .        .        .     AB    .       . '),
-  ('api.create_api_token(uuid, text, text, timestamptz)',
+  ('api.create_api_token(uuid, text, text, timestamptz)', '',
    'select count(*) from api.create_api_token(isolation_test.id(''{x}''), ''new'', ''viewer'')',
                                                                                   '.    A       A       .        .        B       B       .        .        .     .     .       . '),
-  ('api.list_api_tokens(uuid)',
+  ('api.list_api_tokens(uuid)', '',
    'select count(*) from api.list_api_tokens(isolation_test.id(''{x}''))',
                                                                                   '.    A       A       .        .        B       B       .        .        .     .     .       . '),
-  ('api.revoke_api_token(uuid, uuid)',
+  ('api.revoke_api_token(uuid, uuid)', '',
    'select count(*) from api.revoke_api_token(isolation_test.id(''{x}''), isolation_test.id(''token_{x}''))',
                                                                                   '.    A       A       .        .        B       B       .        .        .     .     .       . ');
 
 -- A function added to `api` without a place in this matrix fails here.
 select set_eq(
   $$select p.oid::regprocedure::text from pg_proc p where p.pronamespace = 'api'::regnamespace$$,
-  $$select fn::text from calls$$,
+  $$select distinct fn::text from calls$$,
   'every function in api is in the RPC matrix');
 
-select isolation_test.check_line(c.fn::text, c.stmt, c.cells) from calls c order by c.fn::text;
+select isolation_test.check_line(c.fn::text || c.what, c.stmt, c.cells) from calls c order by c.line;
 
 select * from finish();
 rollback;

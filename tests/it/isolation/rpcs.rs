@@ -9,10 +9,12 @@ use serde_json::{json, Value};
 use super::*;
 
 /// Every function of schema `api` in the reference schema, with the argument naming an org.
-const API_FUNCTIONS: [(&str, Option<&str>); 7] = [
+const API_FUNCTIONS: [(&str, Option<&str>); 9] = [
     ("api.accept_invitation(text)", None), // the org is the token's prefix: see below
     ("api.create_api_token(uuid,text,text,timestamp with time zone)", Some("org")),
     ("api.create_invitation(uuid,text,text)", Some("org")),
+    ("api.create_invite_link(uuid,text,integer,interval)", Some("org")),
+    ("api.create_organization(text)", None), // a signed-in user's new org: see onboarding.rs
     ("api.list_api_tokens(uuid)", Some("org")),
     ("api.register_organization(text,text,text)", None), // anonymous sign-up, creates its own org
     ("api.revoke_api_token(uuid,uuid)", Some("org")),
@@ -47,6 +49,13 @@ async fn rpcs_refuse_another_orgs_ids() {
         (
             "create_invitation",
             json!({"org": ORG_B, "email": "x@x.test", "role": "viewer"}),
+            [&a_roles[..], &[Actor::Super, Actor::Loner]].concat(),
+            403,
+            "PT403",
+        ),
+        (
+            "create_invite_link",
+            json!({"org": ORG_B, "role": "viewer", "max_uses": 5}),
             [&a_roles[..], &[Actor::Super, Actor::Loner]].concat(),
             403,
             "PT403",
@@ -129,6 +138,8 @@ async fn rpcs_refuse_another_orgs_ids() {
             ("accept_invitation", json!({"token": format!("{org}.{zeros}")})),
             ("create_api_token", json!({"org": org, "name": "svc", "role": "viewer"})),
             ("create_invitation", json!({"org": org, "email": "svc@x.test", "role": "viewer"})),
+            ("create_invite_link", json!({"org": org, "role": "viewer", "max_uses": 5})),
+            ("create_organization", json!({"name": "svc"})),
             ("list_api_tokens", json!({"org": org})),
             ("register_organization", json!({"email": "svc@x.test", "password": "correct horse", "org_name": "svc"})),
             ("revoke_api_token", json!({"org": org, "id": token})),

@@ -13,12 +13,16 @@ create function isolation_test.id(name text) returns uuid
 language sql immutable as $$ select md5('rowgate isolation suite: ' || name)::uuid $$;
 grant execute on function isolation_test.id(text) to anon, authenticated, service_role;
 
--- The invitation token of org x (the format api.accept_invitation expects: org id, dot, 48 hex).
-create function isolation_test.invitation_token(x text) returns text
+-- The token of invitation `name` of org x (the format api.accept_invitation expects: org id, dot,
+-- 48 hex); with one argument, org x's invitation `invitation_<x>`.
+create function isolation_test.invitation_token(x text, name text) returns text
 language sql immutable as $$
-  select isolation_test.id(x)::text || '.' || substr(md5('token ' || x) || md5('more ' || x), 1, 48)
+  select isolation_test.id(x)::text || '.' || substr(md5('token ' || name) || md5('more ' || name), 1, 48)
 $$;
-grant execute on function isolation_test.invitation_token(text) to anon, authenticated, service_role;
+create function isolation_test.invitation_token(x text) returns text
+language sql immutable as $$ select isolation_test.invitation_token(x, x) $$;
+grant execute on function isolation_test.invitation_token(text, text), isolation_test.invitation_token(text)
+  to anon, authenticated, service_role;
 
 -- Seed (as the superuser, so RLS does not apply; the triggers do and write the audit log).
 insert into auth.users (id, email, is_super_admin)
@@ -51,9 +55,22 @@ select isolation_test.id('model_' || x), 'isolation model ' || x from unnest(arr
 insert into api.org_models (org_id, model_id)
 select isolation_test.id(x), isolation_test.id('model_' || x) from unnest(array['a', 'b']) x;
 
+-- Per org: `invitation_<x>`, addressed to a guest who is none of the actors (the target of the
+-- table matrix); `for_loner_<x>`, addressed to the user in no org (in another case: emails match
+-- case-insensitively); `cross_<x>`, addressed to the member of the other org; `link_<x>`, an
+-- "anyone with the link" invitation with uses to spare.
 insert into api.invitations (org_id, id, email, role, token_hash, invited_by)
 select isolation_test.id(x), isolation_test.id('invitation_' || x), 'guest_' || x || '@isolation.test', 'viewer',
        encode(digest(isolation_test.invitation_token(x), 'sha256'), 'hex'), isolation_test.id('owner_' || x)
+  from unnest(array['a', 'b']) x;
+insert into api.invitations (org_id, id, email, role, token_hash, invited_by)
+select isolation_test.id(x), isolation_test.id(i || x), e, 'viewer',
+       encode(digest(isolation_test.invitation_token(x, i || x), 'sha256'), 'hex'), isolation_test.id('owner_' || x)
+  from (values ('a', 'for_loner_', 'Loner@Isolation.TEST'), ('b', 'for_loner_', 'Loner@Isolation.TEST'),
+               ('a', 'cross_', 'member_b@isolation.test'), ('b', 'cross_', 'member_a@isolation.test')) v (x, i, e);
+insert into api.invitations (org_id, id, kind, email, role, max_uses, token_hash, invited_by)
+select isolation_test.id(x), isolation_test.id('link_' || x), 'link', null, 'viewer', 100,
+       encode(digest(isolation_test.invitation_token(x, 'link_' || x), 'sha256'), 'hex'), isolation_test.id('owner_' || x)
   from unnest(array['a', 'b']) x;
 
 -- One API token per org, role ceiling `member`, created by the org's owner.
