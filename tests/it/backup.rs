@@ -140,6 +140,8 @@ struct Api {
 
 impl Api {
     fn new(running: &Running) -> Api {
+        // This test's clusters are its own, not the harness's: reqwest's provider is set here.
+        crate::harness::install_crypto_provider();
         Api { http: reqwest::Client::new(), base: format!("http://{}", running.api_addr) }
     }
 
