@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 
-use crate::db::cluster::{self, Cluster};
+use crate::cluster::{self, Cluster};
 use crate::db::migrate;
 
 /// Where the generated secret lives: in the working directory's `.rowgate/`.

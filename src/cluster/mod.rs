@@ -15,6 +15,8 @@
 //! that actually starts the server, so port/socket changes take effect; a running cluster is
 //! reused as is, and its real port and socket directory are read from `postmaster.pid`.
 
+pub mod embedded;
+
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
