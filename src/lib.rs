@@ -7,9 +7,9 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod db;
-pub mod embedded;
 pub mod http;
 pub mod observe;
 pub mod openapi;

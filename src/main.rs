@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Some(Command::Migrate(args)) => runtime.block_on(migrate(args)),
         Some(Command::Token(args)) => token(args),
         Some(Command::Keys(KeysCommand::Generate { secret: true })) => {
-            println!("{}", rowgate::embedded::random_secret());
+            println!("{}", rowgate::cluster::embedded::random_secret());
             Ok(())
         }
         Some(Command::Keys(KeysCommand::Generate { secret: false })) => {
@@ -81,16 +81,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 
     let embedded = if config.database_url.is_none() {
         eprintln!("rowgate: DATABASE_URL is not set; starting the embedded PostgreSQL under ./.rowgate/");
-        let e = rowgate::embedded::start(&cwd).await?;
+        let e = rowgate::cluster::embedded::start(&cwd).await?;
         if let Some(n) = &e.notice {
             eprintln!("rowgate: {n}");
         }
         config.database_url = Some(e.database_url.clone());
         if config.jwt_secret.is_none() {
-            config.jwt_secret = Some(rowgate::embedded::ensure_secret(&cwd)?);
+            config.jwt_secret = Some(rowgate::cluster::embedded::ensure_secret(&cwd)?);
         }
         if config.jwt_signing_key.is_none() {
-            config.jwt_signing_key = Some(rowgate::embedded::ensure_signing_key(&cwd)?);
+            config.jwt_signing_key = Some(rowgate::cluster::embedded::ensure_signing_key(&cwd)?);
         }
         // Logout and disabled users take effect at once (the reference schema's session check).
         if config.pre_request.is_none() {
@@ -127,7 +127,9 @@ async fn embedded_banner(running: &rowgate::app::Running, cwd: &std::path::Path)
     let api = format!("http://{}", running.api_addr);
     let mut out =
         format!("rowgate: API URL:          {api}   (REST also under {api}/rest/v1, auth under {api}/auth/v1)\n");
-    if let Some(keys) = running.state.config.jwt_secret.as_deref().and_then(|s| rowgate::embedded::api_keys(cwd, s)) {
+    if let Some(keys) =
+        running.state.config.jwt_secret.as_deref().and_then(|s| rowgate::cluster::embedded::api_keys(cwd, s))
+    {
         out += &format!("rowgate: anon key:         {}\n", keys.anon);
         out += &format!("rowgate: service_role key: {}\n", keys.service_role);
     }
@@ -198,7 +200,7 @@ async fn migrate(args: ServeArgs) -> Result<(), String> {
             );
         }
         None => {
-            let e = rowgate::embedded::start(&cwd).await?;
+            let e = rowgate::cluster::embedded::start(&cwd).await?;
             eprintln!("rowgate: embedded PostgreSQL migrated");
             if e.cluster.started_by_us() {
                 e.cluster.stop().await.map_err(|e| e.to_string())?;
@@ -259,7 +261,7 @@ fn token(args: TokenArgs) -> Result<(), String> {
         Some(s) => s,
         None => {
             let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
-            std::fs::read_to_string(rowgate::embedded::secret_path(&cwd)).map(|s| s.trim().to_string()).map_err(|_| {
+            std::fs::read_to_string(rowgate::cluster::embedded::secret_path(&cwd)).map(|s| s.trim().to_string()).map_err(|_| {
                 "ROWGATE_JWT_SECRET: not set, and no embedded default secret in ./.rowgate/jwt_secret (start rowgate once first)"
                     .to_string()
             })?

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use rowgate::db::cluster::{Cluster, ClusterOptions};
+use rowgate::cluster::{Cluster, ClusterOptions};
 use tokio_postgres::{Client, NoTls};
 
 use crate::scenarios::DataSize;

@@ -89,7 +89,7 @@ impl Bench {
             "{} not found (bench/run builds it: cargo build --profile profiling)",
             args.rowgate.display()
         );
-        let pgbench = rowgate::db::cluster::PgBinaries::find()?.dir.join("pgbench");
+        let pgbench = rowgate::cluster::PgBinaries::find()?.dir.join("pgbench");
         ensure!(pgbench.exists(), "{} not found", pgbench.display());
         which("wrk")?;
         let work = args.dir.join("work");
@@ -146,7 +146,7 @@ impl Bench {
             }
         };
         let results =
-            Results::new(&args, size, &rowgate::db::cluster::PgBinaries::find()?.dir, postrust_bin.as_deref()).await;
+            Results::new(&args, size, &rowgate::cluster::PgBinaries::find()?.dir, postrust_bin.as_deref()).await;
         Ok(Bench {
             args,
             size,

@@ -1,8 +1,7 @@
 //! Database stage: the pool of request connections (`wire`: one write and one read per
-//! request), the pipelined request transaction, migrations and the embedded/throwaway
-//! PostgreSQL cluster.
+//! request), the pipelined request transaction and migrations. The PostgreSQL clusters rowgate
+//! starts itself (embedded, throwaway) are managed in `crate::cluster`.
 
-pub mod cluster;
 pub mod error;
 pub mod execute;
 pub mod migrate;

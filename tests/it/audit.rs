@@ -20,7 +20,7 @@ async fn reference_database(prefix: &str) -> String {
     let name = format!("{prefix}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
     let admin = connect(&cluster().conn_string("postgres", "postgres")).await;
     admin.batch_execute(&format!("create database {name}")).await.expect("create database");
-    rowgate::embedded::prepare_database(cluster(), &name).await.expect("migrate");
+    rowgate::cluster::embedded::prepare_database(cluster(), &name).await.expect("migrate");
     name
 }
 

@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 
 use crate::harness::{connect, token, SECRET};
 use rowgate::app::{self, Running};
+use rowgate::cluster::{self, Cluster};
 use rowgate::config::{Config, ServeArgs};
-use rowgate::db::cluster::{self, Cluster};
 
 const ACME: &str = "7a000000-0000-0000-0000-000000000000";
 const GLOBEX: &str = "7b000000-0000-0000-0000-000000000000";
@@ -210,7 +210,7 @@ async fn backup_restore_round_trip_into_a_fresh_cluster() {
     // The source: its own cluster, so its roles are exactly what the reference schema creates.
     let source: Cluster = cluster::start_throwaway().await.expect("source cluster");
     connect(&source.conn_string("postgres", "postgres")).await.batch_execute("create database app").await.expect("db");
-    rowgate::embedded::prepare_database(&source, "app").await.expect("migrate");
+    rowgate::cluster::embedded::prepare_database(&source, "app").await.expect("migrate");
     let source_admin = source.conn_string("postgres", "app");
     connect(&source_admin).await.batch_execute(SEED).await.expect("seed");
 

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::harness::connect;
-use rowgate::db::cluster;
+use rowgate::cluster;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rowgate");
 

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use rowgate::app::{self, Running};
+use rowgate::cluster::{self, Cluster};
 use rowgate::config::{Config, ServeArgs};
-use rowgate::db::cluster::{self, Cluster};
 
 pub const SECRET: &str = "reallyreallyreallyreallyverysafe-rowgate";
 const TEMPLATE: &str = "rowgate_template";
@@ -28,7 +28,7 @@ pub fn cluster() -> &'static Cluster {
                 let admin = connect(&cluster.conn_string("postgres", "postgres")).await;
                 admin.batch_execute(&format!("create database {TEMPLATE}")).await.expect("create template");
                 drop(admin);
-                rowgate::embedded::prepare_database(&cluster, TEMPLATE).await.expect("migrate template");
+                rowgate::cluster::embedded::prepare_database(&cluster, TEMPLATE).await.expect("migrate template");
                 let t = connect(&cluster.conn_string("postgres", TEMPLATE)).await;
                 t.batch_execute(include_str!("../fixtures/reads.sql")).await.expect("load read fixtures");
                 t.batch_execute(include_str!("../fixtures/writes.sql")).await.expect("load write fixtures");

@@ -31,7 +31,7 @@ async fn reference_database() -> String {
     let name = format!("ref{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
     let admin = connect(&cluster().conn_string("postgres", "postgres")).await;
     admin.batch_execute(&format!("create database {name}")).await.expect("create database");
-    rowgate::embedded::prepare_database(cluster(), &name).await.expect("migrate");
+    rowgate::cluster::embedded::prepare_database(cluster(), &name).await.expect("migrate");
     let db = connect(&cluster().conn_string("postgres", &name)).await;
     db.batch_execute("create extension pgtap").await.expect("pgtap (Debian package postgresql-15-pgtap)");
     name

@@ -1,7 +1,7 @@
 //! A PostgreSQL cluster of one test's own, migrated and loaded with the read fixtures, that the
 //! test may stop and start again on the same socket (the shared cluster must never go down).
 
-use rowgate::db::cluster::{self, Cluster};
+use rowgate::cluster::{self, Cluster};
 
 use crate::harness::connect;
 
@@ -17,7 +17,7 @@ impl PrivateCluster {
         let cluster = cluster::start_throwaway().await.expect("start a private PostgreSQL");
         let admin = connect(&cluster.conn_string("postgres", "postgres")).await;
         admin.batch_execute(&format!("create database {DB}")).await.expect("create database");
-        rowgate::embedded::prepare_database(&cluster, DB).await.expect("migrate");
+        rowgate::cluster::embedded::prepare_database(&cluster, DB).await.expect("migrate");
         let db = connect(&cluster.conn_string("postgres", DB)).await;
         db.batch_execute(include_str!("../fixtures/reads.sql")).await.expect("load read fixtures");
         db.batch_execute(include_str!("../fixtures/resilience.sql")).await.expect("load resilience fixtures");

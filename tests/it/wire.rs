@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use rowgate::app;
+use rowgate::cluster::{self, Cluster};
 use rowgate::config::{Config, ServeArgs};
-use rowgate::db::cluster::{self, Cluster};
 
 use crate::harness::{connect, SECRET};
 use crate::tls::pki;
@@ -33,7 +33,7 @@ impl PasswordCluster {
             .expect("start a cluster that wants passwords");
         let admin = connect(&cluster.conn_string("postgres", "postgres")).await;
         admin.batch_execute(&format!("create database {DB}")).await.unwrap();
-        rowgate::embedded::prepare_database(&cluster, DB).await.expect("migrate and load the demo");
+        rowgate::cluster::embedded::prepare_database(&cluster, DB).await.expect("migrate and load the demo");
         admin
             .batch_execute(
                 "alter role authenticator password 'scram secret';

@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use rowgate::app;
+use rowgate::cluster::{self, Cluster};
 use rowgate::config::{Config, ServeArgs};
-use rowgate::db::cluster::{self, Cluster};
 use rowgate::tls::PgTarget;
 
 use super::pki::{self, Ca};
@@ -69,7 +69,7 @@ async fn start_ssl_cluster() -> SslCluster {
         .batch_execute(&format!("create database {DB}"))
         .await
         .unwrap();
-    rowgate::embedded::prepare_database(&cluster, DB).await.expect("migrate and load the demo");
+    rowgate::cluster::embedded::prepare_database(&cluster, DB).await.expect("migrate and load the demo");
     SslCluster { cluster, ca: ca_path, other_ca, _dir: dir }
 }
 
