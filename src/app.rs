@@ -13,29 +13,12 @@ use tokio::task::JoinHandle;
 use crate::auth::signing::SigningKey;
 use crate::auth::{AuthConfig, Authenticator};
 use crate::config::Config;
-use crate::db::pool::{build_pool, Pool};
+use crate::db::pool::build_pool;
 use crate::observe::Metrics;
-use crate::schema::{self, SchemaCache};
+use crate::rate_limit::RateLimits;
+use crate::schema;
 use crate::sql::context::pre_request_sql;
-
-pub struct AppState {
-    pub config: Config,
-    pub auth: Authenticator,
-    pub pool: Pool,
-    /// `DATABASE_URL` parsed, for the connections outside the pool (schema loads).
-    pub pg_target: crate::tls::PgTarget,
-    /// None until the first successful load.
-    pub schema: ArcSwapOption<SchemaCache>,
-    pub pre_request_sql: Option<String>,
-    /// Signs `/auth/v1` tokens; its public half is trusted and published.
-    pub signing: Option<SigningKey>,
-    /// Notified to reload the schema cache (NOTIFY, SIGUSR1, reconnects).
-    pub reload: Arc<Notify>,
-    /// Counters and histograms behind `/metrics`.
-    pub metrics: Arc<Metrics>,
-    /// Per-IP, per-subject and `/auth/v1` rate limits (`http/rate_limit`).
-    pub rate_limits: crate::http::rate_limit::RateLimits,
-}
+use crate::state::AppState;
 
 /// A started rowgate; dropping it does not stop it, call [`Running::shutdown`].
 pub struct Running {
@@ -144,7 +127,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         schema: ArcSwapOption::empty(),
         reload: Arc::new(Notify::new()),
         metrics: Arc::new(Metrics::new()),
-        rate_limits: crate::http::rate_limit::RateLimits::new(&config_limits),
+        rate_limits: RateLimits::new(&config_limits),
     });
 
     // Registered before returning, so an early SIGUSR1 never falls back to "terminate".
@@ -154,7 +137,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(schema::listener::listen(pg_target.clone(), state.reload.clone())),
         tokio::spawn(reloader(state.clone())),
         tokio::spawn(sigusr1(usr1, state.reload.clone())),
-        tokio::spawn(crate::http::rate_limit::sweeper(state.clone(), Duration::from_secs(10))),
+        tokio::spawn(sweep_rate_limits(state.clone(), Duration::from_secs(10))),
     ];
     // The first load does not wait for the listener.
     state.reload.notify_one();
@@ -164,7 +147,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(crate::http::server::serve(
             api_listener,
             state.clone(),
-            crate::http::handler::handle,
+            crate::http::router::handle,
             state.config.limits.clone(),
             rx.clone(),
         )),
@@ -178,7 +161,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     ];
     let tls_addr = https.as_ref().map(|h| h.addr);
     if let Some(h) = https {
-        let handler = crate::http::handler::handle;
+        let handler = crate::http::router::handle;
         let serve = crate::http::server::serve_with(
             h.listener,
             Some(h.acceptor),
@@ -232,6 +215,15 @@ pub async fn reload_once(state: &AppState) -> Result<(), String> {
     // Prepared statements may describe dropped or changed objects.
     state.pool.manager().forget_prepared_statements();
     Ok(())
+}
+
+/// Sweeps the rate limiters' idle keys for as long as rowgate runs.
+async fn sweep_rate_limits(state: Arc<AppState>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        state.rate_limits.sweep();
+    }
 }
 
 async fn sigusr1(mut sig: tokio::signal::unix::Signal, reload: Arc<Notify>) {

@@ -215,6 +215,7 @@ fn quoted_key(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Result<St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ClientError;
     use serde_json::json;
 
     fn steps(p: &str) -> Vec<Step> {

@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use crate::error::ClientError;
+
 /// A request-time authentication failure, mapped to a PostgREST error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -25,30 +27,31 @@ pub enum AuthError {
     ClaimsInvalid(Cow<'static, str>),
 }
 
-impl AuthError {
-    /// The PostgREST error code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            AuthError::SecretMissing => "PGRST300",
-            AuthError::InvalidToken(_) => "PGRST301",
-            AuthError::AnonDisabled => "PGRST302",
-            AuthError::ClaimsInvalid(_) => "PGRST303",
-        }
-    }
-
-    /// The HTTP status code: 500 for a missing server secret, 401 otherwise.
-    pub fn status(&self) -> u16 {
+/// 500 for a missing server secret, 401 otherwise; the message never contains the token or
+/// the secret.
+impl ClientError for AuthError {
+    fn status(&self) -> u16 {
         match self {
             AuthError::SecretMissing => 500,
             _ => 401,
         }
     }
 
-    /// The client-safe message (never contains the token or the secret).
-    pub fn message(&self) -> String {
-        self.to_string()
+    fn code(&self) -> Cow<'_, str> {
+        Cow::Borrowed(match self {
+            AuthError::SecretMissing => "PGRST300",
+            AuthError::InvalidToken(_) => "PGRST301",
+            AuthError::AnonDisabled => "PGRST302",
+            AuthError::ClaimsInvalid(_) => "PGRST303",
+        })
     }
 
+    fn headers(&self) -> Vec<(hyper::header::HeaderName, String)> {
+        self.www_authenticate().map(|w| (hyper::header::WWW_AUTHENTICATE, w)).into_iter().collect()
+    }
+}
+
+impl AuthError {
     /// Value for the `WWW-Authenticate` response header, if one must be sent.
     pub fn www_authenticate(&self) -> Option<String> {
         match self {

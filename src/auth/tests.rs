@@ -1,6 +1,7 @@
 //! Behaviour tests for the authentication module.
 
 use super::*;
+use crate::error::ClientError;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -105,6 +105,7 @@ pub(crate) fn parse_header(token: &str) -> Result<JoseHeader, AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ClientError;
 
     #[test]
     fn bearer_scheme_parsing() {

@@ -7,9 +7,9 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 
-use super::{full, Body};
-use crate::app::AppState;
+use crate::body::{full, Body};
 use crate::observe;
+use crate::state::AppState;
 
 pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
     let status = match req.uri().path() {

@@ -22,8 +22,8 @@ use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
+use super::error::HttpError;
 use crate::config::Limits;
-use crate::response::ApiError;
 
 /// The socket peer of a request, set as a request extension by the accept loop.
 #[derive(Debug, Clone, Copy)]
@@ -42,14 +42,12 @@ pub fn configure(builder: &mut Builder<TokioExecutor>, limits: &Limits) {
 }
 
 /// 431 `PGRST431` when the request line and headers exceed `limit` bytes (as sent over HTTP/1).
-pub fn head_too_large(parts: &Parts, limit: usize) -> Option<ApiError> {
+pub fn head_too_large(parts: &Parts, limit: usize) -> Option<HttpError> {
     let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
     // "METHOD target HTTP/1.1\r\n", each "name: value\r\n", the final "\r\n".
     let line = parts.method.as_str().len() + target + 12;
     let headers: usize = parts.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
-    (line + headers + 2 > limit).then(|| {
-        ApiError::new(431, "PGRST431", format!("Request headers larger than {limit} bytes (ROWGATE_MAX_HEADER_BYTES)"))
-    })
+    (line + headers + 2 > limit).then_some(HttpError::HeadTooLarge { limit })
 }
 
 /// What one connection has been doing; shared by its IO wrapper, its requests and its watchdog.

@@ -1,19 +1,11 @@
-//! HTTP stage: the listeners, the API handler that drives one request through the pipeline,
-//! and the admin endpoints.
+//! HTTP stage: the listeners and connection limits (`server.rs`, `conn_guard.rs`), CORS, the
+//! router that hands each request to the REST pipeline or the auth service's shell (`auth/`),
+//! the admin listener, and this stage's own errors. Nothing here plans or renders SQL.
 
 pub mod admin;
-pub mod auth_service;
+pub mod auth;
 pub mod conn_guard;
 pub mod cors;
-pub mod handler;
-pub mod rate_limit;
+pub mod error;
+pub mod router;
 pub mod server;
-
-use bytes::Bytes;
-use http_body_util::Full;
-
-pub type Body = Full<Bytes>;
-
-pub fn full(b: impl Into<Bytes>) -> Body {
-    Full::new(b.into())
-}

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use super::conn_guard::{self, Activity, PeerAddr, Tracked};
-use super::Body;
+use crate::body::Body;
 use crate::config::Limits;
 
 /// A slow or silent client gives up its TLS handshake after this long.

@@ -16,7 +16,7 @@ use super::metrics::Metrics;
 use super::request_id;
 use super::timing::Trace;
 use super::Kind;
-use crate::http::Body;
+use crate::body::Body;
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");

@@ -1,6 +1,11 @@
 //! Errors of the plan stage: the request names things the schema cache does not have.
 
+use std::borrow::Cow;
+
 use thiserror::Error;
+
+use crate::error::ClientError;
+use crate::request::RequestError;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum PlanError {
@@ -64,4 +69,75 @@ pub enum PlanError {
     /// PGRST125
     #[error("Invalid path specified in request URL")]
     InvalidPath,
+    /// A `GET /rpc/fn` parameter that is not an argument of the function, and not a filter either.
+    #[error("{0}")]
+    Request(#[from] RequestError),
+}
+
+impl ClientError for PlanError {
+    fn status(&self) -> u16 {
+        match self {
+            PlanError::AmbiguousRelationship { .. } | PlanError::AmbiguousFunction(_) => 300,
+            PlanError::RelationNotFound { .. } | PlanError::FunctionNotFound { .. } | PlanError::InvalidPath => 404,
+            PlanError::InvalidPut => 405,
+            PlanError::Request(e) => e.status(),
+            _ => 400,
+        }
+    }
+
+    fn code(&self) -> Cow<'_, str> {
+        Cow::Borrowed(match self {
+            PlanError::RelationNotFound { .. } => "PGRST205",
+            PlanError::ColumnNotFound { .. } => "42703",
+            PlanError::RelationshipNotFound { .. } => "PGRST200",
+            PlanError::AmbiguousRelationship { .. } => "PGRST201",
+            PlanError::UnacceptableEmbedFilter(_) => "PGRST120",
+            PlanError::RelatedOrderNotToOne { .. } => "PGRST118",
+            PlanError::NotEmbedded(_) => "PGRST108",
+            PlanError::UnsupportedCast(_) | PlanError::InvalidName | PlanError::FilterOnScalar(_) => "PGRST100",
+            PlanError::NotImplemented(_) => "PGRST127",
+            PlanError::InvalidPath => "PGRST125",
+            PlanError::AggregatesDisabled => "PGRST123",
+            PlanError::FunctionNotFound { .. } => "PGRST202",
+            PlanError::AmbiguousFunction(_) => "PGRST203",
+            PlanError::InvalidBody(_) => "PGRST102",
+            PlanError::UnknownPayloadColumn { .. } => "PGRST204",
+            PlanError::InvalidPut => "PGRST105",
+            PlanError::PutWithLimit => "PGRST114",
+            PlanError::PutKeyMismatch => "PGRST115",
+            PlanError::Request(e) => return e.code(),
+        })
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        let text = match self {
+            PlanError::RelationshipNotFound { parent, child, schema } => format!(
+                "Searched for a foreign key relationship between '{parent}' and '{child}' in the schema '{schema}', but no matches were found."
+            ),
+            PlanError::AmbiguousRelationship { details, .. } => return Some(serde_json::Value::Array(details.clone())),
+            PlanError::UnacceptableEmbedFilter(_) => {
+                "Only is null or not is null filters are allowed on embedded resources".into()
+            }
+            PlanError::RelatedOrderNotToOne { origin, target } => {
+                format!("'{origin}' and '{target}' do not form a many-to-one or one-to-one relationship")
+            }
+            PlanError::NotImplemented(what) => what.clone(),
+            PlanError::Request(e) => return e.details(),
+            _ => return None,
+        };
+        Some(text.into())
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            PlanError::RelationNotFound { hint, .. } | PlanError::FunctionNotFound { hint, .. } => hint.clone(),
+            PlanError::AmbiguousRelationship { hint, .. } => Some(hint.clone()),
+            PlanError::NotEmbedded(_) => Some("Verify that the resource is included in the 'select' query parameter.".into()),
+            PlanError::AmbiguousFunction(_) => Some(
+                "Try renaming the parameters or the function itself in the database so function overloading can be resolved"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
 }

@@ -1,5 +1,6 @@
-//! Plans `/rpc/fn`: picks the overload by argument names, binds argument values, and decides
-//! how the result is shaped (rows, a scalar, a set of scalars, or nothing).
+//! Plans `/rpc/fn`: picks the overload by argument names (for GET, which `key=value` pairs are
+//! arguments and which are filters), binds argument values, and decides how the result is
+//! shaped (rows, a scalar, a set of scalars, or nothing).
 
 use serde_json::Value;
 
@@ -9,7 +10,8 @@ use crate::schema::{Function, Relation, SchemaCache};
 
 use super::error::PlanError;
 use super::read::{count_plan, CountPlan};
-use super::select::{plan_tree, SelectTree};
+use super::select::{plan_tree_with, SelectTree};
+use crate::request::ast::Condition;
 
 /// One argument in the call: `"name" := $n::type`, or the whole body for unnamed parameters.
 #[derive(Debug, PartialEq, Eq)]
@@ -46,8 +48,8 @@ pub struct RpcPlan<'a> {
     pub headers_only: bool,
 }
 
-/// The overload the request calls; `get_args` are the query-string arguments of a GET.
-pub fn find_function<'a>(
+/// The overload the request calls, chosen by the names of the arguments it passes.
+fn find_function<'a>(
     cache: &'a SchemaCache,
     req: &ApiRequest,
     name: &str,
@@ -107,7 +109,7 @@ fn closest_function(cache: &SchemaCache, schema: &str, name: &str) -> Option<Str
 }
 
 /// Argument names a request passes: body keys for POST, query keys that are arguments for GET.
-pub fn argument_names(req: &ApiRequest, get_args: &[(String, String)]) -> Vec<String> {
+fn argument_names(req: &ApiRequest, get_args: &[(String, String)]) -> Vec<String> {
     match (&req.action, &req.payload) {
         (Action::Read { .. }, _) => {
             let mut names: Vec<String> = get_args.iter().map(|(k, _)| k.clone()).collect();
@@ -119,26 +121,40 @@ pub fn argument_names(req: &ApiRequest, get_args: &[(String, String)]) -> Vec<St
     }
 }
 
+/// Plans a call of `name` in the request's schema.
 pub fn plan_rpc<'a>(
     req: &'a ApiRequest,
     cache: &'a SchemaCache,
-    function: &'a Function,
-    get_args: &[(String, String)],
+    name: &str,
     max_rows: Option<u64>,
 ) -> Result<RpcPlan<'a>, PlanError> {
-    let args = call_args(req, function, get_args)?;
+    let overloads = cache.functions(&req.schema, name);
+    // A GET's plain pairs: arguments when some overload has a parameter of that name (they then
+    // choose among the overloads), root filters otherwise. An unknown function is 404 before
+    // any pair could be mistaken for a filter.
+    let is_arg = |k: &str| overloads.iter().any(|f| f.input_args().any(|a| a.name == k));
+    let mut get_args = Vec::new();
+    let mut filters: Vec<&'a Condition> = Vec::new();
+    for d in &req.query.deferred {
+        if is_arg(&d.key) || overloads.is_empty() {
+            get_args.push((d.key.clone(), d.value.clone()));
+        } else {
+            filters.push(d.filter.as_ref().map_err(|e| PlanError::Request(e.clone()))?);
+        }
+    }
+    let function = find_function(cache, req, name, &argument_names(req, &get_args))?;
+    let args = call_args(req, function, &get_args)?;
     let result = if function.is_void() {
         RpcResult::Void
     } else if let Some(relation) = result_relation(cache, function) {
-        RpcResult::Rows(plan_tree(cache, relation, &req.query.select, &req.query)?)
+        RpcResult::Rows(plan_tree_with(cache, relation, &req.query.select, &req.query, &filters)?)
     } else {
-        if let Some((path, _)) = req.query.conditions.first() {
-            return Err(match path.first() {
-                Some(p) => PlanError::NotEmbedded(p.clone()),
-                None => PlanError::FilterOnScalar(function.name.clone()),
-            });
+        let first_path = req.query.conditions.first().map(|(path, _)| path.first());
+        match (first_path, filters.is_empty()) {
+            (Some(Some(embed)), _) => return Err(PlanError::NotEmbedded(embed.clone())),
+            (Some(None), _) | (None, false) => return Err(PlanError::FilterOnScalar(function.name.clone())),
+            (None, true) => RpcResult::Scalar { set: function.returns_set },
         }
-        RpcResult::Scalar { set: function.returns_set }
     };
     let headers_only = matches!(req.action, Action::Read { headers_only: true });
     let single_row = !function.returns_set && matches!(result, RpcResult::Rows(_));

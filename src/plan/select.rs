@@ -129,10 +129,25 @@ pub fn plan_tree<'a>(
     select: &'a [SelectItem],
     params: &'a QueryParams,
 ) -> Result<SelectTree<'a>, PlanError> {
+    plan_tree_with(cache, relation, select, params, &[])
+}
+
+/// [`plan_tree`] with more root conditions (a `GET /rpc/fn`'s filters), after the others.
+pub fn plan_tree_with<'a>(
+    cache: &'a SchemaCache,
+    relation: &'a Relation,
+    select: &'a [SelectItem],
+    params: &'a QueryParams,
+    extra_root: &[&'a Condition],
+) -> Result<SelectTree<'a>, PlanError> {
     let mut next_id = 0;
     let mut known_paths = HashSet::new();
     let mut path = Vec::new();
-    let tree = plan_level(cache, relation, select, params, &mut path, &mut next_id, &mut known_paths)?;
+    let mut tree = plan_level(cache, relation, select, params, &mut path, &mut next_id, &mut known_paths)?;
+    for cond in extra_root {
+        let planned = plan_condition(&tree, cond)?;
+        tree.conditions.push(planned);
+    }
     let param_paths = params
         .conditions
         .iter()

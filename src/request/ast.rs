@@ -1,5 +1,7 @@
 //! The parsed form of a PostgREST query string. Pure data: no schema knowledge yet.
 
+use super::error::RequestError;
+
 /// A column reference with an optional JSON path: `data->phones->0->>number`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
@@ -276,7 +278,16 @@ pub struct QueryParams {
     pub offset: Vec<(EmbedPath, u64)>,
     pub columns: Option<Vec<String>>,
     pub on_conflict: Option<Vec<String>>,
-    /// `GET /rpc/fn`: plain `key=value` pairs that are arguments or filters, decided once the
-    /// function is known (see `query::absorb_deferred`).
-    pub deferred: Vec<(String, String)>,
+    /// `GET /rpc/fn`: plain `key=value` pairs that are arguments or filters, decided by the
+    /// planner once it knows the function's parameters (`plan::rpc`).
+    pub deferred: Vec<DeferredParam>,
+}
+
+/// A `key=value` pair of `GET /rpc/fn`: an argument if the function has a parameter `key`,
+/// otherwise a root filter, already parsed (or why it is not one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeferredParam {
+    pub key: String,
+    pub value: String,
+    pub filter: Result<Condition, RequestError>,
 }

@@ -1,6 +1,6 @@
 //! Splits a query string into its parameters by purpose and parses each.
 
-use super::ast::{LogicOp, QueryParams, SelectItem};
+use super::ast::{DeferredParam, LogicOp, QueryParams, SelectItem};
 use super::error::RequestError;
 use super::filter::{parse_filter, parse_logic};
 use super::order::parse_order;
@@ -29,7 +29,12 @@ pub fn parse_query_with(pairs: &[(String, String)], defer_plain: bool) -> Result
             "columns" => out.params.columns = Some(name_list(value)),
             "on_conflict" => out.params.on_conflict = Some(name_list(value)),
             "order" | "limit" | "offset" | "and" | "or" => classify(&mut out, key, value)?,
-            _ if defer_plain && !key.contains('.') => out.params.deferred.push((key.clone(), value.clone())),
+            // Parsed as a filter now, whether or not it will be one: the planner only chooses.
+            _ if defer_plain && !key.contains('.') => out.params.deferred.push(DeferredParam {
+                key: key.clone(),
+                value: value.clone(),
+                filter: parse_filter(key, value).map(Condition::Filter),
+            }),
             _ => classify(&mut out, key, value)?,
         }
     }
@@ -95,22 +100,6 @@ fn classify(out: &mut ParsedQuery, key: &str, value: &str) -> Result<(), Request
         }
     }
     Ok(())
-}
-
-/// Moves deferred pairs that are not arguments into filters; returns the argument pairs.
-pub fn absorb_deferred(
-    params: &mut QueryParams,
-    is_arg: impl Fn(&str) -> bool,
-) -> Result<Vec<(String, String)>, RequestError> {
-    let mut args = Vec::new();
-    for (key, value) in std::mem::take(&mut params.deferred) {
-        if is_arg(&key) {
-            args.push((key, value));
-        } else {
-            params.conditions.push((Vec::new(), Condition::Filter(parse_filter(&key, &value)?)));
-        }
-    }
-    Ok(args)
 }
 
 /// Splits on `.` outside double quotes.

@@ -1,8 +1,8 @@
-//! Response stage: status, headers and body from results; every error mapped once to the
-//! PostgREST error shape.
+//! Response stage: status, headers and body from the result row (the body itself was built by
+//! PostgreSQL); its own errors in `error.rs`.
 
 pub mod error;
 pub mod read;
 pub mod write;
 
-pub use error::{from_db, ApiError};
+pub use error::ResponseError;

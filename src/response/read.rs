@@ -8,7 +8,8 @@ use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
-use super::error::ApiError;
+use super::error::ResponseError;
+use crate::body::{full, Body};
 
 /// The decoded result row.
 struct ReadRow<'r> {
@@ -20,15 +21,13 @@ struct ReadRow<'r> {
     response_status: Option<&'r str>,
 }
 
-fn decode(row: &Row) -> Result<ReadRow<'_>, ApiError> {
-    let shape =
-        |e: crate::db::DbError| ApiError::new(500, "PGRSTX00", "Internal database error").details(e.to_string());
+fn decode(row: &Row) -> Result<ReadRow<'_>, ResponseError> {
     Ok(ReadRow {
-        total: row.int(0).map_err(shape)?,
-        page_total: row.required_int(1).map_err(shape)?,
-        body: row.bytes(2).map_err(shape)?.unwrap_or_default(),
-        response_headers: row.text(3).map_err(shape)?,
-        response_status: row.text(4).map_err(shape)?,
+        total: row.int(0)?,
+        page_total: row.required_int(1)?,
+        body: row.bytes(2)?.unwrap_or_default(),
+        response_headers: row.text(3)?,
+        response_status: row.text(4)?,
     })
 }
 
@@ -52,11 +51,13 @@ impl From<&ReadPlan<'_>> for ReadShape {
     }
 }
 
+/// `applied`: the `Prefer` options honoured, for `Preference-Applied`.
 pub fn read_response(
     req: &ApiRequest,
     plan: &ReadShape,
     outcome: &Outcome,
-) -> Result<Response<crate::http::Body>, ApiError> {
+    applied: &[String],
+) -> Result<Response<Body>, ResponseError> {
     let row = decode(&outcome.main)?;
     let offset = plan.range.offset as i64;
     let total = match plan.count {
@@ -73,16 +74,13 @@ pub fn read_response(
 
     if let MediaType::SingleObject { .. } = plan.media {
         if row.page_total != 1 {
-            return Err(ApiError::new(406, "PGRST116", "Cannot coerce the result to a single JSON object")
-                .details(format!("The result contains {} rows", row.page_total)));
+            return Err(ResponseError::NotSingular { rows: row.page_total });
         }
     }
 
     let mut status = match total {
         Some(t) if offset > t => {
-            return Err(ApiError::new(416, "PGRST103", "Requested range not satisfiable")
-                .details(format!("An offset of {offset} was requested, but there are only {t} rows."))
-                .header(hyper::header::CONTENT_RANGE, format!("*/{t}")));
+            return Err(ResponseError::RangeNotSatisfiable { offset, total: t });
         }
         Some(t) if row.page_total < t => StatusCode::PARTIAL_CONTENT,
         _ => StatusCode::OK,
@@ -98,13 +96,13 @@ pub fn read_response(
     };
 
     let body = if plan.headers_only { Bytes::new() } else { row.body };
-    let mut resp = Response::new(crate::http::full(body));
+    let mut resp = Response::new(full(body));
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(plan.media.content_type()));
     if let Ok(v) = HeaderValue::from_str(&content_range) {
         h.insert(hyper::header::CONTENT_RANGE, v);
     }
-    profile_and_preferences(req, &req.prefer.applied, h);
+    profile_and_preferences(req, applied, h);
     apply_response_gucs(&mut resp, &mut status, row.response_headers, row.response_status)?;
     *resp.status_mut() = status;
     Ok(resp)
@@ -126,19 +124,13 @@ pub fn profile_and_preferences(req: &ApiRequest, applied: &[String], h: &mut hyp
 
 /// `response.headers` (a JSON array of one-key objects) and `response.status` set by SQL.
 pub fn apply_response_gucs(
-    resp: &mut Response<crate::http::Body>,
+    resp: &mut Response<Body>,
     status: &mut StatusCode,
     headers: Option<&str>,
     status_text: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), ResponseError> {
     if let Some(text) = headers {
-        let bad = || {
-            ApiError::new(
-                500,
-                "PGRST111",
-                "response.headers guc must be a JSON array composed of objects with a single key and a string value",
-            )
-        };
+        let bad = || ResponseError::InvalidResponseHeaders;
         let v: serde_json::Value = serde_json::from_str(text).map_err(|_| bad())?;
         // The first value of a name replaces ours (e.g. Content-Type); repeats accumulate (Set-Cookie).
         let mut seen: Vec<HeaderName> = Vec::new();
@@ -157,8 +149,7 @@ pub fn apply_response_gucs(
     }
     if let Some(text) = status_text {
         let code = text.trim().parse::<u16>().ok().and_then(|c| StatusCode::from_u16(c).ok());
-        *status =
-            code.ok_or_else(|| ApiError::new(500, "PGRST112", "response.status guc must be a valid status code"))?;
+        *status = code.ok_or(ResponseError::InvalidResponseStatus)?;
     }
     Ok(())
 }

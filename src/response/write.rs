@@ -9,12 +9,9 @@ use bytes::Bytes;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
-use super::error::ApiError;
+use super::error::ResponseError;
 use super::read::{apply_response_gucs, profile_and_preferences};
-
-fn shape(e: crate::db::DbError) -> ApiError {
-    ApiError::new(500, "PGRSTX00", "Internal database error").details(e.to_string())
-}
+use crate::body::{full, Body};
 
 /// Affected rows of a write's result row.
 pub fn affected(row: &Row) -> i64 {
@@ -34,27 +31,25 @@ pub fn write_response(
     plan: &WritePlan,
     outcome: &Outcome,
     applied: &[String],
-) -> Result<Response<crate::http::Body>, ApiError> {
+) -> Result<Response<Body>, ResponseError> {
     let row = &outcome.main;
-    let count: i64 = row.required_int(1).map_err(shape)?;
+    let count: i64 = row.required_int(1)?;
     for check in &plan.checks {
         match check {
             Check::ExactlyOne if count != 1 => {
-                return Err(ApiError::new(406, "PGRST116", "Cannot coerce the result to a single JSON object")
-                    .details(format!("The result contains {count} rows")));
+                return Err(ResponseError::NotSingular { rows: count });
             }
             Check::AtMost(n) if count > *n as i64 => {
-                return Err(ApiError::new(400, "PGRST124", "Query result exceeds max-affected preference constraint")
-                    .details(format!("The query affects {count} rows")));
+                return Err(ResponseError::MaxAffectedExceeded { rows: count });
             }
             _ => {}
         }
     }
-    let body = row.bytes(2).map_err(shape)?.unwrap_or_default();
-    let response_headers: Option<&str> = row.text(3).map_err(shape)?;
-    let response_status: Option<&str> = row.text(4).map_err(shape)?;
-    let location: Option<&str> = row.text(5).map_err(shape)?;
-    let updated: i64 = row.required_int(6).map_err(shape)?;
+    let body = row.bytes(2)?.unwrap_or_default();
+    let response_headers: Option<&str> = row.text(3)?;
+    let response_status: Option<&str> = row.text(4)?;
+    let location: Option<&str> = row.text(5)?;
+    let updated: i64 = row.required_int(6)?;
 
     let representation = plan.returning == ReturnPreference::Representation;
     let mut status = match (plan.method, plan.op) {
@@ -70,7 +65,7 @@ pub fn write_response(
     };
 
     let body = if representation { body } else { Bytes::new() };
-    let mut resp = Response::new(crate::http::full(body));
+    let mut resp = Response::new(full(body));
     let h = resp.headers_mut();
     if representation {
         h.insert(CONTENT_TYPE, HeaderValue::from_static(plan.media.content_type()));

@@ -1,6 +1,7 @@
 //! SQL stage: renders plans as statements. Every value is a bind parameter, every identifier
 //! goes through [`quote::push_ident`], operators and casts come from fixed lists. Pure: no I/O.
 
+pub mod auth;
 pub mod builder;
 pub mod context;
 pub mod expr;

@@ -199,10 +199,8 @@ fn rpc_calls_bind_arguments_cast_to_catalog_types() {
     });
     let cache = SchemaCache::from_json(&doc.to_string()).unwrap();
     let parts = hyper::Request::builder().uri("/rpc/add?a=1&b=2").body(()).unwrap().into_parts().0;
-    let mut req = request::parse(&parts, &["api".to_string()]).unwrap();
-    let args = request::query::absorb_deferred(&mut req.query, |k| k == "a" || k == "b").unwrap();
-    let f = crate::plan::rpc::find_function(&cache, &req, "add", &["a".into(), "b".into()]).unwrap();
-    let plan = crate::plan::rpc::plan_rpc(&req, &cache, f, &args, None).unwrap();
+    let req = request::parse(&parts, &["api".to_string()]).unwrap();
+    let plan = crate::plan::rpc::plan_rpc(&req, &cache, "add", None).unwrap();
     let st = crate::sql::rpc::render_rpc(&plan).main;
     assert!(
         st.sql.starts_with(

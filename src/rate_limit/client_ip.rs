@@ -1,25 +1,18 @@
 //! The client address of a request: the socket peer, or the right-most `X-Forwarded-For` hop
 //! that is not a trusted proxy when (and only when) the peer itself is one.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-use hyper::http::request::Parts;
 use hyper::HeaderMap;
 
 use crate::config::limits::canonical;
 use crate::config::TrustedProxies;
-use crate::http::conn_guard::PeerAddr;
 
-/// The resolved client address, stored as a request extension by the handler.
+/// The resolved client address, stored as a request extension by the router.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
-/// The client address of `parts` (unspecified when the accept loop recorded no peer).
-pub fn of_request(parts: &Parts, trusted: &TrustedProxies) -> IpAddr {
-    let peer = parts.extensions.get::<PeerAddr>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0.ip());
-    resolve(peer, &parts.headers, trusted)
-}
-
+/// The client address: `peer`, or behind trusted proxies the first hop they do not vouch for.
 pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
     let mut client = canonical(peer);
     if !trusted.contains(&client) {

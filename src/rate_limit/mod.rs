@@ -8,18 +8,17 @@ pub mod client_ip;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use hyper::header::{HeaderValue, RETRY_AFTER};
-use hyper::Response;
+use std::borrow::Cow;
+
+use hyper::header::{HeaderName, RETRY_AFTER};
 use thiserror::Error;
 
-use super::Body;
 use crate::auth::Identity;
 use crate::config::{Limits, RateSpec};
-use crate::response::ApiError;
+use crate::error::ClientError;
 
 /// Which limit a request ran into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,20 +46,23 @@ pub struct Limited {
     pub retry_after_secs: u64,
 }
 
-impl Limited {
-    /// PostgREST's error shape; PostgREST itself has no rate limits, so the code is ours.
-    pub fn into_api_error(self) -> ApiError {
-        ApiError::new(429, "PGRST429", "Too many requests")
-            .details(self.to_string())
-            .header(RETRY_AFTER, self.retry_after_secs.to_string())
+/// PostgREST's error shape; PostgREST itself has no rate limits, so the code is ours. (On
+/// `/auth/v1` the auth service answers in GoTrue's shape instead.)
+impl ClientError for Limited {
+    fn status(&self) -> u16 {
+        429
     }
-
-    /// GoTrue's shape, which supabase-js reads, for `/auth/v1`.
-    pub fn into_gotrue_response(self) -> Response<Body> {
-        let msg = self.to_string();
-        let mut resp = super::auth_service::gotrue_error(429, "over_request_rate_limit", &msg);
-        resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(self.retry_after_secs));
-        resp
+    fn code(&self) -> Cow<'_, str> {
+        "PGRST429".into()
+    }
+    fn message(&self) -> String {
+        "Too many requests".into()
+    }
+    fn details(&self) -> Option<serde_json::Value> {
+        Some(self.to_string().into())
+    }
+    fn headers(&self) -> Vec<(HeaderName, String)> {
+        vec![(RETRY_AFTER, self.retry_after_secs.to_string())]
     }
 }
 
@@ -173,19 +175,11 @@ fn subject_key(identity: &Identity) -> String {
     }
 }
 
-/// Sweeps the limiters every `every` for as long as rowgate runs.
-pub async fn sweeper(state: std::sync::Arc<crate::app::AppState>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
-        state.rate_limits.sweep();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::limits::rate;
+    use std::time::Duration;
 
     fn limits(ip: &str, subject: &str, auth: &str) -> RateLimits {
         RateLimits::new(&Limits {
@@ -208,8 +202,9 @@ mod tests {
         assert!((1..=60).contains(&e.retry_after_secs), "{e:?}");
         // Another client is not affected.
         assert_eq!(l.check_client("192.0.2.2".parse().unwrap(), "/items"), Ok(()));
-        let api = e.into_api_error();
+        let api = crate::error::ApiError::from(e);
         assert_eq!((api.status, api.code.as_str()), (429, "PGRST429"));
+        assert_eq!(api.headers, vec![(hyper::header::RETRY_AFTER, e.retry_after_secs.to_string())]);
     }
 
     #[test]

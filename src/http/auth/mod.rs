@@ -1,0 +1,210 @@
+//! `/auth/v1`: the auth service's HTTP shell, GoTrue-compatible where GoTrue has the endpoint.
+//! Routing and bodies here; every rule (passwords, sessions, rotation, limits, revocation) is a
+//! function of schema `auth`, called through `sql::auth` in the request's own transaction;
+//! `session.rs` signs the access token of a new session.
+
+mod error;
+mod session;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::http::request::Parts;
+use hyper::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub use error::AuthServiceError;
+
+use crate::auth::Identity;
+use crate::body::{full, Body};
+use crate::db::execute::Finish;
+use crate::error::{ApiError, Internal};
+use crate::observe::{self, AuthEvent, Phase};
+use crate::pipeline::{run_transaction, TxContext};
+use crate::rate_limit::client_ip::ClientIp;
+use crate::sql::auth::AuthCall;
+use crate::state::AppState;
+
+type Reply = Result<Response<Body>, AuthServiceError>;
+
+pub async fn handle(state: &AppState, parts: &Parts, body: &Bytes) -> Response<Body> {
+    route(state, parts, body).await.unwrap_or_else(|e| ApiError::from(e).into_response())
+}
+
+async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
+    if !state.config.auth_enabled {
+        return Err(AuthServiceError::NotFound);
+    }
+    let query: Vec<(String, String)> = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    match (&parts.method, parts.uri.path()) {
+        (&Method::GET | &Method::HEAD, "/auth/v1/.well-known/jwks.json") => {
+            let jwks = state.signing.as_ref().map_or_else(|| json!({ "keys": [] }), |k| k.jwks());
+            Ok(json_response(StatusCode::OK, &jwks))
+        }
+        (&Method::POST, "/auth/v1/token") => {
+            let grant = param("grant_type");
+            let input = json_body(body)?;
+            let field = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_string);
+            let call = match grant {
+                Some("password") => {
+                    let (Some(email), Some(password)) = (field("email"), field("password")) else {
+                        return Err(AuthServiceError::Validation("email and password are required"));
+                    };
+                    AuthCall::Login { email, password, ip: client_ip(parts) }
+                }
+                Some("refresh_token") => {
+                    let token =
+                        field("refresh_token").ok_or(AuthServiceError::Validation("refresh_token is required"))?;
+                    AuthCall::Refresh { token }
+                }
+                _ => return Err(AuthServiceError::UnsupportedGrant),
+            };
+            let result = call_auth(state, parts, None, call).await?;
+            if let Some(event) = grant.and_then(|grant| AuthEvent::of_grant(grant, &result)) {
+                state.metrics.auth_event(event);
+            }
+            session::issue(state, result)
+        }
+        (&Method::POST, "/auth/v1/bootstrap") => {
+            let (email, password) = credentials(body)?;
+            session::issue(state, call_auth(state, parts, None, AuthCall::Bootstrap { email, password }).await?)
+        }
+        (&Method::POST, "/auth/v1/signup") => {
+            if !state.config.auth_signup_enabled {
+                return Err(AuthServiceError::SignupDisabled);
+            }
+            let (email, password) = credentials(body)?;
+            session::issue(state, call_auth(state, parts, None, AuthCall::Signup { email, password }).await?)
+        }
+        (&Method::GET, "/auth/v1/user") => {
+            let identity = bearer_identity(state, parts)?;
+            user_call(state, parts, &identity, AuthCall::GetUser).await
+        }
+        (&Method::PUT, "/auth/v1/user") => {
+            let identity = bearer_identity(state, parts)?;
+            let changes = json_body(body)?.to_string();
+            user_call(state, parts, &identity, AuthCall::UpdateUser { changes }).await
+        }
+        (&Method::POST, "/auth/v1/logout") => {
+            let identity = bearer_identity(state, parts)?;
+            let scope = param("scope").unwrap_or("global").to_string();
+            if !matches!(scope.as_str(), "global" | "local" | "others") {
+                return Err(AuthServiceError::Validation("scope must be global, local or others"));
+            }
+            checked(call_auth(state, parts, Some(&identity), AuthCall::Logout { scope }).await?)?;
+            let mut resp = Response::new(full(""));
+            *resp.status_mut() = StatusCode::NO_CONTENT;
+            Ok(resp)
+        }
+        (&Method::GET, "/auth/v1/admin/users") => {
+            let identity = bearer_identity(state, parts)?;
+            user_call(state, parts, &identity, AuthCall::AdminListUsers).await
+        }
+        (&Method::POST, "/auth/v1/admin/users") => {
+            let identity = bearer_identity(state, parts)?;
+            let input = json_body(body)?;
+            let (email, password) = credentials(body)?;
+            let super_admin = input.get("is_super_admin").and_then(Value::as_bool).unwrap_or(false);
+            user_call(state, parts, &identity, AuthCall::AdminCreateUser { email, password, super_admin }).await
+        }
+        (&Method::PUT, path) if path.starts_with("/auth/v1/admin/users/") => {
+            let identity = bearer_identity(state, parts)?;
+            let id = path.trim_start_matches("/auth/v1/admin/users/").to_string();
+            let input = json_body(body)?;
+            // `disabled: bool`, or GoTrue's `ban_duration` ("none" lifts the ban).
+            let disabled = match (input.get("disabled").and_then(Value::as_bool), input.get("ban_duration")) {
+                (Some(d), _) => d,
+                (None, Some(Value::String(b))) => b != "none",
+                _ => return Err(AuthServiceError::Validation("expected disabled or ban_duration")),
+            };
+            user_call(state, parts, &identity, AuthCall::AdminSetDisabled { id, disabled }).await
+        }
+        _ => Err(AuthServiceError::NotFound),
+    }
+}
+
+/// An endpoint that acts for the bearer and answers the function's JSON as it is.
+async fn user_call(state: &AppState, parts: &Parts, identity: &Identity, call: AuthCall) -> Reply {
+    let answer = checked(call_auth(state, parts, Some(identity), call).await?)?;
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+/// Runs one auth function as the gateway's own role (request roles cannot reach schema `auth`),
+/// with the caller's claims when a token was sent, and returns its JSON result.
+async fn call_auth(
+    state: &AppState,
+    parts: &Parts,
+    identity: Option<&Identity>,
+    call: AuthCall,
+) -> Result<Value, AuthServiceError> {
+    let ctx = TxContext {
+        schema: &state.config.schemas[0],
+        // `none` resets to the session user: the authenticator.
+        role: "none",
+        claims: identity.map_or("{}", |i| &i.claims),
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        headers: "{}",
+        cookies: "{}",
+        timezone: "",
+        has_token: identity.is_some(),
+        pre_request: false,
+    };
+    let main = call.statement();
+    let outcome = run_transaction(state, &ctx, false, &main, None, Finish::Commit).await?;
+    let text: &str = outcome.main.required_text(0).map_err(|e| Internal(e.to_string()))?;
+    Ok(serde_json::from_str(text).map_err(|e| Internal(e.to_string()))?)
+}
+
+/// Turns `{"error": {status, code, message}}` from SQL into GoTrue's error response.
+fn checked(result: Value) -> Result<Value, AuthServiceError> {
+    match result.get("error") {
+        Some(e) => Err(AuthServiceError::Refused {
+            status: e["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(400),
+            code: e["code"].as_str().unwrap_or("unexpected_failure").to_string(),
+            message: e["message"].as_str().unwrap_or("Request failed").to_string(),
+        }),
+        None => Ok(result),
+    }
+}
+
+fn bearer_identity(state: &AppState, parts: &Parts) -> Result<Identity, AuthServiceError> {
+    let header = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
+    if header.is_none() {
+        return Err(AuthServiceError::NoAuthorization);
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    Ok(observe::time(Phase::Jwt, || state.auth.authenticate(header, now))?)
+}
+
+fn credentials(body: &Bytes) -> Result<(String, String), AuthServiceError> {
+    let input = json_body(body)?;
+    match (input.get("email").and_then(Value::as_str), input.get("password").and_then(Value::as_str)) {
+        (Some(e), Some(p)) => Ok((e.to_string(), p.to_string())),
+        _ => Err(AuthServiceError::Validation("email and password are required")),
+    }
+}
+
+fn json_body(body: &Bytes) -> Result<Value, AuthServiceError> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or(AuthServiceError::Validation("the body must be a JSON object"))
+}
+
+/// The client address the router resolved (socket peer, or `X-Forwarded-For` from a trusted
+/// proxy, see `rate_limit::client_ip`), for the per-IP sign-in limit in SQL.
+fn client_ip(parts: &Parts) -> String {
+    parts.extensions.get::<ClientIp>().map(|c| c.0.to_string()).unwrap_or_default()
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
+    let mut resp = Response::new(full(v.to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    resp
+}

@@ -1,0 +1,98 @@
+//! The REST pipeline: one PostgREST request through its stages, in order — parse (`request`) →
+//! authenticate (`auth`) → plan against the schema cache (`plan`) → SQL (`sql`) → one
+//! transaction (`transaction.rs`, `db`) → respond (`response`). One file per kind of request:
+//! `read.rs` (tables and views), `write.rs`, `rpc.rs`, `root.rs` (the OpenAPI document),
+//! `options.rs`. `http/` hands over a whole request (head and body); nothing here reads a socket.
+
+mod error;
+mod options;
+mod read;
+mod root;
+mod rpc;
+mod transaction;
+mod write;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hyper::header::{HeaderValue, AUTHORIZATION};
+use hyper::http::request::Parts;
+use hyper::Response;
+
+pub use error::PipelineError;
+pub use transaction::{run_transaction, TxContext};
+
+use crate::auth::Identity;
+use crate::body::Body;
+use crate::observe::{self, Phase};
+use crate::plan;
+use crate::request::{self, Action, ApiRequest, RequestError, Target, WriteMethod};
+use crate::schema::SchemaCache;
+use crate::state::AppState;
+
+/// One request on its way through the stages: what was parsed, who asks, and the settings.
+struct Call<'a> {
+    state: &'a AppState,
+    api: &'a ApiRequest,
+    identity: &'a Identity,
+    /// `Prefer: timezone=` when the database knows the zone; an unknown one is ignored.
+    timezone: Option<&'a str>,
+}
+
+/// Serves a REST request (path, query string, headers and the whole body).
+pub async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response<Body>, PipelineError> {
+    let api = observe::time(Phase::Parse, || request::parse_with_body(parts, body, &state.config.schemas))?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let authorization = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
+    let identity = observe::time(Phase::Jwt, || state.auth.authenticate(authorization, now))?;
+    observe::set_role(&identity.role);
+    state.rate_limits.check_subject(&identity)?;
+    plan::check_aggregates(&api.query.select, state.config.aggregates_enabled)?;
+    let timezone = timezone(state, &api)?;
+    let call = Call { state, api: &api, identity: &identity, timezone };
+
+    match (&api.action, &api.target) {
+        (Action::Read { .. }, Target::Relation(name)) => read::read(&call, name).await,
+        (Action::Write(method), Target::Relation(name)) => write::write(&call, *method, name).await,
+        (Action::Options, Target::Relation(name)) => options::relation(&call, name),
+        (Action::Read { headers_only }, Target::Root) => root::document(&call, *headers_only).await,
+        (_, Target::Root) => Err(RequestError::UnsupportedMethod(api.method.clone()).into()),
+        (Action::Read { .. } | Action::Write(WriteMethod::Post), Target::Rpc(name)) => rpc::call(&call, name).await,
+        (Action::Options, Target::Rpc(name)) => options::rpc(&call, name),
+        (_, Target::Rpc(_)) => Err(PipelineError::RpcMethod(api.method.clone())),
+    }
+}
+
+/// The schema cache, or 503 until its first load.
+fn schema_cache(state: &AppState) -> Result<Arc<SchemaCache>, PipelineError> {
+    state.schema.load_full().ok_or(PipelineError::SchemaCacheNotReady)
+}
+
+/// `Prefer: timezone=`: the zone if the database knows it; an unknown one is ignored (not applied,
+/// not echoed), or PGRST122 with `handling=strict`.
+fn timezone<'a>(state: &AppState, api: &'a ApiRequest) -> Result<Option<&'a str>, PipelineError> {
+    let Some(tz) = api.prefer.timezone.as_deref() else { return Ok(None) };
+    if schema_cache(state)?.has_timezone(tz) {
+        return Ok(Some(tz));
+    }
+    if api.prefer.strict {
+        return Err(RequestError::InvalidPreferences { details: format!("Invalid preferences: timezone={tz}") }.into());
+    }
+    Ok(None)
+}
+
+impl Call<'_> {
+    fn cache(&self) -> Result<Arc<SchemaCache>, PipelineError> {
+        schema_cache(self.state)
+    }
+
+    /// `Preference-Applied`: the options the request gave and this answer honoured. `tx`:
+    /// whether a `Prefer: tx=` was honoured (writes decide it; other requests echo it as given).
+    fn applied(&self, tx: Option<bool>) -> Vec<String> {
+        let honoured = |p: &&String| {
+            (self.timezone.is_some() || !p.starts_with("timezone=")) && (tx != Some(false) || !p.starts_with("tx="))
+        };
+        self.api.prefer.applied.iter().filter(honoured).cloned().collect()
+    }
+}

@@ -1,0 +1,48 @@
+//! `/rpc/fn`: GET with query arguments (always read-only), POST with a body (read-only unless
+//! the function is VOLATILE). The planner picks the overload and splits arguments from filters.
+
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+
+use super::transaction::explained;
+use super::{Call, PipelineError};
+use crate::body::{full, Body};
+use crate::db::execute::Finish;
+use crate::observe::{self, Phase};
+use crate::plan::rpc::{plan_rpc, RpcResult};
+use crate::{response, sql};
+
+pub(super) async fn call(call: &Call<'_>, name: &str) -> Result<Response<Body>, PipelineError> {
+    let cache = call.cache()?;
+    let (plan, st) = observe::time(Phase::Plan, || {
+        plan_rpc(call.api, &cache, name, call.state.config.max_rows).map(|plan| {
+            let st = sql::rpc::render_rpc(&plan);
+            (plan, st)
+        })
+    })?;
+    let (rollback, _) = call.tx_outcome();
+    let finish = if rollback && !plan.read_only { Finish::Rollback } else { Finish::Commit };
+    let outcome = call.run(plan.read_only, &st.main, st.explain.as_ref(), finish).await?;
+    if let Some(fmt) = call.api.plan {
+        return explained(fmt, &outcome);
+    }
+    if matches!(plan.result, RpcResult::Void) {
+        let mut resp = Response::new(full(""));
+        *resp.status_mut() = StatusCode::NO_CONTENT;
+        return Ok(resp);
+    }
+    let shape = response::read::ReadShape {
+        range: plan.range,
+        count: plan.count,
+        media: plan.media,
+        headers_only: plan.headers_only,
+    };
+    let applied = call.applied(None);
+    let mut resp =
+        observe::time(Phase::Response, || response::read::read_response(call.api, &shape, &outcome, &applied))?;
+    if plan.single_row {
+        // The object type was our choice, not the client's: answer as JSON.
+        resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    }
+    Ok(resp)
+}
