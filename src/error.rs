@@ -12,6 +12,11 @@ use serde_json::{json, Value};
 
 use crate::body::{full, Body};
 
+/// The code (SQLSTATE, `PGRST…` or GoTrue's) of an error response, left in its extensions by
+/// [`ApiError::into_response`] so metrics and the log need not parse the body.
+#[derive(Debug, Clone)]
+pub struct ErrorCode(pub String);
+
 /// Which API's error body the client reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BodyShape {
@@ -117,7 +122,7 @@ impl ApiError {
             }
         }
         // For the metrics and the access log (observe::Observed::finish takes it out again).
-        resp.extensions_mut().insert(crate::observe::ErrorCode(self.code));
+        resp.extensions_mut().insert(ErrorCode(self.code));
         resp
     }
 }

@@ -8,9 +8,7 @@ use clap::Parser;
 // glibc's malloc takes for them (measured with bench/).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use rowgate::config::{
-    AuditArgs, AuditFormat, AuditSettings, Cli, Command, Config, KeysCommand, LogFormat, ServeArgs, TokenArgs,
-};
+use rowgate::config::{AuditArgs, AuditFormat, Cli, Command, Config, KeysCommand, LogFormat, ServeArgs, TokenArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -223,7 +221,7 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
 /// audit could not run (settings, connection, an option the database contradicts).
 async fn audit(args: AuditArgs) -> ExitCode {
     const UNUSABLE: u8 = 2;
-    let settings = match AuditSettings::from_args(&args, &env) {
+    let settings = match rowgate::audit::settings::AuditSettings::from_args(&args, &env) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("rowgate: {e}");

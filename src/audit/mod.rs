@@ -7,6 +7,7 @@
 mod lints;
 pub mod probe;
 pub mod report;
+pub mod settings;
 
 use serde::Serialize;
 use thiserror::Error;

@@ -36,7 +36,7 @@ pub enum AuditFormat {
     Json,
 }
 
-/// Raw strings, resolved by `config::AuditSettings::from_args` (as for serve).
+/// Raw strings, resolved by `audit::settings::AuditSettings::from_args` (as for serve).
 #[derive(Debug, Args, Clone)]
 pub struct AuditArgs {
     /// Connection string of the database to audit (any role may lint; --probe needs a superuser,

@@ -2,18 +2,16 @@
 //! Every invalid value stops start-up with one line naming the variable.
 
 mod args;
-mod audit;
 pub mod limits;
-mod parse;
+pub(crate) mod parse;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use thiserror::Error;
 
+pub use crate::tls::server::TlsSettings;
 pub use args::{AuditArgs, AuditFormat, Cli, Command, KeysCommand, ServeArgs, TokenArgs};
-pub use audit::AuditSettings;
 pub use limits::{Limits, RateSpec, TrustedProxies};
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -42,14 +40,6 @@ pub enum OpenApiMode {
 pub enum LogFormat {
     Json,
     Text,
-}
-
-/// The HTTPS listener (`ROWGATE_TLS_*`); files are read by `tls::CertStore` at start-up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsSettings {
-    pub listen: SocketAddr,
-    pub cert: PathBuf,
-    pub key: PathBuf,
 }
 
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Config, ConfigError, LogFormat, OpenApiMode, ServeArgs, TlsSettings, TxEnd};
 
-pub(super) fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError { var, problem: problem.into() }
 }
 
@@ -137,7 +137,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
 }
 
 /// The exposed schemas (flag or ROWGATE_DB_SCHEMAS, else PGRST_DB_SCHEMAS, already picked); default `api`.
-pub(super) fn schemas(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
+pub(crate) fn schemas(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
     let schemas = list(&raw.unwrap_or_else(|| "api".into()));
     if schemas.is_empty() {
         return Err(err("ROWGATE_DB_SCHEMAS", "must name at least one schema, e.g. ROWGATE_DB_SCHEMAS=api"));
@@ -149,7 +149,7 @@ pub(super) fn schemas(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
 }
 
 /// A set connection string must parse (with libpq's `sslmode`s); an empty one counts as unset.
-pub(super) fn database_url(raw: Option<String>) -> Result<Option<String>, ConfigError> {
+pub(crate) fn database_url(raw: Option<String>) -> Result<Option<String>, ConfigError> {
     let url = raw.filter(|u| !u.trim().is_empty());
     if let Some(u) = &url {
         crate::tls::DbUrl::parse(u).map_err(|e| err("DATABASE_URL", e.problem))?;
@@ -177,7 +177,7 @@ fn tls(a: &ServeArgs) -> Result<Option<TlsSettings>, ConfigError> {
     }
 }
 
-pub(super) fn list(v: &str) -> Vec<String> {
+pub(crate) fn list(v: &str) -> Vec<String> {
     v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 

@@ -17,14 +17,10 @@ use super::request_id;
 use super::timing::Trace;
 use super::Kind;
 use crate::body::Body;
+use crate::error::ErrorCode;
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
-
-/// The PostgREST code (SQLSTATE or `PGRST…`) of an error response, left in its extensions by
-/// `ApiError::into_response` so metrics and the log need not parse the body.
-#[derive(Debug, Clone)]
-pub struct ErrorCode(pub String);
 
 /// A request being served.
 #[derive(Debug)]

@@ -16,7 +16,7 @@ mod timing;
 use hyper::Method;
 use thiserror::Error;
 
-pub use access::{ErrorCode, Observed};
+pub use access::Observed;
 pub use metrics::{AuthEvent, Metrics, PoolGauges};
 pub use timing::{set_role, time, time_async, traced, Phase, Trace};
 

@@ -12,6 +12,26 @@ pub mod write;
 
 pub use error::PlanError;
 
+/// `{"a","b\"c"}`: a Postgres array literal; one parameter whatever the list length.
+pub fn array_literal(items: &[String]) -> String {
+    let mut s = String::from("{");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('"');
+        for c in item.chars() {
+            if c == '"' || c == '\\' {
+                s.push('\\');
+            }
+            s.push(c);
+        }
+        s.push('"');
+    }
+    s.push('}');
+    s
+}
+
 /// PGRST123 unless `ROWGATE_DB_AGGREGATES_ENABLED`.
 pub fn check_aggregates(select: &[crate::request::ast::SelectItem], enabled: bool) -> Result<(), PlanError> {
     if !enabled && crate::request::ast::uses_aggregates(select) {

@@ -250,5 +250,5 @@ fn json_argument(v: &Value, data_type: &str) -> Option<String> {
 
 fn array_literal(items: impl Iterator<Item = String>) -> String {
     let items: Vec<String> = items.collect();
-    crate::sql::expr::array_literal(&items)
+    super::array_literal(&items)
 }

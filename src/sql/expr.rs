@@ -122,7 +122,7 @@ fn render_operation(b: &mut SqlBuilder, qual: &str, target: &ColumnRef, operatio
         }
         Operation::In(items) => {
             render_column(b, qual, target);
-            b.push(" = ANY(").param(array_literal(items)).push(")");
+            b.push(" = ANY(").param(crate::plan::array_literal(items)).push(")");
         }
         Operation::Is(v) => {
             render_column(b, qual, target);
@@ -189,24 +189,4 @@ pub fn render_order(b: &mut SqlBuilder, qual: &str, tree: &SelectTree, order: &[
             None => b,
         };
     }
-}
-
-/// `{"a","b\"c"}`: a Postgres array literal; one parameter whatever the list length.
-pub fn array_literal(items: &[String]) -> String {
-    let mut s = String::from("{");
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push('"');
-        for c in item.chars() {
-            if c == '"' || c == '\\' {
-                s.push('\\');
-            }
-            s.push(c);
-        }
-        s.push('"');
-    }
-    s.push('}');
-    s
 }

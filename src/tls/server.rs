@@ -18,7 +18,6 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio_rustls::TlsAcceptor;
 
 use super::{provider, TlsError};
-use crate::config::TlsSettings;
 
 const CERT_VAR: &str = "ROWGATE_TLS_CERT";
 const KEY_VAR: &str = "ROWGATE_TLS_KEY";
@@ -85,6 +84,14 @@ pub struct Https {
     pub acceptor: TlsAcceptor,
     pub store: Arc<CertStore>,
     pub sighup: Signal,
+}
+
+/// The HTTPS listener (`ROWGATE_TLS_*`); files are read by `tls::CertStore` at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub listen: SocketAddr,
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Loads the certificate and binds; SIGHUP is registered here, before serving, so an early

@@ -1,10 +1,10 @@
 //! Settings of `rowgate audit`: the same DATABASE_URL and exposed schemas as serve (with their
 //! `PGRST_*` fallbacks), but DATABASE_URL is required: there is no embedded default to audit.
 
-use super::parse::{database_url, err, list, schemas};
-use super::{AuditArgs, AuditFormat, ConfigError};
-use crate::audit::probe::ProbeOptions;
-use crate::audit::AuditOptions;
+use super::probe::ProbeOptions;
+use super::AuditOptions;
+use crate::config::parse::{database_url, err, list, schemas};
+use crate::config::{AuditArgs, AuditFormat, ConfigError};
 
 #[derive(Debug, Clone)]
 pub struct AuditSettings {
