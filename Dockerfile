@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The rowgate image: built from this repository in a Rust builder stage; the runtime stage is
-# debian:bookworm-slim with the one binary (migrations and policies are embedded in it), CA
+# debian:bookworm-slim with the one binary (migrations, functions and policies are embedded in it), CA
 # certificates, and an unprivileged user.
 #
 #   docker build -t rowgate .

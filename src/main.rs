@@ -193,8 +193,8 @@ async fn migrate(args: ServeArgs) -> Result<(), String> {
             let mut client = connect(&url).await?;
             let report = rowgate::db::migrate::migrate(&mut client).await.map_err(|e| e.to_string())?;
             eprintln!(
-                "rowgate: {} migration(s) applied, {} policy file(s) re-applied",
-                report.migrations_applied, report.policy_files
+                "rowgate: {} migration(s) applied, {} function file(s) and {} policy file(s) re-applied",
+                report.migrations_applied, report.function_files, report.policy_files
             );
         }
         None => {

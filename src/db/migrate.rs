@@ -1,6 +1,8 @@
-//! `rowgate migrate`: the refinery migrations embedded from `sql/`, then every `policies/*.sql`
-//! re-applied, each file in its own transaction (so a failing file changes nothing and names
-//! itself). Re-running applies no migration and recreates the same policies.
+//! `rowgate migrate`: the refinery migrations embedded from `sql/` (tables, types, data: history,
+//! applied once), then every `functions/*.sql` (the live definition of every function) and every
+//! `policies/*.sql`, re-applied on each run, each file in its own transaction (so a failing file
+//! changes nothing and names itself). Re-running applies no migration and recreates the same
+//! functions and policies.
 
 use thiserror::Error;
 
@@ -8,7 +10,7 @@ mod embedded {
     refinery::embed_migrations!("sql");
 }
 
-include!(concat!(env!("OUT_DIR"), "/policies.rs"));
+include!(concat!(env!("OUT_DIR"), "/reapplied.rs"));
 
 #[derive(Debug, Error)]
 pub enum MigrateError {
@@ -34,21 +36,20 @@ impl MigrateError {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
     pub migrations_applied: usize,
+    pub function_files: usize,
     pub policy_files: usize,
 }
 
-/// Pending migrations, then all policy files.
+/// Pending migrations, then all function files, then all policy files.
 pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<Report, MigrateError> {
     let report = embedded::migrations::runner().run_async(client).await?;
-    let policy_files = apply_policies(client, POLICY_FILES).await?;
-    Ok(Report { migrations_applied: report.applied_migrations().len(), policy_files })
+    let function_files = apply_files(client, FUNCTION_FILES).await?;
+    let policy_files = apply_files(client, POLICY_FILES).await?;
+    Ok(Report { migrations_applied: report.applied_migrations().len(), function_files, policy_files })
 }
 
 /// Each file in one transaction; the first failure stops and rolls its file back.
-pub async fn apply_policies(
-    client: &mut tokio_postgres::Client,
-    files: &[(&str, &str)],
-) -> Result<usize, MigrateError> {
+pub async fn apply_files(client: &mut tokio_postgres::Client, files: &[(&str, &str)]) -> Result<usize, MigrateError> {
     for (file, sql) in files {
         let tx = client.transaction().await.map_err(|e| MigrateError::sql(file, e))?;
         tx.batch_execute(sql).await.map_err(|e| MigrateError::sql(file, e))?;

@@ -1,6 +1,9 @@
-//! `rowgate migrate`: migrations then policy files, idempotent, atomic per file.
+//! `rowgate migrate`: migrations, then function files, then policy files; idempotent, atomic per
+//! file; every function has its one live definition in `functions/`.
 
-use rowgate::db::migrate::{apply_policies, migrate, MigrateError, POLICY_FILES};
+use std::collections::BTreeMap;
+
+use rowgate::db::migrate::{apply_files, migrate, MigrateError, FUNCTION_FILES, POLICY_FILES};
 
 use crate::harness::*;
 
@@ -20,10 +23,56 @@ async fn migrate_twice_is_a_no_op() {
     tokio::spawn(conn);
     let first = migrate(&mut client).await.unwrap();
     assert!(first.migrations_applied >= 1);
-    assert_eq!(first.policy_files, POLICY_FILES.len());
+    assert_eq!((first.function_files, first.policy_files), (FUNCTION_FILES.len(), POLICY_FILES.len()));
     let second = migrate(&mut client).await.unwrap();
     assert_eq!(second.migrations_applied, 0);
-    assert_eq!(second.policy_files, POLICY_FILES.len());
+    assert_eq!((second.function_files, second.policy_files), (FUNCTION_FILES.len(), POLICY_FILES.len()));
+}
+
+/// `schema.name` of every `create [or replace] function` in `sql`, with how often it appears.
+fn defined_functions(sql: &str) -> BTreeMap<String, usize> {
+    let mut names = BTreeMap::new();
+    let lower = sql.to_lowercase();
+    for (i, _) in lower.match_indices("function ") {
+        let before = lower[..i].trim_end();
+        if !(before.ends_with("create") || before.ends_with("or replace")) {
+            continue;
+        }
+        let name: String = lower[i + "function ".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || "_.".contains(*c))
+            .collect();
+        *names.entry(name).or_insert(0) += 1;
+    }
+    names
+}
+
+/// An admin reads a function's live definition in one place: every function a migration ever
+/// defined is defined in `functions/` (applied after the migrations on every run), exactly once.
+#[test]
+fn every_function_has_one_live_definition_in_functions() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
+    let mut in_migrations = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        in_migrations.extend(defined_functions(&text));
+    }
+    let mut live: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (file, sql) in FUNCTION_FILES {
+        for (name, times) in defined_functions(sql) {
+            live.entry(name).or_default().extend(std::iter::repeat_n(*file, times));
+        }
+    }
+    assert!(in_migrations.len() >= 50, "the scan found the migrations' functions: {in_migrations:?}");
+    for name in in_migrations.keys() {
+        assert!(live.contains_key(name), "{name} is defined in sql/ but has no live definition in functions/");
+    }
+    for (name, files) in &live {
+        assert_eq!(files.len(), 1, "{name} is defined more than once in functions/: {files:?}");
+    }
+    for (_, sql) in FUNCTION_FILES.iter().chain(POLICY_FILES) {
+        assert!(!sql.to_lowercase().contains("create function"), "re-runnable files use create or replace");
+    }
 }
 
 #[tokio::test]
@@ -38,7 +87,7 @@ async fn a_failing_policy_file_changes_nothing_and_is_named() {
         .unwrap();
     let good = "create policy scratch_read on api.scratch for select to anon using (true);";
     let bad = "create policy scratch_write on api.scratch for insert to anon with check (true); select 1/0;";
-    let err = apply_policies(&mut client, &[("policies/good.sql", good), ("policies/bad.sql", bad)]).await.unwrap_err();
+    let err = apply_files(&mut client, &[("policies/good.sql", good), ("policies/bad.sql", bad)]).await.unwrap_err();
     match &err {
         MigrateError::Sql { file, message } => {
             assert_eq!(file, "policies/bad.sql");
