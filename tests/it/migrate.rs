@@ -63,7 +63,9 @@ fn every_function_has_one_live_definition_in_functions() {
             live.entry(name).or_default().extend(std::iter::repeat_n(*file, times));
         }
     }
-    assert!(in_migrations.len() >= 50, "the scan found the migrations' functions: {in_migrations:?}");
+    for known in ["internal.user_org_ids", "internal.check_request", "api.accept_invitation", "auth.login"] {
+        assert!(in_migrations.contains_key(known), "the scan finds the migrations' functions: {in_migrations:?}");
+    }
     for name in in_migrations.keys() {
         assert!(live.contains_key(name), "{name} is defined in sql/ but has no live definition in functions/");
     }
