@@ -215,7 +215,13 @@ async fn ceilings() {
             &json!({"org": ORG_A, "name": "x", "role": "viewer"}).to_string(),
         )
         .await;
-    assert!(r.status == 401 || r.status == 404, "{}", r.body);
+    // The function exists for everyone (the schema cache lists it) but anon may not execute it.
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(
+        r.json(),
+        json!({"code": "42501", "message": "permission denied for function create_api_token", "details": null, "hint": null})
+    );
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
 
     // A viewer-ceiling token reads but cannot write.
     let (_, viewer) = create(&g, OWNER_A, ORG_A, "viewer").await;
