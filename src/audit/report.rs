@@ -175,7 +175,8 @@ mod tests {
             lints::find("policy_to_public").unwrap().why
         );
         assert_eq!(t, expected);
-        assert!(!a.failed() || a.errors() > 0);
+        // Two error-level findings: the audit fails (exit status 1) without any probe.
+        assert_eq!((a.errors(), a.warnings(), a.failed()), (2, 1, true));
     }
 
     #[test]

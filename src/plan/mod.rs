@@ -42,3 +42,6 @@ pub fn check_aggregates(select: &[crate::request::ast::SelectItem], enabled: boo
 pub use read::{plan_read, CountPlan, ReadPlan};
 pub use select::{ColumnRef, EmbedPlan, OutputColumn, PlannedCondition, PlannedOrder, SelectTree};
 pub use write::{plan_write, Check, WriteOp, WritePlan};
+
+#[cfg(test)]
+mod tests;

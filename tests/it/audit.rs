@@ -219,36 +219,14 @@ async fn every_lint_reports_exactly_its_violation() {
     assert_eq!(left, placeholders);
 }
 
-/// Two active orgs with data in every tenant table (the shape of the tenancy tests' seed).
-const SEED: &str = r#"
-insert into auth.users (id, email) values
-  ('a0000000-0000-0000-0000-000000000001', 'owner@a.test'),
-  ('a0000000-0000-0000-0000-000000000003', 'member@a.test'),
-  ('b0000000-0000-0000-0000-000000000001', 'owner@b.test'),
-  ('e0000000-0000-0000-0000-000000000001', 'loner@x.test');
-insert into api.organizations (id, name, status) values
-  ('0a000000-0000-0000-0000-000000000000', 'Org A', 'active'),
-  ('0b000000-0000-0000-0000-000000000000', 'Org B', 'active');
-insert into api.memberships (org_id, user_id, role) values
-  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000001', 'owner'),
-  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000003', 'member'),
-  ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000001', 'owner');
+/// With the shared tenant world (two active orgs), rows in every tenant table: an invitation in
+/// each org, a second project in A.
+const TENANT_ROWS: &str = r#"
 insert into api.invitations (org_id, email, role, token_hash) values
   ('0a000000-0000-0000-0000-000000000000', 'new@a.test', 'member', 'hash-a'),
   ('0b000000-0000-0000-0000-000000000000', 'new@b.test', 'member', 'hash-b');
 insert into api.projects (org_id, id, name) values
-  ('0a000000-0000-0000-0000-000000000000', '1a000000-0000-0000-0000-000000000001', 'alpha'),
-  ('0a000000-0000-0000-0000-000000000000', '1a000000-0000-0000-0000-000000000002', 'alpha two'),
-  ('0b000000-0000-0000-0000-000000000000', '1b000000-0000-0000-0000-000000000001', 'beta');
-insert into api.tasks (org_id, id, project_id, title) values
-  ('0a000000-0000-0000-0000-000000000000', '2a000000-0000-0000-0000-000000000001', '1a000000-0000-0000-0000-000000000001', 'a-task'),
-  ('0b000000-0000-0000-0000-000000000000', '2b000000-0000-0000-0000-000000000001', '1b000000-0000-0000-0000-000000000001', 'b-task');
-insert into api.models (id, name) values
-  ('30000000-0000-0000-0000-000000000001', 'model-a'),
-  ('30000000-0000-0000-0000-000000000002', 'model-b');
-insert into api.org_models (org_id, model_id) values
-  ('0a000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000001'),
-  ('0b000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000002');
+  ('0a000000-0000-0000-0000-000000000000', '1a000000-0000-0000-0000-000000000002', 'alpha two');
 "#;
 
 /// Every row of every table of the application's schemas, and every policy, as one digest.
@@ -303,7 +281,7 @@ fn leaks(report: &Value) -> BTreeSet<(String, String)> {
 async fn the_probe_finds_exactly_the_leaks_and_changes_nothing() {
     let db = reference_database("audit_probe").await;
     let admin = connect(&cluster().conn_string("postgres", &db)).await;
-    admin.batch_execute(SEED).await.expect("seed");
+    crate::tenants::seed_with(&admin, &[TENANT_ROWS]).await;
 
     let before = fingerprint(&db).await;
     let out = audit(&db, "postgres", &["--probe", "--format", "json"]).await;

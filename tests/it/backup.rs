@@ -14,35 +14,17 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::harness::{connect, token, SECRET};
+use crate::tenants::{MEMBER_A, ORG_A, ORG_B, OWNER_A, OWNER_B, PROJ_A};
 use rowgate::app::{self, Running};
 use rowgate::cluster::{self, Cluster};
 use rowgate::config::{Config, ServeArgs};
 
-const ACME: &str = "7a000000-0000-0000-0000-000000000000";
-const GLOBEX: &str = "7b000000-0000-0000-0000-000000000000";
-const ACME_OWNER: &str = "7a000000-0000-0000-0000-0000000000a1";
-const ACME_MEMBER: &str = "7a000000-0000-0000-0000-0000000000a2";
-const GLOBEX_OWNER: &str = "7b000000-0000-0000-0000-0000000000b1";
-const ACME_PROJECT: &str = "7a000000-0000-0000-0000-0000000000f1";
 const PASSWORD: &str = "correct horse battery";
 
-const SEED: &str = r#"
-insert into auth.users (id, email, encrypted_password) values
-  ('7a000000-0000-0000-0000-0000000000a1', 'owner@acme.test', crypt('correct horse battery', gen_salt('bf', 4))),
-  ('7a000000-0000-0000-0000-0000000000a2', 'member@acme.test', crypt('correct horse battery', gen_salt('bf', 4))),
-  ('7b000000-0000-0000-0000-0000000000b1', 'owner@globex.test', crypt('correct horse battery', gen_salt('bf', 4)));
-insert into api.organizations (id, name, status) values
-  ('7a000000-0000-0000-0000-000000000000', 'Acme', 'active'),
-  ('7b000000-0000-0000-0000-000000000000', 'Globex', 'active');
-insert into api.memberships (org_id, user_id, role) values
-  ('7a000000-0000-0000-0000-000000000000', '7a000000-0000-0000-0000-0000000000a1', 'owner'),
-  ('7a000000-0000-0000-0000-000000000000', '7a000000-0000-0000-0000-0000000000a2', 'member'),
-  ('7b000000-0000-0000-0000-000000000000', '7b000000-0000-0000-0000-0000000000b1', 'owner');
-insert into api.projects (org_id, id, name) values
-  ('7a000000-0000-0000-0000-000000000000', '7a000000-0000-0000-0000-0000000000f1', 'rockets'),
-  ('7b000000-0000-0000-0000-000000000000', '7b000000-0000-0000-0000-0000000000f1', 'widgets');
+/// On top of the shared tenant world: 50 more tasks in org B.
+const MORE_B_TASKS: &str = r#"
 insert into api.tasks (org_id, project_id, title)
-  select '7b000000-0000-0000-0000-000000000000', '7b000000-0000-0000-0000-0000000000f1', 'globex task ' || i
+  select '0b000000-0000-0000-0000-000000000000', '1b000000-0000-0000-0000-000000000001', 'b task ' || i
     from generate_series(1, 50) i;
 "#;
 
@@ -212,7 +194,8 @@ async fn backup_restore_round_trip_into_a_fresh_cluster() {
     connect(&source.conn_string("postgres", "postgres")).await.batch_execute("create database app").await.expect("db");
     rowgate::cluster::embedded::prepare_database(&source, "app").await.expect("migrate");
     let source_admin = source.conn_string("postgres", "app");
-    connect(&source_admin).await.batch_execute(SEED).await.expect("seed");
+    crate::tenants::seed_with(&connect(&source_admin).await, &[&crate::tenants::passwords(PASSWORD), MORE_B_TASKS])
+        .await;
 
     // Traffic through rowgate: an API token, tasks written by a member (audit log), a session.
     let key = rowgate::auth::signing::SigningKey::generate_jwk().expect("key");
@@ -222,8 +205,8 @@ async fn backup_restore_round_trip_into_a_fresh_cluster() {
         .call(
             reqwest::Method::POST,
             "/rpc/create_api_token",
-            Some(&user(ACME_OWNER)),
-            Some(json!({"org": ACME, "name": "ci", "role": "member"})),
+            Some(&user(OWNER_A)),
+            Some(json!({"org": ORG_A, "name": "ci", "role": "member"})),
         )
         .await;
     assert_eq!(status, 200, "{created}");
@@ -233,17 +216,17 @@ async fn backup_restore_round_trip_into_a_fresh_cluster() {
             .call(
                 reqwest::Method::POST,
                 "/tasks",
-                Some(&user(ACME_MEMBER)),
-                Some(json!({"org_id": ACME, "project_id": ACME_PROJECT, "title": title})),
+                Some(&user(MEMBER_A)),
+                Some(json!({"org_id": ORG_A, "project_id": PROJ_A, "title": title})),
             )
             .await;
         assert_eq!(status, 201, "{body}");
     }
-    api.sign_in("member@acme.test").await;
+    api.sign_in("member@a.test").await;
     running.shutdown().await;
     let audit: i64 = connect(&source_admin)
         .await
-        .query_one("select count(*) from api.audit_log where org_id = $1::text::uuid", &[&ACME])
+        .query_one("select count(*) from api.audit_log where org_id = $1::text::uuid", &[&ORG_A])
         .await
         .expect("audit count")
         .get(0);
@@ -327,15 +310,15 @@ async fn backup_restore_round_trip_into_a_fresh_cluster() {
     // rowgate serves the restored copy.
     let running = gateway(target.conn_string("authenticator", "app"), &key).await;
     let api = Api::new(&running);
-    let projects = api.get("/projects?select=name", &user(ACME_MEMBER)).await;
-    assert_eq!(names(&projects, "name"), ["rockets"], "RLS: Acme's member sees Acme's projects only");
-    let projects = api.get("/projects?select=name", &user(GLOBEX_OWNER)).await;
-    assert_eq!(names(&projects, "name"), ["widgets"]);
+    let projects = api.get("/projects?select=name", &user(MEMBER_A)).await;
+    assert_eq!(names(&projects, "name"), ["alpha"], "RLS: A's member sees A's projects only");
+    let projects = api.get("/projects?select=name", &user(OWNER_B)).await;
+    assert_eq!(names(&projects, "name"), ["beta"]);
     let tasks = api.get("/tasks?select=title", &api_token).await;
-    assert_eq!(names(&tasks, "title"), ["land", "launch"], "the API token minted before the backup");
-    let session = api.sign_in("member@acme.test").await;
-    let tasks = api.get(&format!("/tasks?select=title&org_id=eq.{GLOBEX}"), &session).await;
-    assert_eq!(tasks, json!([]), "Globex's 50 tasks stay invisible to Acme");
+    assert_eq!(names(&tasks, "title"), ["a-task", "land", "launch"], "the API token minted before the backup");
+    let session = api.sign_in("member@a.test").await;
+    let tasks = api.get(&format!("/tasks?select=title&org_id=eq.{ORG_B}"), &session).await;
+    assert_eq!(tasks, json!([]), "B's 51 tasks stay invisible to A");
     running.shutdown().await;
     // (On a failure the reaper stops both clusters when the test process exits.)
     source.stop().await.expect("stop source cluster");

@@ -27,42 +27,24 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-pub const ORG_A: &str = "0a000000-0000-0000-0000-000000000000";
-pub const ORG_B: &str = "0b000000-0000-0000-0000-000000000000";
-pub const ORG_S: &str = "0c000000-0000-0000-0000-000000000000";
-pub const ORG_P: &str = "0d000000-0000-0000-0000-000000000000";
+pub use crate::tenants::{
+    ADMIN_A, LONER, MEMBER_A, MODEL_A, MODEL_B, MODEL_FREE, ORG_A, ORG_B, ORG_P, ORG_S, OWNER_A, OWNER_B, PROJ2_A,
+    PROJ_A, PROJ_B, SUPER, TASK_A, TASK_B, VIEWER_A,
+};
 
-pub const OWNER_A: &str = "a0000000-0000-0000-0000-000000000001";
-pub const ADMIN_A: &str = "a0000000-0000-0000-0000-000000000002";
-pub const MEMBER_A: &str = "a0000000-0000-0000-0000-000000000003";
-pub const VIEWER_A: &str = "a0000000-0000-0000-0000-000000000004";
 /// A viewer of A who never acts: the membership row the matrix aims at.
 pub const TARGET_A: &str = "a0000000-0000-0000-0000-000000000005";
-pub const OWNER_B: &str = "b0000000-0000-0000-0000-000000000001";
 pub const ADMIN_B: &str = "b0000000-0000-0000-0000-000000000002";
 pub const MEMBER_B: &str = "b0000000-0000-0000-0000-000000000003";
 pub const VIEWER_B: &str = "b0000000-0000-0000-0000-000000000004";
 pub const TARGET_B: &str = "b0000000-0000-0000-0000-000000000005";
-/// In no org.
-pub const LONER: &str = "e0000000-0000-0000-0000-000000000001";
 /// In no org either; the user that membership inserts name.
 pub const NEWBIE: &str = "e0000000-0000-0000-0000-000000000002";
-pub const SUPER: &str = "50000000-0000-0000-0000-000000000001";
 
-/// Projects with tasks under them.
-pub const PROJ_A: &str = "1a000000-0000-0000-0000-000000000001";
-pub const PROJ_B: &str = "1b000000-0000-0000-0000-000000000001";
 /// Projects without tasks: the rows the matrix writes (a delete cascades to nothing).
-pub const PROJ2_A: &str = "1a000000-0000-0000-0000-000000000002";
 pub const PROJ2_B: &str = "1b000000-0000-0000-0000-000000000002";
-pub const TASK_A: &str = "2a000000-0000-0000-0000-000000000001";
-pub const TASK_B: &str = "2b000000-0000-0000-0000-000000000001";
 pub const TASK_B2: &str = "2b000000-0000-0000-0000-000000000002";
 pub const TASK_B3: &str = "2b000000-0000-0000-0000-000000000003";
-/// Enabled for A only, for B only, for nobody.
-pub const MODEL_A: &str = "30000000-0000-0000-0000-000000000001";
-pub const MODEL_B: &str = "30000000-0000-0000-0000-000000000002";
-pub const MODEL_FREE: &str = "30000000-0000-0000-0000-000000000003";
 pub const INV_A: &str = "3a000000-0000-0000-0000-000000000001";
 pub const INV_B: &str = "3b000000-0000-0000-0000-000000000001";
 pub const AUDIT_A: &str = "4a000000-0000-0000-0000-000000000001";
@@ -76,69 +58,35 @@ pub const B_SECRETS: [&str; 16] = [
     "beta", "b-task", "Org B",
 ];
 
-const SEED: &str = r#"
-insert into auth.users (id, email, encrypted_password, is_super_admin)
-select id::uuid, email, public.crypt('isolation-pw', public.gen_salt('bf', 4)), email = 'root@platform.test'
-  from (values
-    ('a0000000-0000-0000-0000-000000000001', 'owner@a.test'),
-    ('a0000000-0000-0000-0000-000000000002', 'admin@a.test'),
-    ('a0000000-0000-0000-0000-000000000003', 'member@a.test'),
-    ('a0000000-0000-0000-0000-000000000004', 'viewer@a.test'),
-    ('a0000000-0000-0000-0000-000000000005', 'target@a.test'),
-    ('b0000000-0000-0000-0000-000000000001', 'owner@b.test'),
-    ('b0000000-0000-0000-0000-000000000002', 'admin@b.test'),
-    ('b0000000-0000-0000-0000-000000000003', 'member@b.test'),
-    ('b0000000-0000-0000-0000-000000000004', 'viewer@b.test'),
-    ('b0000000-0000-0000-0000-000000000005', 'target@b.test'),
-    ('c0000000-0000-0000-0000-000000000001', 'owner@s.test'),
-    ('d0000000-0000-0000-0000-000000000001', 'owner@p.test'),
-    ('e0000000-0000-0000-0000-000000000001', 'loner@x.test'),
-    ('e0000000-0000-0000-0000-000000000002', 'newbie@x.test'),
-    ('50000000-0000-0000-0000-000000000001', 'root@platform.test')) u (id, email);
-insert into api.organizations (id, name, status) values
-  ('0a000000-0000-0000-0000-000000000000', 'Org A', 'active'),
-  ('0b000000-0000-0000-0000-000000000000', 'Org B', 'active'),
-  ('0c000000-0000-0000-0000-000000000000', 'Org S', 'active'),
-  ('0d000000-0000-0000-0000-000000000000', 'Org P', 'pending_approval');
+/// On top of the shared tenant world and its suspended and pending orgs: the rest of B's people,
+/// a target viewer in A and in B, a second user in no org, a second (task-less) project in each of
+/// A and B, two more tasks in B, an invitation and an audit row in each.
+const WORLD: &str = r#"
+insert into auth.users (id, email) values
+  ('a0000000-0000-0000-0000-000000000005', 'target@a.test'),
+  ('b0000000-0000-0000-0000-000000000002', 'admin@b.test'),
+  ('b0000000-0000-0000-0000-000000000003', 'member@b.test'),
+  ('b0000000-0000-0000-0000-000000000004', 'viewer@b.test'),
+  ('b0000000-0000-0000-0000-000000000005', 'target@b.test'),
+  ('e0000000-0000-0000-0000-000000000002', 'newbie@x.test');
 insert into api.memberships (org_id, user_id, role) values
-  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000001', 'owner'),
-  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000002', 'admin'),
-  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000003', 'member'),
-  ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000004', 'viewer'),
   ('0a000000-0000-0000-0000-000000000000', 'a0000000-0000-0000-0000-000000000005', 'viewer'),
-  ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000001', 'owner'),
   ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000002', 'admin'),
   ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000003', 'member'),
   ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000004', 'viewer'),
-  ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000005', 'viewer'),
-  ('0c000000-0000-0000-0000-000000000000', 'c0000000-0000-0000-0000-000000000001', 'owner'),
-  ('0d000000-0000-0000-0000-000000000000', 'd0000000-0000-0000-0000-000000000001', 'owner');
+  ('0b000000-0000-0000-0000-000000000000', 'b0000000-0000-0000-0000-000000000005', 'viewer');
 insert into api.projects (org_id, id, name) values
-  ('0a000000-0000-0000-0000-000000000000', '1a000000-0000-0000-0000-000000000001', 'alpha'),
   ('0a000000-0000-0000-0000-000000000000', '1a000000-0000-0000-0000-000000000002', 'alpha-2'),
-  ('0b000000-0000-0000-0000-000000000000', '1b000000-0000-0000-0000-000000000001', 'beta'),
-  ('0b000000-0000-0000-0000-000000000000', '1b000000-0000-0000-0000-000000000002', 'beta-2'),
-  ('0c000000-0000-0000-0000-000000000000', '1c000000-0000-0000-0000-000000000001', 'sigma');
+  ('0b000000-0000-0000-0000-000000000000', '1b000000-0000-0000-0000-000000000002', 'beta-2');
 insert into api.tasks (org_id, id, project_id, title) values
-  ('0a000000-0000-0000-0000-000000000000', '2a000000-0000-0000-0000-000000000001', '1a000000-0000-0000-0000-000000000001', 'a-task'),
-  ('0b000000-0000-0000-0000-000000000000', '2b000000-0000-0000-0000-000000000001', '1b000000-0000-0000-0000-000000000001', 'b-task'),
   ('0b000000-0000-0000-0000-000000000000', '2b000000-0000-0000-0000-000000000002', '1b000000-0000-0000-0000-000000000001', 'b-task-2'),
-  ('0b000000-0000-0000-0000-000000000000', '2b000000-0000-0000-0000-000000000003', '1b000000-0000-0000-0000-000000000001', 'b-task-3'),
-  ('0c000000-0000-0000-0000-000000000000', '2c000000-0000-0000-0000-000000000001', '1c000000-0000-0000-0000-000000000001', 's-task');
-insert into api.models (id, name) values
-  ('30000000-0000-0000-0000-000000000001', 'model-a'),
-  ('30000000-0000-0000-0000-000000000002', 'model-b'),
-  ('30000000-0000-0000-0000-000000000003', 'model-free');
-insert into api.org_models (org_id, model_id) values
-  ('0a000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000001'),
-  ('0b000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000002');
+  ('0b000000-0000-0000-0000-000000000000', '2b000000-0000-0000-0000-000000000003', '1b000000-0000-0000-0000-000000000001', 'b-task-3');
 insert into api.invitations (org_id, id, email, role, token_hash) values
   ('0a000000-0000-0000-0000-000000000000', '3a000000-0000-0000-0000-000000000001', 'invitee@a.test', 'viewer', 'hash-of-a'),
   ('0b000000-0000-0000-0000-000000000000', '3b000000-0000-0000-0000-000000000001', 'invitee@b.test', 'viewer', 'hash-of-b');
 insert into api.audit_log (org_id, id, action, table_name, row_key) values
   ('0a000000-0000-0000-0000-000000000000', '4a000000-0000-0000-0000-000000000001', 'INSERT', 'projects', '{"note": "a"}'),
   ('0b000000-0000-0000-0000-000000000000', '4b000000-0000-0000-0000-000000000001', 'INSERT', 'projects', '{"note": "b"}');
-update api.organizations set status = 'suspended' where id = '0c000000-0000-0000-0000-000000000000';
 "#;
 
 /// Who sends a request. `Service` holds a JWT with `role: service_role` signed with the test
@@ -281,7 +229,7 @@ impl World {
             tweak(a);
         })
         .await;
-        g.db.admin().await.batch_execute(SEED).await.expect("seed the isolation world");
+        crate::tenants::seed(&g.db, &[crate::tenants::STATUS_ORGS, WORLD, &crate::tenants::passwords(PASSWORD)]).await;
 
         let sign_ins = Actor::ALL.iter().filter_map(|&a| a.email().map(|e| (a, e))).map(|(actor, email)| {
             let g = &g;

@@ -40,6 +40,7 @@ mod rpc;
 mod shapes;
 mod supabase_js;
 mod tenancy;
+mod tenants;
 mod tls;
 mod wire;
 mod writes;
