@@ -23,20 +23,19 @@ use crate::state::AppState;
 
 /// Who a transaction runs as and what it knows of its request.
 pub struct TxContext<'a> {
-    pub schema: &'a str,
-    /// The role to switch to; `none` stays the gateway's own role (`/auth/v1`).
-    pub role: &'a str,
-    pub claims: &'a str,
-    pub method: &'a str,
-    pub path: &'a str,
-    pub headers: &'a str,
-    pub cookies: &'a str,
-    /// Empty keeps the session's.
-    pub timezone: &'a str,
+    /// The `set_config` context statement's values.
+    pub request: context::RequestContext<'a>,
     /// Whether a token was sent (42501 is 403 with one, 401 without).
     pub has_token: bool,
     /// Whether `ROWGATE_DB_PRE_REQUEST` runs before the main statement.
     pub pre_request: bool,
+}
+
+impl<'a> TxContext<'a> {
+    /// The settings' part of the context: search path and statement timeout.
+    pub fn settings(state: &'a AppState) -> (&'a [String], u64) {
+        (&state.config.extra_search_path, state.config.statement_timeout.as_millis() as u64)
+    }
 }
 
 /// Runs `main` in one transaction with the context of `ctx`.
@@ -48,18 +47,7 @@ pub async fn run_transaction(
     explain: Option<&Statement>,
     finish: Finish<'_>,
 ) -> Result<Outcome, DbFailure> {
-    let statement = context::context_statement(&context::RequestContext {
-        schema: ctx.schema,
-        extra_search_path: &state.config.extra_search_path,
-        role: ctx.role,
-        claims: ctx.claims,
-        method: ctx.method,
-        path: ctx.path,
-        headers: ctx.headers,
-        cookies: ctx.cookies,
-        statement_timeout_ms: state.config.statement_timeout.as_millis() as u64,
-        timezone: ctx.timezone,
-    });
+    let statement = context::context_statement(&ctx.request);
     let reported = |e: DbError| e.reported(ctx.has_token);
     let mut conn = observe::time_async(Phase::Transaction, Lease::get(&state.pool)).await.map_err(reported)?;
     let pre_request = if ctx.pre_request { state.pre_request_sql.as_deref() } else { None };
@@ -92,15 +80,20 @@ impl Call<'_> {
                 (&explained, if read_only { Finish::Commit } else { Finish::Rollback })
             }
         };
+        let (extra_search_path, statement_timeout_ms) = TxContext::settings(self.state);
         let ctx = TxContext {
-            schema: &api.schema,
-            role: &self.identity.role,
-            claims: &self.identity.claims,
-            method: &api.method,
-            path: &api.path,
-            headers: &api.headers_json,
-            cookies: &api.cookies_json,
-            timezone: self.timezone.unwrap_or(""),
+            request: context::RequestContext {
+                schema: &api.schema,
+                extra_search_path,
+                role: &self.identity.role,
+                claims: &self.identity.claims,
+                method: &api.method,
+                path: &api.path,
+                headers: &api.headers_json,
+                cookies: &api.cookies_json,
+                statement_timeout_ms,
+                timezone: self.timezone.unwrap_or(""),
+            },
             has_token: self.identity.has_token,
             pre_request: true,
         };

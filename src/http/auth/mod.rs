@@ -24,6 +24,7 @@ use crate::observe::{self, AuthEvent, Phase};
 use crate::pipeline::{run_transaction, TxContext};
 use crate::rate_limit::client_ip::ClientIp;
 use crate::sql::auth::AuthCall;
+use crate::sql::context::RequestContext;
 use crate::state::AppState;
 
 type Reply = Result<Response<Body>, AuthServiceError>;
@@ -141,16 +142,21 @@ async fn call_auth(
     identity: Option<&Identity>,
     call: AuthCall,
 ) -> Result<Value, AuthServiceError> {
+    let (extra_search_path, statement_timeout_ms) = TxContext::settings(state);
     let ctx = TxContext {
-        schema: &state.config.schemas[0],
-        // `none` resets to the session user: the authenticator.
-        role: "none",
-        claims: identity.map_or("{}", |i| &i.claims),
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        headers: "{}",
-        cookies: "{}",
-        timezone: "",
+        request: RequestContext {
+            schema: &state.config.schemas[0],
+            extra_search_path,
+            // `none` resets to the session user: the authenticator.
+            role: "none",
+            claims: identity.map_or("{}", |i| &i.claims),
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            headers: "{}",
+            cookies: "{}",
+            statement_timeout_ms,
+            timezone: "",
+        },
         has_token: identity.is_some(),
         pre_request: false,
     };
