@@ -14,6 +14,7 @@ use crate::auth::signing::SigningKey;
 use crate::auth::{AuthConfig, Authenticator};
 use crate::config::Config;
 use crate::db::pool::build_pool;
+use crate::db::replica::Replicas;
 use crate::observe::Metrics;
 use crate::rate_limit::RateLimits;
 use crate::schema;
@@ -69,6 +70,8 @@ pub enum StartError {
     NoSigningKey,
     #[error("DATABASE_URL: {0}")]
     Pool(String),
+    #[error("ROWGATE_DB_READ_URL: {0}")]
+    Replicas(String),
     #[error("{0}")]
     Signal(String),
     #[error("{0}")]
@@ -100,6 +103,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     let url = config.database_url.clone().ok_or_else(|| StartError::Pool("not set".into()))?;
     let pool = build_pool(&url, config.pool_size, config.pool_timeout).map_err(StartError::Pool)?;
+    let replicas = Replicas::new(&config.replicas, config.pool_size, config.pool_timeout)
+        .map_err(StartError::Replicas)?
+        .map(Arc::new);
     let pg_target = crate::tls::PgTarget::from_url(&url)?;
     pg_target.check().await?;
     let https = match &config.tls {
@@ -128,6 +134,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         reload: Arc::new(Notify::new()),
         metrics: Arc::new(Metrics::new()),
         rate_limits: RateLimits::new(&config_limits),
+        replicas,
     });
 
     // Registered before returning, so an early SIGUSR1 never falls back to "terminate".
@@ -139,6 +146,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(sigusr1(usr1, state.reload.clone())),
         tokio::spawn(sweep_rate_limits(state.clone(), Duration::from_secs(10))),
     ];
+    if let Some(replicas) = &state.replicas {
+        background.push(tokio::spawn(crate::db::replica::monitor(pg_target.clone(), replicas.clone())));
+    }
     // The first load does not wait for the listener.
     state.reload.notify_one();
 
@@ -212,8 +222,12 @@ pub async fn reload_once(state: &AppState) -> Result<(), String> {
     state.metrics.schema_loaded(took);
     tracing::info!(relations = cache.relation_count(), ms = took.as_millis() as u64, "schema cache loaded");
     state.schema.store(Some(Arc::new(cache)));
-    // Prepared statements may describe dropped or changed objects.
+    // Prepared statements may describe dropped or changed objects (on the replicas too: the
+    // change replicates).
     state.pool.manager().forget_prepared_statements();
+    if let Some(replicas) = &state.replicas {
+        replicas.forget_prepared_statements();
+    }
     Ok(())
 }
 

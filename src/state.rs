@@ -11,6 +11,7 @@ use crate::auth::signing::SigningKey;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::db::pool::Pool;
+use crate::db::replica::Replicas;
 use crate::observe::Metrics;
 use crate::rate_limit::RateLimits;
 use crate::schema::SchemaCache;
@@ -32,4 +33,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Per-IP, per-subject and `/auth/v1` rate limits (`rate_limit/`).
     pub rate_limits: RateLimits,
+    /// Read replicas and the rule that sends reads to them (`db/replica/`), when configured.
+    pub replicas: Option<Arc<Replicas>>,
 }

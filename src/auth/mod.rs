@@ -104,6 +104,21 @@ pub struct Identity {
     pub has_token: bool,
 }
 
+impl Identity {
+    /// Who the request counts as, for the per-subject rate limit and read-your-writes:
+    /// `sub:<sub>` for a token with a subject, `api_token:<its first characters>` for an API
+    /// token, else `role:<role>` (anonymous requests share one).
+    pub fn subject_key(&self) -> String {
+        let claims = serde_json::from_str::<Value>(&self.claims).ok();
+        let claim = |k: &str| claims.as_ref().and_then(|c| c.get(k)).and_then(Value::as_str);
+        match (claim("sub"), claim("api_token")) {
+            (Some(s), _) => format!("sub:{s}"),
+            (None, Some(t)) => format!("api_token:{}", t.get(..16).unwrap_or(t)),
+            (None, None) => format!("role:{}", self.role),
+        }
+    }
+}
+
 /// A signature-verified token, as stored in the cache.
 #[derive(Clone, Debug)]
 struct Verified {

@@ -26,6 +26,8 @@ pub enum ClusterError {
         "{0} is not empty but has no PG_VERSION, so it is not a PostgreSQL data directory; empty it or choose another directory"
     )]
     NotADataDir(PathBuf),
+    #[error("pg_basebackup failed: {0}")]
+    Replica(String),
     #[error("{what}: {source}")]
     Io {
         what: String,

@@ -20,7 +20,8 @@
 //! One file per concern: `binaries` (finding initdb/pg_ctl), `dirs` (the server's OS user,
 //! directory ownership and reachability, the socket path), `options` (`ClusterOptions`,
 //! `rowgate.conf`, quoting), `process` (initdb, start, stop, adopting a running cluster),
-//! `reaper` (cleanup after the process exits), `throwaway` (test clusters), `embedded` (the
+//! `reaper` (cleanup after the process exits), `throwaway` (test clusters), `replica` (a
+//! streaming standby of a test cluster), `embedded` (the
 //! no-`DATABASE_URL` default: its cluster, migrations, demo and secrets), `error`.
 
 mod binaries;
@@ -30,6 +31,7 @@ mod error;
 mod options;
 mod process;
 mod reaper;
+mod replica;
 mod throwaway;
 
 #[cfg(test)]
@@ -42,6 +44,7 @@ pub use dirs::{MAX_SOCKET_PATH, POSTGRES_OS_USER};
 pub use embedded::{start_embedded, ROOT_FALLBACK_BASE};
 pub use error::ClusterError;
 pub use options::{ClusterOptions, DEFAULT_PORT};
+pub use replica::start_replica_of;
 pub use throwaway::{start_throwaway, start_throwaway_with};
 
 use dirs::RunAs;

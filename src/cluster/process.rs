@@ -159,7 +159,7 @@ impl Cluster {
         cmd
     }
 
-    async fn run(&self, program: &Path, args: &[&OsStr]) -> Result<Output, ClusterError> {
+    pub(super) async fn run(&self, program: &Path, args: &[&OsStr]) -> Result<Output, ClusterError> {
         debug!(program = %program.display(), ?args, "running");
         let child = self.command(program).args(args).output();
         match tokio::time::timeout(COMMAND_TIMEOUT, child).await {

@@ -147,7 +147,16 @@ pub struct ServeArgs {
     /// Maximum cached verified tokens (0 disables the cache).
     #[arg(long, env = "ROWGATE_JWT_CACHE_MAX_ENTRIES")]
     pub jwt_cache_max_entries: Option<String>,
-    /// Connection pool size.
+    /// Read replicas: connection strings (comma- or space-separated); reads go to one of them.
+    #[arg(long, env = "ROWGATE_DB_READ_URL", hide_env_values = true)]
+    pub db_read_url: Option<String>,
+    /// A replica further behind the primary serves no reads, e.g. 5s.
+    #[arg(long, env = "ROWGATE_DB_READ_MAX_LAG")]
+    pub db_read_max_lag: Option<String>,
+    /// How long a subject's reads wait, after its write, for a replica to have replayed it, e.g. 15s.
+    #[arg(long, env = "ROWGATE_DB_READ_YOUR_WRITES")]
+    pub db_read_your_writes: Option<String>,
+    /// Connection pool size (of the primary, and of each replica).
     #[arg(long, env = "ROWGATE_DB_POOL")]
     pub db_pool: Option<String>,
     /// Seconds to wait for a pooled connection before 504.

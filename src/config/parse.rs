@@ -133,6 +133,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         log: a.log.clone().unwrap_or_else(|| "info".into()),
         log_format,
         limits: super::limits::resolve(a)?,
+        replicas: super::replicas::resolve(a)?,
     })
 }
 

@@ -75,6 +75,17 @@ impl ClientError for DbFailure {
 }
 
 impl DbFailure {
+    /// The database could not be reached or the connection broke (a replica's failure is then
+    /// retried on the primary).
+    pub fn is_outage(&self) -> bool {
+        matches!(self.code.as_str(), "PGRST000" | "PGRST001" | "PGRST003")
+    }
+
+    /// The pre-request check refused the token (PGRST301).
+    pub fn is_unauthenticated(&self) -> bool {
+        self.code == "PGRST301"
+    }
+
     fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
         DbFailure { status, code: code.into(), message: message.into(), details: None, hint: None, headers: Vec::new() }
     }

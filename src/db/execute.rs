@@ -8,6 +8,7 @@ use super::wire::{Conn, Row, Step};
 use crate::sql::Statement;
 
 /// How the transaction ends.
+#[derive(Clone, Copy)]
 pub enum Finish<'a> {
     Commit,
     /// `Prefer: tx=rollback` or `ROWGATE_DB_TX_END=rollback`: deferred constraints still checked.

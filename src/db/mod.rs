@@ -6,6 +6,7 @@ pub mod error;
 pub mod execute;
 pub mod migrate;
 pub mod pool;
+pub mod replica;
 pub mod wire;
 
 pub use error::{DbError, ServerError};

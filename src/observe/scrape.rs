@@ -17,10 +17,40 @@ use super::{Kind, ObserveError};
 /// The `Content-Type` of [`encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// The read replicas at scrape time.
+#[derive(Debug, Clone, Default)]
+pub struct ReplicaGauges {
+    /// `(name, up, lag in seconds)` per replica.
+    pub replicas: Vec<(String, bool, f64)>,
+    /// Reads served by `[primary, replica]`.
+    pub reads: [u64; 2],
+    /// Reads sent to the primary after all, by reason.
+    pub fallbacks: Vec<(&'static str, u64)>,
+}
+
+impl From<&crate::db::replica::Replicas> for ReplicaGauges {
+    fn from(r: &crate::db::replica::Replicas) -> Self {
+        use crate::db::replica::Fallback;
+        ReplicaGauges {
+            replicas: r.replicas.iter().map(|x| (x.name.clone(), x.up(), x.lag().as_secs_f64())).collect(),
+            reads: [r.reads[0].load(Ordering::Relaxed), r.reads[1].load(Ordering::Relaxed)],
+            fallbacks: Fallback::ALL
+                .iter()
+                .map(|f| (f.as_str(), r.fallbacks[*f as usize].load(Ordering::Relaxed)))
+                .collect(),
+        }
+    }
+}
+
 /// Everything `/metrics` shows, as text.
-pub fn encode(metrics: &Arc<Metrics>, pool: PoolGauges, jwt_cache: (u64, u64)) -> Result<String, ObserveError> {
+pub fn encode(
+    metrics: &Arc<Metrics>,
+    pool: PoolGauges,
+    jwt_cache: (u64, u64),
+    replicas: Option<ReplicaGauges>,
+) -> Result<String, ObserveError> {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Scrape { metrics: metrics.clone(), pool, jwt_cache }));
+    registry.register_collector(Box::new(Scrape { metrics: metrics.clone(), pool, jwt_cache, replicas }));
     let mut out = String::with_capacity(16 * 1024);
     prometheus_client::encoding::text::encode(&mut out, &registry)?;
     Ok(out)
@@ -32,6 +62,7 @@ struct Scrape {
     pool: PoolGauges,
     /// `(hits, misses)`.
     jwt_cache: (u64, u64),
+    replicas: Option<ReplicaGauges>,
 }
 
 type Res = Result<(), std::fmt::Error>;
@@ -148,8 +179,47 @@ impl Collector for Scrape {
             let n = m.auth_events[event as usize].load(Ordering::Relaxed);
             auth.encode_family(&[("event", event.as_str())])?.encode_counter::<NoLabelSet, _, u64>(&n, None)?;
         }
+        if let Some(r) = &self.replicas {
+            encode_replicas(&mut enc, r)?;
+        }
         Ok(())
     }
+}
+
+fn encode_replicas(enc: &mut DescriptorEncoder, r: &ReplicaGauges) -> Res {
+    let mut up = enc.encode_descriptor(
+        "rowgate_replica_up",
+        "1 while a read replica answers as a standby (ROWGATE_DB_READ_URL)",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (name, is_up, _) in &r.replicas {
+        up.encode_family(&[("replica", name.as_str())])?.encode_gauge(&i64::from(*is_up))?;
+    }
+    let mut lag = enc.encode_descriptor(
+        "rowgate_replica_lag_seconds",
+        "How long ago the primary was first past what the replica has replayed",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (name, _, seconds) in &r.replicas {
+        lag.encode_family(&[("replica", name.as_str())])?.encode_gauge(seconds)?;
+    }
+    let mut reads =
+        enc.encode_descriptor("rowgate_db_reads", "Read transactions by where they ran", None, MetricType::Counter)?;
+    for (target, n) in ["primary", "replica"].iter().zip(r.reads) {
+        reads.encode_family(&[("target", *target)])?.encode_counter::<NoLabelSet, _, u64>(&n, None)?;
+    }
+    let mut fallbacks = enc.encode_descriptor(
+        "rowgate_replica_fallbacks",
+        "Reads that went to the primary instead of a replica, by reason",
+        None,
+        MetricType::Counter,
+    )?;
+    for (reason, n) in &r.fallbacks {
+        fallbacks.encode_family(&[("reason", *reason)])?.encode_counter::<NoLabelSet, _, u64>(n, None)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -167,7 +237,12 @@ mod tests {
         m.schema_loaded(Duration::from_millis(12));
         m.auth_event(AuthEvent::RateLimited);
         let pool = PoolGauges { max_size: 10, size: 2, available: 1, waiting: 0 };
-        let text = encode(&m, pool, (5, 2)).unwrap();
+        let replicas = ReplicaGauges {
+            replicas: vec![("r1:5432 (database app, user authenticator)".into(), true, 0.25)],
+            reads: [3, 7],
+            fallbacks: vec![("replica_failed", 1)],
+        };
+        let text = encode(&m, pool, (5, 2), Some(replicas)).unwrap();
         for line in [
             "rowgate_http_requests_total{kind=\"read\",status=\"200\"} 1",
             "rowgate_http_requests_total{kind=\"write\",status=\"403\"} 1",
@@ -187,6 +262,10 @@ mod tests {
             "rowgate_jwt_cache_misses_total 2",
             "rowgate_auth_events_total{event=\"rate_limited\"} 1",
             "rowgate_auth_events_total{event=\"login\"} 0",
+            "rowgate_replica_up{replica=\"r1:5432 (database app, user authenticator)\"} 1",
+            "rowgate_replica_lag_seconds{replica=\"r1:5432 (database app, user authenticator)\"} 0.25",
+            "rowgate_db_reads_total{target=\"replica\"} 7",
+            "rowgate_replica_fallbacks_total{reason=\"replica_failed\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }

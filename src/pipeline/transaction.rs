@@ -11,7 +11,8 @@ use crate::body::{full, Body};
 use crate::config::TxEnd;
 use crate::db::error::DbFailure;
 use crate::db::execute::{self, Finish, Outcome, Transaction};
-use crate::db::pool::Lease;
+use crate::db::pool::{Lease, Pool};
+use crate::db::replica::{Fallback, Replicas};
 use crate::db::DbError;
 use crate::error::Internal;
 use crate::observe::{self, Phase};
@@ -38,8 +39,21 @@ impl<'a> TxContext<'a> {
     }
 }
 
-/// Runs `main` in one transaction with the context of `ctx`.
+/// Runs `main` in one transaction with the context of `ctx`, on the primary.
 pub async fn run_transaction(
+    state: &AppState,
+    ctx: &TxContext<'_>,
+    read_only: bool,
+    main: &Statement,
+    explain: Option<&Statement>,
+    finish: Finish<'_>,
+) -> Result<Outcome, DbFailure> {
+    run_on(&state.pool, state, ctx, read_only, main, explain, finish).await
+}
+
+/// [`run_transaction`] on the database `pool` connects to.
+async fn run_on(
+    pool: &Pool,
     state: &AppState,
     ctx: &TxContext<'_>,
     read_only: bool,
@@ -49,7 +63,7 @@ pub async fn run_transaction(
 ) -> Result<Outcome, DbFailure> {
     let statement = context::context_statement(&ctx.request);
     let reported = |e: DbError| e.reported(ctx.has_token);
-    let mut conn = observe::time_async(Phase::Transaction, Lease::get(&state.pool)).await.map_err(reported)?;
+    let mut conn = observe::time_async(Phase::Transaction, Lease::get(pool)).await.map_err(reported)?;
     let pre_request = if ctx.pre_request { state.pre_request_sql.as_deref() } else { None };
     let tx = Transaction { read_only, context: &statement, pre_request, main, explain, finish };
     observe::time_async(Phase::Transaction, execute::run(&mut conn, tx)).await.map_err(reported)
@@ -97,7 +111,47 @@ impl Call<'_> {
             has_token: self.identity.has_token,
             pre_request: true,
         };
-        Ok(run_transaction(self.state, &ctx, read_only, main, explain, finish).await?)
+        let Some(replicas) = &self.state.replicas else {
+            return Ok(run_transaction(self.state, &ctx, read_only, main, explain, finish).await?);
+        };
+        let subject = self.identity.subject_key();
+        if read_only {
+            return Ok(self.read_on_replica(replicas, &subject, &ctx, main, explain, finish).await?);
+        }
+        let outcome = run_transaction(self.state, &ctx, read_only, main, explain, finish).await?;
+        if outcome.committed {
+            replicas.wrote(&subject);
+        }
+        Ok(outcome)
+    }
+
+    /// A read on a replica when the routing rule allows it, else (or when the replica fails it,
+    /// or has not yet replayed the token's session) on the primary.
+    async fn read_on_replica(
+        &self,
+        replicas: &Replicas,
+        subject: &str,
+        ctx: &TxContext<'_>,
+        main: &Statement,
+        explain: Option<&Statement>,
+        finish: Finish<'_>,
+    ) -> Result<Outcome, DbFailure> {
+        match replicas.choose(subject) {
+            Ok(replica) => match run_on(&replica.pool, self.state, ctx, true, main, explain, finish).await {
+                Err(e) if e.is_outage() => {
+                    replicas.failed(replica, &e.to_string());
+                    replicas.count_fallback(Fallback::ReplicaFailed);
+                }
+                Err(e) if e.is_unauthenticated() => replicas.count_fallback(Fallback::Unauthenticated),
+                answered => {
+                    replicas.count_read(true);
+                    return answered;
+                }
+            },
+            Err(why) => replicas.count_fallback(why),
+        }
+        replicas.count_read(false);
+        run_transaction(self.state, ctx, true, main, explain, finish).await
     }
 
     /// Whether the transaction rolls back, and whether a `Prefer: tx` was honoured.

@@ -164,15 +164,8 @@ impl RateLimits {
     }
 }
 
-/// `sub:<sub>` for a token with a subject, else `role:<role>` (anonymous requests share one).
 fn subject_key(identity: &Identity) -> String {
-    let sub = serde_json::from_str::<serde_json::Value>(&identity.claims)
-        .ok()
-        .and_then(|c| c.get("sub").and_then(|s| s.as_str().map(str::to_string)));
-    match sub {
-        Some(s) => format!("sub:{s}"),
-        None => format!("role:{}", identity.role),
-    }
+    identity.subject_key()
 }
 
 #[cfg(test)]

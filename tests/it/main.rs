@@ -35,6 +35,7 @@ mod private_cluster;
 mod rate_limit;
 mod reads;
 mod registration;
+mod replicas;
 mod resilience;
 mod rpc;
 mod shapes;

@@ -162,6 +162,10 @@ async fn call_auth(
     };
     let main = call.statement();
     let outcome = run_transaction(state, &ctx, false, &main, None, Finish::Commit).await?;
+    // A logout or a profile change: the subject's next reads wait for a replica to replay it.
+    if let (Some(replicas), Some(identity)) = (&state.replicas, identity) {
+        replicas.wrote(&identity.subject_key());
+    }
     let text: &str = outcome.main.required_text(0).map_err(|e| Internal(e.to_string()))?;
     Ok(serde_json::from_str(text).map_err(|e| Internal(e.to_string()))?)
 }
