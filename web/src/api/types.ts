@@ -1,0 +1,114 @@
+//! The rows the console reads, as the reference schema defines them (sql/V3, V9, V13; docs/tenancy.md).
+
+export type Role = 'owner' | 'admin' | 'member' | 'viewer';
+export const ROLES: Role[] = ['owner', 'admin', 'member', 'viewer'];
+export type OrgStatus = 'pending_approval' | 'active' | 'suspended';
+
+/** internal.role_rank: owner > admin > member > viewer. */
+export function rank(role: Role | null | undefined): number {
+  return role ? 4 - ROLES.indexOf(role) : 0;
+}
+export function atLeast(role: Role | null | undefined, wanted: Role): boolean {
+  return rank(role) >= rank(wanted);
+}
+
+export interface Organization {
+  id: string;
+  name: string;
+  status: OrgStatus;
+  created_at: string;
+}
+
+/** One of the caller's memberships, with its org embedded. */
+export interface MyOrg {
+  org_id: string;
+  role: Role;
+  organizations: Organization;
+}
+
+export interface Membership {
+  org_id: string;
+  user_id: string;
+  role: Role;
+  created_at: string;
+}
+
+export interface Invitation {
+  org_id: string;
+  id: string;
+  kind: 'email' | 'link';
+  email: string | null;
+  role: Role;
+  expires_at: string;
+  accepted_at: string | null;
+  accepted_by: string | null;
+  max_uses: number | null;
+  use_count: number;
+  created_at: string;
+}
+
+export interface Project {
+  org_id: string;
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface Task {
+  org_id: string;
+  id: string;
+  project_id: string;
+  title: string;
+  done: boolean;
+  assignee_id: string | null;
+  created_at: string;
+}
+
+export interface Model {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface OrgModel {
+  org_id: string;
+  model_id: string;
+  created_at: string;
+  models: { name: string } | null;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: Role;
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface AuditEntry {
+  org_id: string;
+  id: string;
+  at: string;
+  actor_user_id: string | null;
+  action: 'INSERT' | 'UPDATE' | 'DELETE';
+  table_name: string;
+  row_key: Record<string, unknown>;
+  diff: Record<string, unknown> | null;
+  request_id: string | null;
+}
+
+export interface PlatformSettings {
+  id: boolean;
+  auto_activate_new_orgs: boolean;
+  pending_org_max_users: number;
+  pending_org_max_projects: number;
+}
+
+export const STATUS_LABEL: Record<OrgStatus, string> = {
+  pending_approval: 'Pending approval',
+  active: 'Active',
+  suspended: 'Suspended',
+};

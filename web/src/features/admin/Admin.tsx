@@ -1,0 +1,288 @@
+//! The platform console for super admins (auth.users.is_super_admin, read from the table, never
+//! from a token): every organization with its status and api.set_org_status (approve, suspend,
+//! reactivate), api.platform_settings (policies/platform_settings.sql), the model catalog
+//! (policies/models.sql) and the users (/auth/v1/admin/users, auth.may_administer()).
+//! TODO(issue 17): a reason with every status change, plans and usage per org (org_usage),
+//! pending deletion and restore, ownership moves, data export.
+
+import { useEffect, useState } from 'preact/hooks';
+import type { User } from '@supabase/supabase-js';
+import { adminApi, run, supabase } from '../../api/client';
+import { ApiError, describe } from '../../api/errors';
+import type { Model, Organization, OrgStatus, PlatformSettings } from '../../api/types';
+import { useApp } from '../../state';
+import { ConfirmButton, Notice, Page, shortId, useAction, useLoad, when } from '../../ui/kit';
+import { StatusBadge } from '../orgs/orgs';
+
+export function AdminOrgs() {
+  const [filter, setFilter] = useState<'' | OrgStatus>('');
+  const orgs = useLoad(() => {
+    let q = supabase.from('organizations').select('*').order('created_at', { ascending: false });
+    if (filter) q = q.eq('status', filter);
+    return run<Organization[]>(q);
+  }, [filter]);
+  const [rowError, setRowError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  const setStatus = async (o: Organization, status: OrgStatus) => {
+    setRowError(null);
+    setDone(null);
+    try {
+      await run(supabase.rpc('set_org_status', { org: o.id, status }));
+      setDone(`${o.name} is now ${status === 'active' ? 'active' : status === 'suspended' ? 'suspended' : 'pending approval'}.`);
+      await orgs.reload();
+    } catch (e) {
+      setRowError(describe(e));
+    }
+  };
+
+  return (
+    <Page title="Organizations">
+      <label class="inline">
+        Show
+        <select value={filter} onChange={(e) => setFilter(e.currentTarget.value as '' | OrgStatus)}>
+          <option value="">All organizations</option>
+          <option value="pending_approval">Pending approval</option>
+          <option value="active">Active</option>
+          <option value="suspended">Suspended</option>
+        </select>
+      </label>
+      <Notice kind="error">{orgs.error ?? rowError}</Notice>
+      <Notice kind="success">{done}</Notice>
+      <table>
+        <caption class="sr-only">Organizations</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Status</th>
+            <th scope="col">Created</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {(orgs.data ?? []).map((o) => (
+            <tr key={o.id} data-org-id={o.id}>
+              <td title={o.id}>{o.name}</td>
+              <td>
+                <StatusBadge status={o.status} />
+              </td>
+              <td>{when(o.created_at)}</td>
+              <td class="row-actions">
+                {o.status === 'pending_approval' && (
+                  <button type="button" onClick={() => void setStatus(o, 'active')} aria-label={`Approve ${o.name}`}>
+                    Approve
+                  </button>
+                )}
+                {o.status === 'suspended' && (
+                  <button type="button" onClick={() => void setStatus(o, 'active')} aria-label={`Reactivate ${o.name}`}>
+                    Reactivate
+                  </button>
+                )}
+                {o.status !== 'suspended' && (
+                  <ConfirmButton label="Suspend" confirmLabel={`Suspend ${o.name}`} onConfirm={() => setStatus(o, 'suspended')} />
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {orgs.data && orgs.data.length === 0 && <p>No organization here.</p>}
+    </Page>
+  );
+}
+
+export function AdminSettings() {
+  const settings = useLoad(() => run<PlatformSettings>(supabase.from('platform_settings').select('*').single()), []);
+  const [form, setForm] = useState<PlatformSettings | null>(null);
+  const [saved, setSaved] = useState(false);
+  const save = useAction();
+  useEffect(() => setForm(settings.data ?? null), [settings.data]);
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    if (!form) return;
+    setSaved(false);
+    void save.act(async () => {
+      const rows = await run<PlatformSettings[]>(
+        supabase
+          .from('platform_settings')
+          .update({
+            auto_activate_new_orgs: form.auto_activate_new_orgs,
+            pending_org_max_users: form.pending_org_max_users,
+            pending_org_max_projects: form.pending_org_max_projects,
+          })
+          .eq('id', true)
+          .select(),
+      );
+      if (rows.length === 0) throw new ApiError('Only platform administrators may change the settings.', '42501');
+      settings.set(rows[0]);
+      setSaved(true);
+    });
+  };
+
+  return (
+    <Page title="Platform settings">
+      <Notice kind="error">{settings.error}</Notice>
+      {form && (
+        <form class="stack narrow" onSubmit={submit}>
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={form.auto_activate_new_orgs}
+              onChange={(e) => setForm({ ...form, auto_activate_new_orgs: e.currentTarget.checked })}
+            />
+            Activate new organizations at once
+          </label>
+          <p class="hint">Otherwise new organizations wait for approval and work within the limits below meanwhile.</p>
+          <label>
+            Members of a pending organization, at most
+            <input
+              type="number"
+              min={1}
+              required
+              value={form.pending_org_max_users}
+              onInput={(e) => setForm({ ...form, pending_org_max_users: Number(e.currentTarget.value) })}
+            />
+          </label>
+          <label>
+            Projects of a pending organization, at most
+            <input
+              type="number"
+              min={0}
+              required
+              value={form.pending_org_max_projects}
+              onInput={(e) => setForm({ ...form, pending_org_max_projects: Number(e.currentTarget.value) })}
+            />
+          </label>
+          <Notice kind="error">{save.error}</Notice>
+          <Notice kind="success">{saved ? 'Settings saved.' : null}</Notice>
+          <button type="submit" class="primary" disabled={save.busy}>
+            Save settings
+          </button>
+        </form>
+      )}
+    </Page>
+  );
+}
+
+export function AdminModels() {
+  const models = useLoad(() => run<Model[]>(supabase.from('models').select('*').order('name')), []);
+  const [name, setName] = useState('');
+  const add = useAction();
+  const [rowError, setRowError] = useState<string | null>(null);
+
+  const remove = async (m: Model) => {
+    setRowError(null);
+    try {
+      await run(supabase.from('models').delete().eq('id', m.id));
+      await models.reload();
+    } catch (e) {
+      setRowError(describe(e));
+    }
+  };
+
+  return (
+    <Page title="Model catalog">
+      <form
+        class="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void add.act(async () => {
+            await run(supabase.from('models').insert({ name }));
+            setName('');
+            await models.reload();
+          });
+        }}
+      >
+        <label>
+          Model name
+          <input required maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </label>
+        <button type="submit" class="primary" disabled={add.busy}>
+          Add model
+        </button>
+      </form>
+      <Notice kind="error">{add.error ?? models.error ?? rowError}</Notice>
+      <p class="hint">Enable a model for an organization on that organization's Models page.</p>
+      <ul class="plain">
+        {(models.data ?? []).map((m) => (
+          <li key={m.id}>
+            {m.name} <ConfirmButton label="Delete" confirmLabel={`Delete ${m.name} from the catalog`} onConfirm={() => remove(m)} />
+          </li>
+        ))}
+      </ul>
+    </Page>
+  );
+}
+
+type AdminUser = User & { banned_until?: string | null; is_super_admin?: boolean };
+
+export function AdminUsers() {
+  const { userId } = useApp();
+  const users = useLoad(async () => {
+    const api = await adminApi();
+    if (!api) return [] as AdminUser[];
+    const { data, error } = await api.listUsers({ page: 1, perPage: 1000 });
+    if (error) throw ApiError.from(error);
+    return data.users as AdminUser[];
+  }, []);
+  const [rowError, setRowError] = useState<string | null>(null);
+
+  const ban = async (u: AdminUser, banned: boolean) => {
+    setRowError(null);
+    try {
+      const api = await adminApi();
+      if (!api) return;
+      const { error } = await api.updateUserById(u.id, { ban_duration: banned ? '876000h' : 'none' });
+      if (error) throw ApiError.from(error);
+      await users.reload();
+    } catch (e) {
+      setRowError(describe(e));
+    }
+  };
+
+  return (
+    <Page title="Users">
+      <Notice kind="error">{users.error ?? rowError}</Notice>
+      <table>
+        <caption class="sr-only">Users</caption>
+        <thead>
+          <tr>
+            <th scope="col">Email address</th>
+            <th scope="col">Id</th>
+            <th scope="col">Created</th>
+            <th scope="col">Status</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {(users.data ?? []).map((u) => (
+            <tr key={u.id}>
+              <td>
+                {u.email}
+                {u.is_super_admin && <span class="badge">platform admin</span>}
+              </td>
+              <td title={u.id}>{shortId(u.id)}</td>
+              <td>{when(u.created_at)}</td>
+              <td>{u.banned_until ? 'Disabled' : 'Active'}</td>
+              <td class="row-actions">
+                {u.id !== userId &&
+                  (u.banned_until ? (
+                    <button type="button" onClick={() => void ban(u, false)} aria-label={`Enable ${u.email}`}>
+                      Enable
+                    </button>
+                  ) : (
+                    <ConfirmButton label="Disable" confirmLabel={`Disable ${u.email}`} onConfirm={() => ban(u, true)} />
+                  ))}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Page>
+  );
+}

@@ -1,0 +1,111 @@
+//! The org's model entitlements: api.org_models joined to the global catalog api.models
+//! (policies/org_models.sql: members read; owners, admins and the super admin enable and
+//! disable; policies/models.sql: users see only models enabled for one of their orgs, the super
+//! admin the whole catalog, which they edit under Platform → Models).
+//! TODO(issue 17): platform-controlled entitlements (org admins choose only among what the
+//! platform granted) and api.has_model_access(model_id) per model.
+
+import { useState } from 'preact/hooks';
+import { run, supabase } from '../../api/client';
+import { describe } from '../../api/errors';
+import { atLeast, type Model, type MyOrg, type OrgModel } from '../../api/types';
+import { useApp } from '../../state';
+import { ConfirmButton, Notice, Page, useAction, useLoad, when } from '../../ui/kit';
+
+export function Models({ org }: { org: MyOrg }) {
+  const { superAdmin } = useApp();
+  const manager = atLeast(org.role, 'admin') || superAdmin;
+  const enabled = useLoad(
+    () =>
+      run<OrgModel[]>(
+        supabase.from('org_models').select('org_id, model_id, created_at, models(name)').eq('org_id', org.org_id).order('created_at'),
+      ),
+    [org.org_id],
+  );
+  const catalog = useLoad(
+    () => (superAdmin ? run<Model[]>(supabase.from('models').select('*').order('name')) : Promise.resolve([] as Model[])),
+    [superAdmin],
+  );
+  const [choice, setChoice] = useState('');
+  const enable = useAction();
+  const [rowError, setRowError] = useState<string | null>(null);
+  const available = (catalog.data ?? []).filter((m) => !enabled.data?.some((e) => e.model_id === m.id));
+
+  const disable = async (m: OrgModel) => {
+    setRowError(null);
+    try {
+      const rows = await run<OrgModel[]>(
+        supabase.from('org_models').delete().eq('org_id', org.org_id).eq('model_id', m.model_id).select('org_id'),
+      );
+      if (rows.length === 0) throw new Error('You may not disable this model.');
+      await enabled.reload();
+    } catch (e) {
+      setRowError(e instanceof Error && !('code' in e) ? e.message : describe(e));
+    }
+  };
+
+  return (
+    <Page title="Models">
+      <p class="hint">The models this organization may use.</p>
+      <Notice kind="error">{enabled.error ?? rowError}</Notice>
+      {enabled.data && enabled.data.length === 0 ? (
+        <p>No model is enabled for this organization.</p>
+      ) : (
+        <table>
+          <caption class="sr-only">Enabled models</caption>
+          <thead>
+            <tr>
+              <th scope="col">Model</th>
+              <th scope="col">Enabled since</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {(enabled.data ?? []).map((m) => (
+              <tr key={m.model_id}>
+                <td>{m.models?.name ?? m.model_id}</td>
+                <td>{when(m.created_at)}</td>
+                <td class="row-actions">
+                  {manager && (
+                    <ConfirmButton label="Disable" confirmLabel={`Disable ${m.models?.name ?? 'model'}`} onConfirm={() => disable(m)} />
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {superAdmin && (
+        <form
+          class="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void enable.act(async () => {
+              await run(supabase.from('org_models').insert({ org_id: org.org_id, model_id: choice }));
+              setChoice('');
+              await enabled.reload();
+            });
+          }}
+        >
+          <label>
+            Enable a catalog model
+            <select required value={choice} onChange={(e) => setChoice(e.currentTarget.value)}>
+              <option value="">Choose a model</option>
+              {available.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit" disabled={enable.busy}>
+            Enable
+          </button>
+          <Notice kind="error">{enable.error}</Notice>
+        </form>
+      )}
+    </Page>
+  );
+}
