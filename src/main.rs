@@ -130,6 +130,17 @@ async fn embedded_banner(running: &rowgate::app::Running, cwd: &std::path::Path)
     {
         out += &format!("rowgate: anon key:         {}\n", keys.anon);
         out += &format!("rowgate: service_role key: {}\n", keys.service_role);
+        // The web console's dev server (web/vite.config.js) reads the anon key from this file.
+        if let Err(e) = rowgate::cluster::embedded::write_anon_key(cwd, &keys.anon) {
+            out += &format!("rowgate: {e}\n");
+        }
+    }
+    if cwd.join("web").join("package.json").is_file() {
+        // Vite's dev server proxies /rest/v1, /auth/v1 and /realtime/v1 here (docs/spa.md).
+        let env = if running.api_addr.to_string() == "127.0.0.1:3000" { String::new() } else { format!("ROWGATE_URL={api} ") };
+        out += &format!(
+            "rowgate: web console:      (cd web && npm ci && {env}npm run dev), then open http://127.0.0.1:5173 (docs/spa.md)\n"
+        );
     }
     let bootstrap_needed = async {
         let client = running.state.pg_target.connect().await.ok()?;

@@ -82,6 +82,16 @@ pub fn api_keys(cwd: &Path, secret: &str) -> Option<ApiKeys> {
     Some(ApiKeys { anon: key("anon"), service_role: key("service_role") })
 }
 
+/// Writes the anon key to `.rowgate/anon_key`, where the web console's dev server reads it
+/// (web/vite.config.js). The anon key is public by design (browsers ship it); mode 0644.
+pub fn write_anon_key(cwd: &Path, anon: &str) -> Result<(), String> {
+    let path = cwd.join(".rowgate").join("anon_key");
+    if std::fs::read_to_string(&path).is_ok_and(|k| k.trim() == anon) {
+        return Ok(());
+    }
+    std::fs::write(&path, anon).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
 pub fn random_secret() -> String {
     rand::thread_rng().sample_iter(&Alphanumeric).take(48).map(char::from).collect()
 }

@@ -2,8 +2,9 @@
 //! scripts/test), in front of two rowgate instances on one database, configured only through the
 //! environment placeholders the Caddyfile reads. Checks: HTTPS with Caddy's internal CA (the
 //! client trusts nothing but the root in Caddy's data dir), /rest/v1 (prefix stripped) and
-//! /auth/v1 routing with supabase-js using the site origin, security headers on API and static
-//! responses, the single-page-app fallback, the admin listener's paths unreachable whatever the
+//! /auth/v1 routing with supabase-js using the site origin, /realtime/v1 routed to rowgate,
+//! /config.json from SPA_ANON_KEY, security headers on API and static responses, the
+//! single-page-app fallback, the admin listener's paths unreachable whatever the
 //! spelling, active health checks of /ready on the admin port (an impostor instance whose /ready
 //! fails never gets a request), load spread over both instances, X-Forwarded-For set by Caddy,
 //! and no failed request while one instance is stopped under load.
@@ -115,16 +116,18 @@ impl Impostor {
 }
 
 /// `caddy run` with the committed Caddyfile; killed when dropped (and, should this test process
-/// die, by the kernel: parent-death signal).
-struct Caddy {
+/// die, by the kernel: parent-death signal). (Also used by tests/it/web_console.rs, which serves
+/// the built console by passing its own `SITE_ROOT`.)
+pub(crate) struct Caddy {
     child: Child,
     dir: tempfile::TempDir,
-    origin: String,
+    pub(crate) origin: String,
     http_port: u16,
 }
 
 impl Caddy {
-    fn start(env: &[(&str, String)]) -> Caddy {
+    /// `env` comes last, so it may replace the defaults set here (e.g. `SITE_ROOT`).
+    pub(crate) fn start(env: &[(&str, String)]) -> Caddy {
         let dir = tempfile::Builder::new().prefix("rowgate-caddy-").tempdir().expect("temp dir");
         let site = dir.path().join("site");
         std::fs::create_dir_all(site.join("assets")).expect("site dir");
@@ -168,16 +171,21 @@ impl Caddy {
         Caddy { child, dir, origin: format!("https://localhost:{https_port}"), http_port }
     }
 
-    fn root_cert(&self) -> PathBuf {
+    pub(crate) fn root_cert(&self) -> PathBuf {
         self.dir.path().join("data/caddy/pki/authorities/local/root.crt")
     }
 
-    fn log(&self) -> String {
+    /// Caddy's intermediate CA, which signs the site's certificate.
+    pub(crate) fn intermediate_cert(&self) -> PathBuf {
+        self.dir.path().join("data/caddy/pki/authorities/local/intermediate.crt")
+    }
+
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("caddy.log")).unwrap_or_default()
     }
 
     /// A client that trusts Caddy's root certificate and nothing else.
-    async fn client(&self) -> reqwest::Client {
+    pub(crate) async fn client(&self) -> reqwest::Client {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !self.root_cert().exists() {
             assert!(Instant::now() < deadline, "Caddy made no root certificate; its log:\n{}", self.log());
@@ -278,6 +286,7 @@ async fn caddy_in_front_of_two_instances() {
         ("ROWGATE_DISCOVERY", "static".into()),
         ("ROWGATE_UPSTREAMS", upstreams),
         ("ROWGATE_ADMIN_PORT", ports.1.to_string()),
+        ("SPA_ANON_KEY", "anon-key-for-the-console".into()),
     ]);
     let http = caddy.client().await;
 
@@ -333,6 +342,13 @@ async fn caddy_in_front_of_two_instances() {
         assert_eq!((r.status, r.body.as_str()), (200, INDEX_HTML), "{path}");
         assert_security_headers(&r, path);
     }
+    // /config.json: the web console's runtime configuration, from SPA_ANON_KEY.
+    let r = caddy.get(&http, "/config.json", &[]).await;
+    assert_eq!((r.status, r.json()), (200, json!({"anonKey": "anon-key-for-the-console"})), "{r:?}");
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    // /realtime/v1/* goes to rowgate (whatever it answers there), never to the app's index.html.
+    let r = caddy.get(&http, "/realtime/v1/websocket", &[]).await;
+    assert!(r.body != INDEX_HTML && !r.header("content-type").unwrap_or_default().contains("html"), "{r:?}");
     let r = caddy.get(&http, "/assets/app.js", &[]).await;
     assert_eq!((r.status, r.body.as_str()), (200, APP_JS));
     assert!(r.header("content-type").unwrap_or_default().contains("javascript"), "{:?}", r.headers);

@@ -100,7 +100,9 @@ fn banner_value<'a>(stderr: &'a str, label: &str) -> Option<&'a str> {
 /// The README's first commands: `rowgate` with no DATABASE_URL, then curl with a minted token.
 /// The banner prints the API URL, an anon and a service_role key (the same on every start) that
 /// work under /rest/v1 too, a token command that works from a cargo build, and the bootstrap hint
-/// only while there are no users; re-run migrations' NOTICEs stay out of the log.
+/// only while there are no users; re-run migrations' NOTICEs stay out of the log. The anon key is
+/// also written to .rowgate/anon_key for the web console's dev server, and the banner says how to
+/// start that dev server when run from a checkout (a web/package.json; round 1).
 #[test]
 fn embedded_default_serves_the_demo_and_reuses_its_cluster() {
     let mut keys_seen: Option<(String, String)> = None;
@@ -110,6 +112,10 @@ fn embedded_default_serves_the_demo_and_reuses_its_cluster() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
 
     for round in 0..2 {
+        if round == 1 {
+            std::fs::create_dir_all(dir.path().join("web")).unwrap();
+            std::fs::write(dir.path().join("web/package.json"), "{}").unwrap();
+        }
         let (api, admin) = (free_port(), free_port());
         let mut child = Command::new(BIN)
             .current_dir(dir.path())
@@ -181,6 +187,19 @@ fn embedded_default_serves_the_demo_and_reuses_its_cluster() {
         assert!(stderr.contains("cargo run -q -- token --sub alice"), "a command that works: {stderr}");
         assert!(!stderr.contains("$(rowgate token"), "{stderr}");
         assert!(!stderr.contains("skipping"), "NOTICEs of re-run migrations are not logged: {stderr}");
+        let anon_file = std::fs::read_to_string(dir.path().join(".rowgate/anon_key")).expect(".rowgate/anon_key");
+        assert_eq!(anon_file.trim(), anon, "the dev server's anon key is the printed one");
+        let console = banner_value(&stderr, "web console:");
+        if round == 0 {
+            assert_eq!(console, None, "no web/ here: no console hint: {stderr}");
+        } else {
+            let line = console.expect("the console hint from a checkout");
+            assert!(
+                line.contains(&format!("ROWGATE_URL=http://127.0.0.1:{api} npm run dev"))
+                    && line.contains("http://127.0.0.1:5173"),
+                "{line}"
+            );
+        }
         match &keys_seen {
             None => {
                 assert!(stderr.contains("/auth/v1/bootstrap"), "no users yet: the bootstrap hint: {stderr}");

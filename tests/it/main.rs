@@ -43,5 +43,6 @@ mod supabase_js;
 mod tenancy;
 mod tenants;
 mod tls;
+mod web_console;
 mod wire;
 mod writes;

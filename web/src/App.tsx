@@ -74,7 +74,15 @@ function Frame({ orgId, children }: { orgId: string | null; children: ComponentC
   };
   return (
     <>
-      <a class="skip" href="#main">
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          // Focus the content without touching the URL's fragment (/join#<token> keeps its token).
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="top">
@@ -200,7 +208,10 @@ export function App() {
     else if (pending) content = <PendingPage screen={pending} />;
   } else if (path.startsWith('/admin/')) {
     const section = ADMIN_SECTIONS.find((s) => s.path === path);
-    if (section) content = superAdmin ? section.render() : <Notice kind="error">Only platform administrators may open this page.</Notice>;
+    if (section) {
+      if (superAdmin === null) content = <p class="loading">Loading…</p>;
+      else content = superAdmin ? section.render() : <Notice kind="error">Only platform administrators may open this page.</Notice>;
+    }
   } else {
     const pending = PENDING.find((p) => match(p.path, path));
     if (pending) content = <PendingPage screen={pending} />;

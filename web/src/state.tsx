@@ -14,8 +14,8 @@ export interface AppState {
   session: Session | null | undefined;
   userId: string | null;
   email: string | null;
-  /** From auth.users.is_super_admin, via the admin API (the token never says). */
-  superAdmin: boolean;
+  /** From auth.users.is_super_admin, via the admin API (the token never says); null while asking. */
+  superAdmin: boolean | null;
   /** null while loading. */
   orgs: MyOrg[] | null;
   orgsError: string | null;
@@ -26,7 +26,7 @@ const AppContext = createContext<AppState>({
   session: undefined,
   userId: null,
   email: null,
-  superAdmin: false,
+  superAdmin: null,
   orgs: null,
   orgsError: null,
   reloadOrgs: async () => {},
@@ -52,7 +52,7 @@ async function probeSuperAdmin(): Promise<boolean> {
 
 export function AppProvider({ children }: { children: ComponentChildren }) {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
-  const [superAdmin, setSuperAdmin] = useState(false);
+  const [superAdmin, setSuperAdmin] = useState<boolean | null>(null);
   const [orgs, setOrgs] = useState<MyOrg[] | null>(null);
   const [orgsError, setOrgsError] = useState<string | null>(null);
   const userId = session?.user.id ?? null;
@@ -87,7 +87,7 @@ export function AppProvider({ children }: { children: ComponentChildren }) {
   // Once per user (not on every token refresh): their orgs and whether they administer the platform.
   useEffect(() => {
     setOrgs(null);
-    setSuperAdmin(false);
+    setSuperAdmin(null);
     if (!userId) return;
     void reloadOrgs();
     void probeSuperAdmin().then(setSuperAdmin);

@@ -153,7 +153,7 @@ export function OnceVisible({ label, value, note }: { label: string; value: stri
   const [copied, setCopied] = useState(false);
   const id = `once-${label.replace(/\W+/g, '-').toLowerCase()}`;
   return (
-    <div class="once" role="region" aria-label={label}>
+    <div class="once">
       <label for={id}>{label}</label>
       <div class="once-row">
         <input id={id} readOnly value={value} onFocus={(e) => (e.currentTarget as HTMLInputElement).select()} />

@@ -169,8 +169,12 @@ export function AdminSettings() {
 
 export function AdminModels() {
   const models = useLoad(() => run<Model[]>(supabase.from('models').select('*').order('name')), []);
+  const orgs = useLoad(() => run<Organization[]>(supabase.from('organizations').select('*').order('name')), []);
   const [name, setName] = useState('');
+  const [grant, setGrant] = useState({ org: '', model: '' });
+  const [granted, setGranted] = useState<string | null>(null);
   const add = useAction();
+  const enable = useAction();
   const [rowError, setRowError] = useState<string | null>(null);
 
   const remove = async (m: Model) => {
@@ -205,7 +209,52 @@ export function AdminModels() {
         </button>
       </form>
       <Notice kind="error">{add.error ?? models.error ?? rowError}</Notice>
-      <p class="hint">Enable a model for an organization on that organization's Models page.</p>
+      <form
+        class="inline-form"
+        aria-labelledby="grant-title"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setGranted(null);
+          void enable.act(async () => {
+            await run(supabase.from('org_models').insert({ org_id: grant.org, model_id: grant.model }));
+            const org = orgs.data?.find((o) => o.id === grant.org)?.name;
+            const model = models.data?.find((m) => m.id === grant.model)?.name;
+            setGranted(`${model} is enabled for ${org}.`);
+          });
+        }}
+      >
+        <h2 id="grant-title" class="sr-only">
+          Enable a model for an organization
+        </h2>
+        <label>
+          For organization
+          <select required value={grant.org} onChange={(e) => setGrant({ ...grant, org: e.currentTarget.value })}>
+            <option value="">Choose an organization</option>
+            {(orgs.data ?? []).map((o) => (
+              <option key={o.id} value={o.id}>
+                {o.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Model
+          <select required value={grant.model} onChange={(e) => setGrant({ ...grant, model: e.currentTarget.value })}>
+            <option value="">Choose a model</option>
+            {(models.data ?? []).map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" disabled={enable.busy}>
+          Enable for the organization
+        </button>
+      </form>
+      <Notice kind="error">{enable.error}</Notice>
+      <Notice kind="success">{granted}</Notice>
+      <h2>Catalog</h2>
       <ul class="plain">
         {(models.data ?? []).map((m) => (
           <li key={m.id}>

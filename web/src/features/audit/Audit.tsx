@@ -91,9 +91,7 @@ export function Audit({ org }: { org: MyOrg }) {
         <button type="button" disabled={page <= 1} onClick={() => go(page - 1)}>
           Previous page
         </button>
-        <span aria-live="polite">
-          Page {page} of {pages} ({total} entries)
-        </span>
+        <span aria-live="polite">{entries.data ? `Page ${page} of ${pages} (${total} entries)` : 'Loading…'}</span>
         <button type="button" disabled={page >= pages} onClick={() => go(page + 1)}>
           Next page
         </button>

@@ -18,7 +18,7 @@ export function rememberOrg(id: string): void {
 export function Home() {
   const { orgs, orgsError, superAdmin } = useApp();
   useEffect(() => {
-    if (!orgs || orgsError) return;
+    if (!orgs || orgsError || superAdmin === null) return;
     const last = localStorage.getItem(LAST_ORG_KEY);
     const pick = orgs.find((o) => o.org_id === last) ?? orgs[0];
     if (pick) navigate(`/o/${pick.org_id}/projects`, { replace: true });
