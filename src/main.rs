@@ -137,7 +137,11 @@ async fn embedded_banner(running: &rowgate::app::Running, cwd: &std::path::Path)
     }
     if cwd.join("web").join("package.json").is_file() {
         // Vite's dev server proxies /rest/v1, /auth/v1 and /realtime/v1 here (docs/spa.md).
-        let env = if running.api_addr.to_string() == "127.0.0.1:3000" { String::new() } else { format!("ROWGATE_URL={api} ") };
+        let env = if running.api_addr.to_string() == "127.0.0.1:3000" {
+            String::new()
+        } else {
+            format!("ROWGATE_URL={api} ")
+        };
         out += &format!(
             "rowgate: web console:      (cd web && npm ci && {env}npm run dev), then open http://127.0.0.1:5173 (docs/spa.md)\n"
         );

@@ -515,7 +515,7 @@ async fn the_compose_commands_run_as_compose_runs_them() {
     // a while, and never reuse an idle connection that rowgate may be closing.
     let config: Value = serde_json::from_str(&config).expect("JSON config");
     let proxies = reverse_proxies(&config);
-    assert_eq!(proxies.len(), 2, "/rest/v1 and /auth/v1");
+    assert_eq!(proxies.len(), 3, "/rest/v1, /auth/v1 and /realtime/v1");
     for p in proxies {
         assert!(p["health_checks"].get("active").is_none(), "ignored on dynamic upstreams: {p}");
         assert!(p["health_checks"]["passive"]["fail_duration"].as_u64().unwrap_or(0) > 0, "{p}");

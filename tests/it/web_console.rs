@@ -62,7 +62,12 @@ fn build_console(out: &Path) -> f64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_in_chromium_behind_caddy() {
     let web = web_dir();
-    for needed in ["node_modules/playwright-core", "node_modules/axe-core", "node_modules/vite", "node_modules/@supabase/supabase-js"] {
+    for needed in [
+        "node_modules/playwright-core",
+        "node_modules/axe-core",
+        "node_modules/vite",
+        "node_modules/@supabase/supabase-js",
+    ] {
         assert!(web.join(needed).is_dir(), "web/{needed} is missing: run `scripts/test` (it runs `npm ci` in web/)");
     }
     assert!(Path::new(CHROMIUM).exists(), "{CHROMIUM} is missing: apt-get install chromium (scripts/test does)");
@@ -155,7 +160,9 @@ async fn the_console_in_chromium_behind_caddy() {
         caddy.log()
     );
     eprintln!("console e2e (artefacts in {}):\n{stdout}", artefacts.display());
-    for shot in ["01-sign-in.png", "02-projects.png", "03-members.png", "04-tokens.png", "05-audit.png", "06-admin-orgs.png"] {
+    for shot in
+        ["01-sign-in.png", "02-projects.png", "03-members.png", "04-tokens.png", "05-audit.png", "06-admin-orgs.png"]
+    {
         assert!(artefacts.join(shot).is_file(), "no screenshot {shot}");
     }
     drop(caddy);

@@ -2,8 +2,8 @@
 // rowgate + Caddy + PostgreSQL that tests/it/web_console.rs started. Three people in three
 // browser contexts (separate storage, as separate browsers): alice and bob each sign up and
 // create an org, alice invites bob by link, bob accepts, bob's task edits reach alice's tab
-// (live over realtime when the server has it, else on reload), alice never receives a byte of
-// bob's other org, a platform admin approves, suspends and configures, an optimistic edit is
+// (live over realtime when the server has it, else on reload), a tab renews an expired session,
+// alice never receives a byte of bob's other org, a platform admin approves, suspends and configures, an optimistic edit is
 // rolled back with the server's sentence, an API token works until it is revoked, sign-out
 // revokes the session. axe-core checks every main screen; the CSP must never fire.
 //
@@ -344,6 +344,22 @@ await step("alice never sees Globex: not by its URL, not in her org list, not in
   assert.ok(!options.includes('Globex'), `alice's orgs: ${options}`);
   await alice.page.goto(`/o/${acme}/projects`);
   await heading(alice, 'Projects');
+});
+
+await step("bob's tab renews an expired session by itself (refresh-token rotation through Caddy)", async () => {
+  const stored = () => bob.page.evaluate(() => JSON.parse(localStorage.getItem('rowgate-console-auth')));
+  const before = await stored();
+  await bob.page.evaluate(() => {
+    const s = JSON.parse(localStorage.getItem('rowgate-console-auth'));
+    s.expires_at = Math.floor(Date.now() / 1000) - 60;
+    localStorage.setItem('rowgate-console-auth', JSON.stringify(s));
+  });
+  await bob.page.reload();
+  await bob.page.getByRole('checkbox', { name: 'Done: Write the docs' }).waitFor();
+  const after = await stored();
+  assert.notEqual(after.refresh_token, before.refresh_token, 'the refresh token was rotated');
+  assert.notEqual(after.access_token, before.access_token, 'a new access token');
+  assert.ok(after.expires_at > Date.now() / 1000 + 600, 'valid for a while');
 });
 
 let apiToken;
