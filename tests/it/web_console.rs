@@ -2,7 +2,7 @@
 //! web/ with Vite into a fresh site directory, serves it with the committed Caddyfile by real
 //! Caddy (its SPA block, the strict CSP, /config.json from SPA_ANON_KEY) in front of rowgate and
 //! a throwaway PostgreSQL, bootstraps a platform admin, then runs web/e2e/console.mjs:
-//! playwright-core driving Debian's chromium (never a downloaded browser) through three people's
+//! playwright-core driving Debian's chromium (never a downloaded browser) through four people's
 //! scenario, with axe-core on every main screen. The script asserts everything and prints one
 //! line per step; screenshots and the axe report land in <target>/web-e2e/.
 //!

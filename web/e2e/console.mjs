@@ -1,11 +1,12 @@
 // The console end to end in a real browser: Debian's chromium driven by playwright-core, against
-// rowgate + Caddy + PostgreSQL that tests/it/web_console.rs started. Three people in three
-// browser contexts (separate storage, as separate browsers): alice and bob each sign up and
-// create an org, alice invites bob by link, bob accepts, bob's task edits reach alice's tab
-// (live over realtime when the server has it, else on reload), a tab renews an expired session,
-// alice never receives a byte of bob's other org, a platform admin approves, suspends and configures, an optimistic edit is
-// rolled back with the server's sentence, an API token works until it is revoked, sign-out
-// revokes the session. axe-core checks every main screen; the CSP must never fire.
+// rowgate + Caddy + PostgreSQL that tests/it/web_console.rs started. Four people in four browser
+// contexts (separate storage, as separate browsers): alice and bob each sign up and create an
+// org, alice invites bob by link and carol by email, both accept, bob's task edits reach alice's
+// tab (live over realtime when the server has it, else on reload), a tab renews an expired
+// session, alice never receives a byte of bob's other org, a platform admin approves, suspends
+// and configures, an optimistic edit is rolled back with the server's sentence, an API token
+// works until it is revoked, sign-out revokes the session. axe-core checks every main screen;
+// the CSP must never fire.
 //
 //   E2E_ORIGIN=https://localhost:port   the site (Caddy)
 //   E2E_CA=<intermediate.crt>           Caddy's intermediate CA: chromium trusts exactly its key
@@ -205,6 +206,7 @@ const B = { email: 'bob@globex.test', password: 'bob-passphrase' };
 let acme;
 let globex;
 let inviteLink;
+let emailLink;
 
 await step('the sign-in page: signed out, every path leads here; axe clean', async () => {
   await alice.page.goto('/o/00000000-0000-0000-0000-000000000000/projects');
@@ -279,7 +281,7 @@ await step('alice invites: an email invitation and a one-use link, shown once; a
   await section(alice, 'Members');
   await alice.page.getByRole('textbox', { name: 'Email address' }).fill('carol@acme.test');
   await alice.page.getByRole('button', { name: 'Create invitation' }).click();
-  const emailLink = await alice.page.getByRole('textbox', { name: 'Invitation link' }).inputValue();
+  emailLink = await alice.page.getByRole('textbox', { name: 'Invitation link' }).inputValue();
   assert.match(emailLink, new RegExp(`^${ORIGIN}/join#${acme}\\.[0-9a-f]{48}$`));
   await alice.page.getByRole('button', { name: 'Create link' }).click();
   await alice.page.waitForFunction((prev) => document.querySelector('.once input')?.value !== prev, emailLink);
@@ -309,6 +311,26 @@ await step('bob opens the link, accepts, and sees Acme; accepting again is refus
   const alert = await again.getByRole('alert').innerText();
   assert.equal(alert, 'Invitation invalid, expired or already used.');
   await again.close();
+});
+
+await step('carol opens her email invitation signed out, signs up, lands back on it and joins', async () => {
+  const carol = await person('carol');
+  await carol.page.goto(emailLink);
+  await heading(carol, 'Join an organization');
+  await carol.page.getByRole('link', { name: 'Create an account' }).click();
+  await heading(carol, 'Create your account');
+  await carol.page.getByLabel('Email address').fill('carol@acme.test');
+  await carol.page.getByLabel('Password').fill('carol-passphrase');
+  await carol.page.getByRole('button', { name: 'Create account' }).click();
+  await carol.page.waitForURL(/\/join#/);
+  await carol.page.getByRole('button', { name: 'Accept invitation' }).click();
+  await carol.page.waitForURL(new RegExp(`/o/${acme}/projects$`));
+  assert.equal(await carol.page.getByText('Your role: member').count(), 1);
+  await alice.page.reload();
+  await alice.page.getByRole('cell', { name: /^carol@acme\.test/ }).first().waitFor();
+  assert.ok(await alice.page.getByText(/^Accepted /).isVisible(), 'the email invitation shows as accepted');
+  await carol.context.close();
+  people.splice(people.indexOf(carol), 1);
 });
 
 await step(`bob edits a task, alice's tab shows it (realtime ${REALTIME})`, async () => {

@@ -11,7 +11,7 @@ import { Notice, Page } from './ui/kit';
 import { AdminModels, AdminOrgs, AdminSettings, AdminUsers } from './features/admin/Admin';
 import { Audit } from './features/audit/Audit';
 import { AuthPage } from './features/auth/AuthPage';
-import { JoinPage } from './features/members/join';
+import { JoinPage, afterSignIn } from './features/members/join';
 import { Members } from './features/members/Members';
 import { Models } from './features/models/Models';
 import { CreateOrg, Home, StatusBadge, rememberOrg, useCurrentOrg } from './features/orgs/orgs';
@@ -181,7 +181,8 @@ export function App() {
   const publicPage = path === '/signin' || path === '/signup' || path === '/join';
   useEffect(() => {
     if (session === null && !publicPage) navigate('/signin', { replace: true });
-    if (session && (path === '/signin' || path === '/signup')) navigate('/', { replace: true });
+    // Signed in on a sign-in page: back to a pending invitation, else home.
+    if (session && (path === '/signin' || path === '/signup')) navigate(afterSignIn(), { replace: true });
   }, [session, path, publicPage]);
 
   if (session === undefined) return <p class="loading">Loading…</p>;

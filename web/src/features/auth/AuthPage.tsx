@@ -5,9 +5,8 @@
 import { useState } from 'preact/hooks';
 import { supabase } from '../../api/client';
 import { ApiError } from '../../api/errors';
-import { Link, navigate } from '../../router';
+import { Link } from '../../router';
 import { Notice, Page, useAction } from '../../ui/kit';
-import { afterSignIn } from '../members/join';
 
 export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
   const [email, setEmail] = useState('');
@@ -24,11 +23,8 @@ export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
         ? await supabase.auth.signUp({ email, password })
         : await supabase.auth.signInWithPassword({ email, password });
       if (err) throw ApiError.from(err);
-      if (!data.session) {
-        setInfo('Check your email for a link to confirm your address, then sign in.');
-        return;
-      }
-      navigate(afterSignIn(), { replace: true });
+      // With a session, App moves on (to a pending invitation, else home) as the session appears.
+      if (!data.session) setInfo('Check your email for a link to confirm your address, then sign in.');
     });
   };
 
