@@ -313,7 +313,7 @@ await step('bob opens the link, accepts, and sees Acme; accepting again is refus
   await again.close();
 });
 
-await step('carol opens her email invitation signed out, signs up, lands back on it and joins', async () => {
+await step('carol opens her email invitation signed out, signs up, lands back on it and joins; roles', async () => {
   const carol = await person('carol');
   await carol.page.goto(emailLink);
   await heading(carol, 'Join an organization');
@@ -329,11 +329,24 @@ await step('carol opens her email invitation signed out, signs up, lands back on
   await alice.page.reload();
   await alice.page.getByRole('cell', { name: /^carol@acme\.test/ }).first().waitFor();
   assert.ok(await alice.page.getByText(/^Accepted /).isVisible(), 'the email invitation shows as accepted');
+  // Roles: alice (owner) makes carol a viewer; bob (a member) may change nobody's role.
+  await alice.page.getByRole('combobox', { name: 'Role of carol@acme.test' }).selectOption('viewer');
+  await alice.page.waitForResponse((r) => r.url().includes('/rest/v1/memberships') && r.request().method() === 'PATCH');
+  await alice.page.reload();
+  assert.equal(await alice.page.getByRole('combobox', { name: 'Role of carol@acme.test' }).inputValue(), 'viewer');
+  await bob.page.goto(`/o/${acme}/members`);
+  await heading(bob, 'Members');
+  await bob.page.locator('tbody tr').nth(2).waitFor();
+  assert.equal(await bob.page.getByRole('combobox', { name: /^Role of/ }).count(), 0);
+  assert.equal(await bob.page.getByRole('heading', { name: 'Invitations' }).count(), 0);
   await carol.context.close();
   people.splice(people.indexOf(carol), 1);
 });
 
 await step(`bob edits a task, alice's tab shows it (realtime ${REALTIME})`, async () => {
+  await bob.page.goto(`/o/${acme}/projects`);
+  await bob.page.getByRole('link', { name: 'Launch' }).click();
+  await bob.page.getByRole('button', { name: 'Edit Write docs' }).waitFor();
   await alice.page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Projects' }).click();
   await alice.page.getByRole('link', { name: 'Launch' }).click();
   await alice.page.getByRole('checkbox', { name: 'Done: Write docs' }).waitFor();
