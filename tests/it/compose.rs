@@ -385,6 +385,8 @@ fn healthcheck(test: &[String], admin_port: u16) -> bool {
 /// made from .env.example and the keys its instructions generate.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_compose_commands_run_as_compose_runs_them() {
+    // Its clusters are its own, not the harness's: reqwest's provider is set here.
+    crate::harness::install_crypto_provider();
     let c = compose();
     let svc = |name: &str| c["services"][name].clone();
     let db = cluster::start_throwaway().await.expect("cluster");
