@@ -18,6 +18,7 @@ use crate::observe::{self, Phase};
 use crate::request::media::PlanFormat;
 use crate::request::preferences::TxPreference;
 use crate::request::RequestError;
+use crate::schema::roles::NO_SETTINGS;
 use crate::sql::{context, Statement};
 use crate::state::AppState;
 
@@ -48,6 +49,11 @@ pub async fn run_transaction(
     explain: Option<&Statement>,
     finish: Finish<'_>,
 ) -> Result<Outcome, DbFailure> {
+    // The role's own settings, from the schema cache: bound in the context statement.
+    let cache = state.schema.load_full();
+    let settings = cache.as_deref().and_then(|c| c.role_settings(ctx.role));
+    let role_settings = settings.map_or(NO_SETTINGS, |s| (s.names.as_str(), s.values.as_str()));
+    let isolation = settings.map(|s| s.isolation).unwrap_or_default();
     let statement = context::context_statement(&context::RequestContext {
         schema: ctx.schema,
         extra_search_path: &state.config.extra_search_path,
@@ -59,11 +65,13 @@ pub async fn run_transaction(
         cookies: ctx.cookies,
         statement_timeout_ms: state.config.statement_timeout.as_millis() as u64,
         timezone: ctx.timezone,
+        role_settings,
     });
     let reported = |e: DbError| e.reported(ctx.has_token);
     let mut conn = observe::time_async(Phase::Transaction, Lease::get(&state.pool)).await.map_err(reported)?;
     let pre_request = if ctx.pre_request { state.pre_request_sql.as_deref() } else { None };
-    let tx = Transaction { read_only, context: &statement, pre_request, main, explain, finish };
+    let begin = context::begin(isolation, read_only);
+    let tx = Transaction { begin, context: &statement, pre_request, main, explain, finish };
     observe::time_async(Phase::Transaction, execute::run(&mut conn, tx)).await.map_err(reported)
 }
 

@@ -2,12 +2,29 @@
 
 use super::builder::Statement;
 use super::quote::quote_ident;
+use crate::schema::Isolation;
 
-/// Fixed SQL text, so every connection prepares it once. Order as PostgREST: search_path, role, claims, request.
-pub const CONTEXT_SQL: &str = "select set_config('search_path', $1, true), set_config('role', $2, true), \
-set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
+/// `BEGIN`: one fixed text per isolation level (the role's `default_transaction_isolation`) and
+/// access mode.
+pub fn begin(isolation: Isolation, read_only: bool) -> &'static str {
+    match (isolation, read_only) {
+        (Isolation::ReadCommitted, true) => "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY",
+        (Isolation::ReadCommitted, false) => "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE",
+        (Isolation::RepeatableRead, true) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        (Isolation::RepeatableRead, false) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ WRITE",
+        (Isolation::Serializable, true) => "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY",
+        (Isolation::Serializable, false) => "BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE",
+    }
+}
+
+/// Fixed SQL text, so every connection prepares it once. Order as PostgREST: search_path, the
+/// role's own settings (after our statement_timeout, so a role's timeout wins), role, claims,
+/// request. The role's settings are two arrays of one length ($10 names, $11 values).
+pub const CONTEXT_SQL: &str = "select set_config('search_path', $1, true), set_config('statement_timeout', $8, true), \
+(select count(set_config(k, v, true)) from unnest($10::text[], $11::text[]) as pgrst_role_setting(k, v)), \
+set_config('role', $2, true), set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
 set_config('request.path', $5, true), set_config('request.headers', $6, true), \
-set_config('request.cookies', $7, true), set_config('statement_timeout', $8, true), \
+set_config('request.cookies', $7, true), \
 set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true)";
 
 pub struct RequestContext<'a> {
@@ -22,6 +39,8 @@ pub struct RequestContext<'a> {
     pub statement_timeout_ms: u64,
     /// `Prefer: timezone=`; empty keeps the session's.
     pub timezone: &'a str,
+    /// The role's settings: names and values as array literals (`{}` for none).
+    pub role_settings: (&'a str, &'a str),
 }
 
 pub fn context_statement(ctx: &RequestContext) -> Statement {
@@ -42,6 +61,8 @@ pub fn context_statement(ctx: &RequestContext) -> Statement {
             ctx.cookies.to_string(),
             ctx.statement_timeout_ms.to_string(),
             ctx.timezone.to_string(),
+            ctx.role_settings.0.to_string(),
+            ctx.role_settings.1.to_string(),
         ],
     }
 }
@@ -72,11 +93,13 @@ mod tests {
             cookies: "{}",
             statement_timeout_ms: 8000,
             timezone: "",
+            role_settings: ("{\"statement_timeout\"}", "{\"1s\"}"),
         });
         assert_eq!(st.sql, CONTEXT_SQL);
         assert_eq!(st.params[0], "\"api\", \"public\"");
         assert_eq!(st.params[1], "anon");
         assert_eq!(st.params[7], "8000");
+        assert_eq!(st.params[9..], ["{\"statement_timeout\"}", "{\"1s\"}"]);
         assert_eq!(pre_request_sql("api", "check"), "select \"api\".\"check\"()");
     }
 }
