@@ -78,8 +78,25 @@ impl Call<'_> {
 
     /// `Preference-Applied`: the options the request gave and this answer honoured. `tx`:
     /// whether a `Prefer: tx=` was honoured (writes decide it; other requests echo it as given).
+    /// As PostgREST: `return` only on writes, `resolution` only on POST, `missing` on POST and
+    /// PATCH, `max-affected` on PATCH, DELETE and RPC.
     fn applied(&self, tx: Option<bool>) -> Vec<String> {
-        let honoured = |p: &&String| tx != Some(false) || !p.starts_with("tx=");
+        let write = match (&self.api.action, &self.api.target) {
+            (Action::Write(m), Target::Relation(_)) => Some(*m),
+            _ => None,
+        };
+        let rpc = matches!(self.api.target, Target::Rpc(_));
+        let honoured = |p: &&String| {
+            let key = p.split('=').next().unwrap_or("");
+            match key {
+                "tx" => tx != Some(false),
+                "return" => write.is_some(),
+                "resolution" => write == Some(WriteMethod::Post),
+                "missing" => matches!(write, Some(WriteMethod::Post | WriteMethod::Patch)),
+                "max-affected" => rpc || matches!(write, Some(WriteMethod::Patch | WriteMethod::Delete)),
+                _ => true,
+            }
+        };
         self.api.prefer.applied.iter().filter(honoured).cloned().collect()
     }
 }

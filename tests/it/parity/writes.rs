@@ -132,3 +132,18 @@ async fn missing_default_covers_identity_and_serial_columns() {
         .await;
     assert_eq!((r.status, r.json()), (201, json!([{"name": "Gala", "slug": "gala"}])));
 }
+
+#[tokio::test]
+async fn preference_applied_names_only_what_the_request_kind_honours() {
+    let g = Gateway::start().await;
+    let all = "count=exact, return=minimal, missing=default, max-affected=5, resolution=merge-duplicates";
+    let r = g.get_with("/goods?select=id", &[("prefer", all)]).await;
+    assert_eq!(r.header("preference-applied"), Some("count=exact"));
+    let r = write(&g, Method::POST, "/goods", all, r#"{"name":"kiwi"}"#).await;
+    assert_eq!(
+        crate::writes::applied(&r),
+        vec!["count=exact", "missing=default", "resolution=merge-duplicates", "return=minimal"]
+    );
+    let r = write(&g, Method::DELETE, "/goods?id=eq.4", all, "").await;
+    assert_eq!(crate::writes::applied(&r), vec!["count=exact", "max-affected=5", "return=minimal"]);
+}
