@@ -17,7 +17,13 @@ pub enum PlanError {
     ColumnNotFound { relation: String, column: String },
     /// PGRST200
     #[error("Could not find a relationship between '{parent}' and '{child}' in the schema cache")]
-    RelationshipNotFound { parent: String, child: String, schema: String, embed_hint: Option<String>, hint: Option<String> },
+    RelationshipNotFound {
+        parent: String,
+        child: String,
+        schema: String,
+        embed_hint: Option<String>,
+        hint: Option<String>,
+    },
     /// PGRST201
     #[error("Could not embed because more than one relationship was found for '{parent}' and '{child}'")]
     AmbiguousRelationship { parent: String, child: String, details: Vec<serde_json::Value>, hint: String },

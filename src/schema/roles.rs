@@ -53,7 +53,8 @@ impl RoleRow {
 
 /// `{"a","b\"c"}`: one text[] parameter.
 fn array_literal(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|i| format!("\"{}\"", i.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    let quoted: Vec<String> =
+        items.iter().map(|i| format!("\"{}\"", i.replace('\\', "\\\\").replace('"', "\\\""))).collect();
     format!("{{{}}}", quoted.join(","))
 }
 

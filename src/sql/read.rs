@@ -2,8 +2,8 @@
 //! total, page size, the body built by Postgres, and the response GUCs.
 
 use crate::plan::{CountPlan, Handler, ReadPlan, SelectTree};
-use crate::schema::HandlerTarget;
 use crate::request::MediaType;
+use crate::schema::HandlerTarget;
 
 use super::builder::{SqlBuilder, Statement};
 use super::expr::{render_order, render_where};

@@ -209,7 +209,10 @@ async fn role_settings_and_computed_embeds_keep_one_round_trip() {
         assert_eq!(r.json()[0]["statement_timeout"], "4321ms");
         assert_eq!(r.json()[0]["isolation"], "serializable");
         let r = g.get_with(path, &[("authorization", &auth)]).await;
-        assert_eq!(r.json(), json!([{"name": "Mid", "manager": {"display_name": "E1:Boss"}, "reports": [{"count": 1}]}]));
+        assert_eq!(
+            r.json(),
+            json!([{"name": "Mid", "manager": {"display_name": "E1:Boss"}, "reports": [{"count": 1}]}])
+        );
     }
     let per_request = (proxy.count() - before) as f64 / (2 * n) as f64;
     assert!((0.95..=1.05).contains(&per_request), "round trips per read: {per_request}");

@@ -133,15 +133,14 @@ fn hints_pick_one_relationship() {
 
 #[test]
 fn no_relationship_is_pgrst200() {
-    let not_found = |parent: &str, child: &str, embed_hint: Option<&str>, hint: Option<&str>| {
-        PlanError::RelationshipNotFound {
+    let not_found =
+        |parent: &str, child: &str, embed_hint: Option<&str>, hint: Option<&str>| PlanError::RelationshipNotFound {
             parent: parent.into(),
             child: child.into(),
             schema: "api".into(),
             embed_hint: embed_hint.map(Into::into),
             hint: hint.map(Into::into),
-        }
-    };
+        };
     let e = read_error("/films?select=id,nope(*)");
     assert_eq!(e, not_found("films", "nope", None, None));
     assert_eq!((e.status(), e.code().as_ref()), (400, "PGRST200"));
@@ -264,7 +263,12 @@ fn bare_count_is_the_row_count() {
     let plan = read(&req, &cache).unwrap();
     assert_eq!(
         plan.tree.embeds[0].child.items,
-        vec![OutputColumn::Aggregate { func: crate::request::ast::AggregateFn::Count, target: None, cast: None, name: "count" }]
+        vec![OutputColumn::Aggregate {
+            func: crate::request::ast::AggregateFn::Count,
+            target: None,
+            cast: None,
+            name: "count"
+        }]
     );
     let req = get("/films?select=n:count");
     let plan = read(&req, &cache).unwrap();

@@ -140,7 +140,11 @@ fn a_function_of_a_media_type_is_the_body() {
     let sql = render_rpc(&cache, "pic", "/rpc/pic", &[("accept", "image/png")]);
     assert_eq!(
         sql,
-        read_sql(r#"SELECT "api"."pic"() AS pgrst_scalar"#, "null::bigint", "(array_agg(_postgrest_t.pgrst_scalar))[1]")
+        read_sql(
+            r#"SELECT "api"."pic"() AS pgrst_scalar"#,
+            "null::bigint",
+            "(array_agg(_postgrest_t.pgrst_scalar))[1]"
+        )
     );
     // Without asking for it, the value is JSON as any other.
     let sql = render_rpc(&cache, "pic", "/rpc/pic", &[]);

@@ -41,7 +41,8 @@ async fn ok_with(g: &Gateway, path: &str, auth: &str) -> serde_json::Value {
 #[tokio::test]
 async fn an_unknown_time_zone_is_400_and_offsets_apply() {
     let g = Gateway::start().await;
-    for prefer in ["handling=strict, timezone=Mars/Olympus", "timezone=Mars/Olympus", "handling=lenient, timezone=Nope"] {
+    for prefer in ["handling=strict, timezone=Mars/Olympus", "timezone=Mars/Olympus", "handling=lenient, timezone=Nope"]
+    {
         let r = g.get_with("/items?select=id&id=eq.1", &[("prefer", prefer)]).await;
         assert_eq!(status_code(&r), (400, "22023".into()), "{prefer}: {}", r.body);
         assert!(r.json()["message"].as_str().unwrap().starts_with("invalid value for parameter \"TimeZone\""));

@@ -11,7 +11,8 @@ async fn embedding_by_constraint_name() {
     let g = Gateway::start().await;
     let v = ok(&g, "/users?select=name,first_friend_of:best_friends_first_user_fkey(id)&order=id").await;
     assert_eq!(v, json!([{"name": "ann", "first_friend_of": [{"id": 1}]}, {"name": "ben", "first_friend_of": []}]));
-    let v = ok(&g, "/best_friends?select=id,best_friends_first_user_fkey(name),best_friends_second_user_fkey(name)").await;
+    let v =
+        ok(&g, "/best_friends?select=id,best_friends_first_user_fkey(name),best_friends_second_user_fkey(name)").await;
     assert_eq!(
         v,
         json!([{"id": 1, "best_friends_first_user_fkey": {"name": "ann"}, "best_friends_second_user_fkey": {"name": "ben"}}])

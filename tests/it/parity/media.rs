@@ -21,7 +21,9 @@ async fn an_aggregate_handler_serves_a_tables_rows() {
     assert_eq!(status_code(&r), (406, "PGRST107".into()));
     assert_eq!(r.json()["message"], "None of these media types are available: text/tab-separated-values");
     // Among other ranges, the best one that something serves wins.
-    let r = g.get_with("/people?select=id&id=eq.1", &[("accept", "text/tab-separated-values, application/json;q=0.5")]).await;
+    let r = g
+        .get_with("/people?select=id&id=eq.1", &[("accept", "text/tab-separated-values, application/json;q=0.5")])
+        .await;
     assert_eq!((r.status, r.json()), (200, json!([{"id": 1}])));
     // HEAD: the type, no body.
     let r = g.request(reqwest::Method::HEAD, "/people", &[accept]).await;

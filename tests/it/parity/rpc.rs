@@ -25,7 +25,8 @@ async fn max_affected_on_rpc_rolls_back_what_exceeds_it() {
     );
     assert_eq!(rows(&g, "select count(*) from api.goods").await, json!([{"count": 3}]), "rolled back");
     // Within the limit: committed, and the preference is applied.
-    let r = g.send(Method::POST, "/rpc/drop_goods_cheaper_than?select=name&order=id", &[STRICT_2], r#"{"p":2.5}"#).await;
+    let r =
+        g.send(Method::POST, "/rpc/drop_goods_cheaper_than?select=name&order=id", &[STRICT_2], r#"{"p":2.5}"#).await;
     assert_eq!((r.status, r.json()), (200, json!([{"name": "apple"}, {"name": "pear"}])), "{}", r.body);
     assert_eq!(crate::writes::applied(&r), vec!["handling=strict", "max-affected=2"]);
     assert_eq!(rows(&g, "select name from api.goods").await, json!([{"name": "plum"}]));

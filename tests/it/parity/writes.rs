@@ -52,8 +52,9 @@ async fn counts_on_updates_deletes_and_none_on_put() {
     let g = Gateway::start().await;
     let r = g.send(Method::PATCH, "/goods?id=in.(1,2,3)", &[COUNT], r#"{"stock":1}"#).await;
     assert_eq!((r.status, r.header("content-range")), (204, Some("0-2/3")));
-    let r = write(&g, Method::PATCH, "/goods?id=eq.1&select=id", "count=exact, return=representation", r#"{"stock":2}"#)
-        .await;
+    let r =
+        write(&g, Method::PATCH, "/goods?id=eq.1&select=id", "count=exact, return=representation", r#"{"stock":2}"#)
+            .await;
     assert_eq!((r.status, r.header("content-range"), r.json()), (200, Some("0-0/1"), json!([{"id": 1}])));
     let r = g.send(Method::PATCH, "/goods?id=eq.99", &[COUNT], r#"{"stock":1}"#).await;
     assert_eq!((r.status, r.header("content-range")), (204, Some("*/0")));
@@ -63,7 +64,8 @@ async fn counts_on_updates_deletes_and_none_on_put() {
     assert_eq!((r.status, r.header("content-range")), (204, Some("*/*")));
     let r = g.send(Method::DELETE, "/goods?id=eq.1", &[COUNT], "").await;
     assert_eq!((r.status, r.header("content-range")), (204, Some("*/0")));
-    let r = g.send(Method::PUT, "/goods?id=eq.7", &[COUNT], r#"{"id":7,"name":"nut","price":1,"stock":1,"tz":null}"#).await;
+    let r =
+        g.send(Method::PUT, "/goods?id=eq.7", &[COUNT], r#"{"id":7,"name":"nut","price":1,"stock":1,"tz":null}"#).await;
     assert_eq!((r.status, r.header("content-range")), (204, None), "{}", r.body);
 }
 
@@ -82,7 +84,10 @@ async fn posting_an_empty_array_inserts_nothing() {
     // Objects without keys insert one row of defaults each.
     let r = g.send(Method::POST, "/inbox", &[COUNT], "[{},{}]").await;
     assert_eq!((r.status, r.header("content-range")), (201, Some("*/2")), "{}", r.body);
-    assert_eq!(rows(&g, "select id, msg from api.inbox order by id").await, json!([{"id": 1, "msg": null}, {"id": 2, "msg": null}]));
+    assert_eq!(
+        rows(&g, "select id, msg from api.inbox order by id").await,
+        json!([{"id": 1, "msg": null}, {"id": 2, "msg": null}])
+    );
 }
 
 #[tokio::test]
@@ -128,8 +133,9 @@ async fn missing_default_covers_identity_and_serial_columns() {
     let r = g.send(Method::POST, "/tickets?columns=id,label", &[], r#"[{"id":5,"label":"x"},{"label":"y"}]"#).await;
     assert_eq!(status_code(&r), (400, "23502".into()), "{}", r.body);
     // Generated-always columns are left to the database when not sent.
-    let r = write(&g, Method::POST, "/events?select=name,slug", "return=representation", r#"{"name":"Gala","note":"n"}"#)
-        .await;
+    let r =
+        write(&g, Method::POST, "/events?select=name,slug", "return=representation", r#"{"name":"Gala","note":"n"}"#)
+            .await;
     assert_eq!((r.status, r.json()), (201, json!([{"name": "Gala", "slug": "gala"}])));
 }
 
