@@ -18,7 +18,6 @@ use crate::observe::{self, Phase};
 use crate::request::media::PlanFormat;
 use crate::request::preferences::TxPreference;
 use crate::request::RequestError;
-use crate::schema::roles::NO_SETTINGS;
 use crate::sql::{context, Statement};
 use crate::state::AppState;
 
@@ -52,7 +51,7 @@ pub async fn run_transaction(
     // The role's own settings, from the schema cache: bound in the context statement.
     let cache = state.schema.load_full();
     let settings = cache.as_deref().and_then(|c| c.role_settings(ctx.role));
-    let role_settings = settings.map_or(NO_SETTINGS, |s| (s.names.as_str(), s.values.as_str()));
+    let role_settings = settings.map_or(&[][..], |s| s.settings.as_slice());
     let isolation = settings.map(|s| s.isolation).unwrap_or_default();
     let statement = context::context_statement(&context::RequestContext {
         schema: ctx.schema,

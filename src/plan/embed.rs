@@ -23,7 +23,7 @@ pub fn resolve<'a>(
         .relationships_from(&source.schema, &source.name)
         .iter()
         .filter(|r| match hint {
-            None => r.matches_target(target_name, is_view(r)),
+            None => r.matches_target(target_name, || is_view(r)),
             Some(h) => r.matches_hint(target_name, h),
         })
         .collect();

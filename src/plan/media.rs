@@ -70,21 +70,21 @@ fn pick<'a>(
     if range.is_vendor() {
         return range.builtin().map(|m| (m, None));
     }
-    let handler = |target: &HandlerTarget, media: &str| {
-        cache.media_handlers().iter().find(|h| &h.target == target && h.media_type == media)
+    let handler = |target: Target, media: &str| {
+        cache.media_handlers().iter().find(|h| h.media_type == media && target.is(&h.target))
     };
     let custom = |h: &'a MediaHandler| Some((MediaType::Json, Some(Handler::Custom(h))));
     match subject {
         Subject::Rows { schema, name, tree } => {
-            let own = HandlerTarget::Relation(schema.to_string(), name.to_string());
+            let own = Target::Relation(schema, name);
             // A relation's own aggregate needs whole rows of its type; `*/*` (the "any"
             // handler) answers every media type.
             if default_select(tree) {
-                if let Some(h) = handler(&own, "*/*").or_else(|| handler(&own, &range.essence)) {
+                if let Some(h) = handler(own, "*/*").or_else(|| handler(own, &range.essence)) {
                     return custom(h);
                 }
             }
-            if let Some(h) = handler(&HandlerTarget::AnyElement, &range.essence) {
+            if let Some(h) = handler(Target::Any, &range.essence) {
                 return custom(h);
             }
             match range.builtin()? {
@@ -96,13 +96,31 @@ fn pick<'a>(
             }
         }
         Subject::Value { schema, name } => {
-            let own = HandlerTarget::Function(schema.to_string(), name.to_string());
-            if let Some(h) = handler(&own, &range.essence) {
+            if let Some(h) = handler(Target::Function(schema, name), &range.essence) {
                 return custom(h);
             }
             range.builtin().filter(|m| *m != MediaType::GeoJson).map(|m| (m, None))
         }
         Subject::Write => range.builtin().filter(|m| *m != MediaType::GeoJson).map(|m| (m, None)),
+    }
+}
+
+/// A [`HandlerTarget`] by reference (no allocation per request).
+#[derive(Clone, Copy)]
+enum Target<'s> {
+    Relation(&'s str, &'s str),
+    Any,
+    Function(&'s str, &'s str),
+}
+
+impl Target<'_> {
+    fn is(self, target: &HandlerTarget) -> bool {
+        match (self, target) {
+            (Target::Relation(s, n), HandlerTarget::Relation(ts, tn))
+            | (Target::Function(s, n), HandlerTarget::Function(ts, tn)) => s == ts && n == tn,
+            (Target::Any, HandlerTarget::AnyElement) => true,
+            _ => false,
+        }
     }
 }
 

@@ -89,7 +89,7 @@ impl Relationship {
     /// name (the one-to-many side) or by its key column (the many-to-one side); any other by the
     /// target's name, or — when the target is a table, not a view — by the constraint name or
     /// the source's key column.
-    pub fn matches_target(&self, target: &str, target_is_view: bool) -> bool {
+    pub fn matches_target(&self, target: &str, target_is_view: impl Fn() -> bool) -> bool {
         if let Some((_, function)) = &self.function {
             return function == target;
         }
@@ -98,9 +98,9 @@ impl Relationship {
                 || (self.fk_on_source && self.single_source_column() == Some(target));
         }
         self.target.1 == target
-            || (!target_is_view
-                && self.junction.is_none()
-                && (self.constraint == target || self.single_source_column() == Some(target)))
+            || (self.junction.is_none()
+                && (self.constraint == target || self.single_source_column() == Some(target))
+                && !target_is_view())
     }
 
     /// Whether `target!hint(...)` means this relationship: the target's name, and the hint names

@@ -1,6 +1,6 @@
 //! Settings attached to the roles requests switch to (`alter role anon set statement_timeout =
 //! '1s'`): read once per load, applied by the context statement of every transaction of that
-//! role (as bind parameters: the statement text stays the same), and the role's
+//! role (names and values bound: one statement text per number of settings), and the role's
 //! `default_transaction_isolation` chooses the `BEGIN`.
 
 use serde::Deserialize;
@@ -23,11 +23,10 @@ impl Isolation {
     }
 }
 
-/// A role's settings, ready to bind: two array literals of the same length.
+/// A role's settings, bound by the context statement (names and values), and its isolation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RoleSettings {
-    pub names: String,
-    pub values: String,
+    pub settings: Vec<(String, String)>,
     pub isolation: Isolation,
 }
 
@@ -41,32 +40,17 @@ pub struct RoleRow {
 
 impl RoleRow {
     pub fn settings(self) -> (String, RoleSettings) {
-        let (names, values): (Vec<String>, Vec<String>) = self.settings.into_iter().unzip();
-        let settings = RoleSettings {
-            names: array_literal(&names),
-            values: array_literal(&values),
-            isolation: self.isolation.as_deref().map(Isolation::parse).unwrap_or_default(),
-        };
-        (self.role, settings)
+        let isolation = self.isolation.as_deref().map(Isolation::parse).unwrap_or_default();
+        (self.role, RoleSettings { settings: self.settings, isolation })
     }
 }
-
-/// `{"a","b\"c"}`: one text[] parameter.
-fn array_literal(items: &[String]) -> String {
-    let quoted: Vec<String> =
-        items.iter().map(|i| format!("\"{}\"", i.replace('\\', "\\\\").replace('"', "\\\""))).collect();
-    format!("{{{}}}", quoted.join(","))
-}
-
-/// No settings: empty arrays.
-pub const NO_SETTINGS: (&str, &str) = ("{}", "{}");
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn rows_become_array_literals() {
+    fn rows_become_settings() {
         let row = RoleRow {
             role: "anon".into(),
             isolation: Some("Serializable".into()),
@@ -74,8 +58,9 @@ mod tests {
         };
         let (role, s) = row.settings();
         assert_eq!(role, "anon");
-        assert_eq!(s.names, r#"{"statement_timeout","app.x"}"#);
-        assert_eq!(s.values, r#"{"1s","a\"b"}"#);
+        assert_eq!(s.settings[1], ("app.x".to_string(), "a\"b".to_string()));
         assert_eq!(s.isolation, Isolation::Serializable);
+        assert_eq!(Isolation::parse("read committed"), Isolation::ReadCommitted);
+        assert_eq!(Isolation::parse("REPEATABLE READ"), Isolation::RepeatableRead);
     }
 }
