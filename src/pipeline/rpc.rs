@@ -33,10 +33,10 @@ pub(super) async fn call(call: &Call<'_>, name: &str) -> Result<Response<Body>, 
         (false, false, false) => Finish::Decide(&check),
     };
     let outcome = call.run(plan.read_only, &st.main, st.explain.as_ref(), finish).await?;
-    response::write::check_rows(&plan.checks, response::write::affected(&outcome.main))?;
     if let Some(fmt) = call.api.plan {
         return explained(fmt, &outcome);
     }
+    response::write::check_rows(&plan.checks, response::write::affected(&outcome.main))?;
     if matches!(plan.result, RpcResult::Void) {
         let mut resp = Response::new(full(""));
         *resp.status_mut() = StatusCode::NO_CONTENT;

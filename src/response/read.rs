@@ -45,7 +45,7 @@ pub struct ReadShape {
     pub headers_only: bool,
     /// A media type handler's `Content-Type`, instead of the builtin type's.
     pub content_type: Option<String>,
-    /// The body is a `bytea` value in its hex text form: send its bytes.
+    /// The body is a `bytea` value as hex (`encode(…, 'hex')`): send its bytes.
     pub binary: bool,
 }
 
@@ -74,10 +74,9 @@ impl From<&ReadPlan<'_>> for ReadShape {
     }
 }
 
-/// `\x0a0b…` (PostgreSQL's text form of `bytea`) as the bytes it stands for.
-fn hex_bytes(text: &[u8]) -> Result<Bytes, ResponseError> {
-    let bad = || ResponseError::Internal(crate::error::Internal("a binary body is not bytea's hex text".into()));
-    let hex = text.strip_prefix(b"\\x").ok_or_else(bad)?;
+/// `0a0b…` (`encode(bytes, 'hex')`) as the bytes it stands for.
+fn hex_bytes(hex: &[u8]) -> Result<Bytes, ResponseError> {
+    let bad = || ResponseError::Internal(crate::error::Internal("a binary body is not hex".into()));
     let digit = |c: u8| match c {
         b'0'..=b'9' => Ok(c - b'0'),
         b'a'..=b'f' => Ok(c - b'a' + 10),
@@ -201,4 +200,16 @@ pub fn apply_response_gucs(
         *status = code.ok_or(ResponseError::InvalidResponseStatus)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_bodies_become_their_bytes() {
+        assert_eq!(&hex_bytes(b"00ff4a").unwrap()[..], b"\x00\xffJ");
+        assert!(hex_bytes(b"0").is_err());
+        assert!(hex_bytes(b"zz").is_err());
+    }
 }

@@ -134,12 +134,19 @@ pub fn render_body(
             return;
         }
         Some(Handler::Custom(h)) => {
-            // An aggregate of the rows; a relation's own one takes them as its row type.
+            // An aggregate of the rows; a relation's own one takes them as its row type. Bytes
+            // travel as hex whatever `bytea_output` says.
+            if h.binary {
+                b.push("encode(");
+            }
             b.qualified(&h.function.0, &h.function.1).push("(_postgrest_t");
             if let HandlerTarget::Relation(schema, name) = &h.target {
                 b.push("::").qualified(schema, name);
             }
             b.push(")");
+            if h.binary {
+                b.push(", 'hex')");
+            }
             return;
         }
         None => {}

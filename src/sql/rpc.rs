@@ -78,9 +78,13 @@ pub fn render_rpc(plan: &RpcPlan) -> ReadStatements {
             b.push(" AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ");
             if plan.headers_only {
                 b.push("''");
-            } else if let Some(Handler::Custom(_)) = plan.handler {
-                // The function's value, of the media type, is the whole body.
-                b.push("(array_agg(_postgrest_t.pgrst_scalar))[1]");
+            } else if let Some(Handler::Custom(h)) = plan.handler {
+                // The function's value, of the media type, is the whole body (bytes as hex).
+                if h.binary {
+                    b.push("encode((array_agg(_postgrest_t.pgrst_scalar))[1], 'hex')");
+                } else {
+                    b.push("(array_agg(_postgrest_t.pgrst_scalar))[1]");
+                }
             } else if *set {
                 b.push("coalesce(json_agg(_postgrest_t.pgrst_scalar), '[]')::text");
             } else {

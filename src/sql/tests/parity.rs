@@ -143,7 +143,7 @@ fn a_function_of_a_media_type_is_the_body() {
         read_sql(
             r#"SELECT "api"."pic"() AS pgrst_scalar"#,
             "null::bigint",
-            "(array_agg(_postgrest_t.pgrst_scalar))[1]"
+            "encode((array_agg(_postgrest_t.pgrst_scalar))[1], 'hex')"
         )
     );
     // Without asking for it, the value is JSON as any other.

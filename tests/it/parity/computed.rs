@@ -130,3 +130,20 @@ async fn a_computed_relationship_overrides_the_foreign_key_of_its_name() {
     let v = ok(&g, "/venues?select=name,shows(title)&order=id").await;
     assert_eq!(v, json!([{"name": "Olympia", "shows": [{"title": "Opening"}]}, {"name": "Bataclan", "shows": []}]));
 }
+
+#[tokio::test]
+async fn computed_fields_in_write_representations_and_rpc_results() {
+    let g = Gateway::start().await;
+    let r = g
+        .send(
+            reqwest::Method::POST,
+            "/people?select=id,full_name,age:age_in",
+            &[("prefer", "return=representation")],
+            r#"{"id":4,"first_name":"Toni","last_name":"Morrison","born":1931}"#,
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (201, json!([{"id": 4, "full_name": "Toni Morrison", "age": 69}])), "{}", r.body);
+    // A table-valued function's rows have the relation's type: its fields and relationships apply.
+    let v = ok(&g, "/rpc/staff?select=label:display_name,manager(name),reports(count)&id=eq.2").await;
+    assert_eq!(v, json!([{"label": "E2:Mid", "manager": {"name": "Boss"}, "reports": [{"count": 1}]}]));
+}

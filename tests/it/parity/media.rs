@@ -47,6 +47,14 @@ async fn a_function_of_a_media_type_answers_its_bytes() {
     // Asked as JSON, the value is JSON like any other.
     let r = g.get("/rpc/person_bin?pid=1").await;
     assert_eq!((r.status, r.json()), (200, json!("\\x00ff4265636b657474")));
+
+    // The bytes do not depend on the database's `bytea_output`.
+    let db = TestDb::new().await;
+    db.admin().await.batch_execute(&format!("alter database {} set bytea_output = 'escape'", db.name)).await.unwrap();
+    let cfg = config(&db, |_| {});
+    let g = Gateway::start_on(db, cfg).await;
+    let resp = g.http.get(g.url("/rpc/person_bin?pid=2")).header("accept", "application/vnd.rowgate.bin").send().await;
+    assert_eq!(&resp.unwrap().bytes().await.unwrap()[..], b"\x00\xffWoolf");
 }
 
 #[tokio::test]
