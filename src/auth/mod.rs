@@ -100,7 +100,8 @@ pub struct Identity {
     /// Claims JSON text with top-level `"role"` set to [`Identity::role`]
     /// (the value for `request.jwt.claims`).
     pub claims: Arc<str>,
-    /// Whether a JWT was sent (decides 403 vs 401 for insufficient privilege).
+    /// Whether the request runs as someone other than the anonymous role: a token with a role
+    /// claim (decides 403 vs 401 for insufficient privilege, as PostgREST).
     pub has_token: bool,
 }
 
@@ -212,7 +213,7 @@ impl Authenticator {
             if let Some(hit) = cache.get(token) {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 hit.times.check(now)?;
-                return Ok(identity(&hit));
+                return Ok(self.identity(&hit));
             }
             self.misses.fetch_add(1, Ordering::Relaxed);
         }
@@ -222,7 +223,14 @@ impl Authenticator {
             cache.insert(token.to_owned(), verified.clone());
         }
         verified.times.check(now)?;
-        Ok(identity(&verified))
+        Ok(self.identity(&verified))
+    }
+
+    /// A verified token's identity. Running as the anonymous role (no role claim, or that role
+    /// named) counts as anonymous for 42501: 401, not 403, as PostgREST decides by the role.
+    fn identity(&self, v: &Verified) -> Identity {
+        let anonymous = self.anonymous.as_ref().is_some_and(|a| a.role == v.role);
+        Identity { role: v.role.clone(), claims: v.claims.clone(), has_token: !anonymous }
     }
 
     /// `(hits, misses)` of the verified-token cache since startup.
@@ -282,10 +290,6 @@ impl Authenticator {
         obj.insert("role".to_owned(), Value::String(role.to_string()));
         Ok(Verified { role, claims: Value::Object(obj).to_string().into(), times })
     }
-}
-
-fn identity(v: &Verified) -> Identity {
-    Identity { role: v.role.clone(), claims: v.claims.clone(), has_token: true }
 }
 
 /// Mints an HS256 token for `claims` (used by `rowgate token` and tests).

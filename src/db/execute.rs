@@ -18,7 +18,8 @@ pub enum Finish<'a> {
 }
 
 pub struct Transaction<'a> {
-    pub read_only: bool,
+    /// `BEGIN ISOLATION LEVEL … READ ONLY|READ WRITE` (`sql::context::begin`).
+    pub begin: &'static str,
     pub context: &'a Statement,
     pub pre_request: Option<&'a str>,
     pub main: &'a Statement,
@@ -35,13 +36,10 @@ pub struct Outcome {
     pub committed: bool,
 }
 
-const BEGIN_READ_ONLY: &str = "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY";
-const BEGIN_READ_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE";
-
 pub async fn run(conn: &mut Conn, tx: Transaction<'_>) -> Result<Outcome, DbError> {
     let none: &[String] = &[];
     let mut steps = Vec::with_capacity(7);
-    steps.push(Step::new(if tx.read_only { BEGIN_READ_ONLY } else { BEGIN_READ_WRITE }, none));
+    steps.push(Step::new(tx.begin, none));
     steps.push(Step::new(&tx.context.sql, &tx.context.params));
     if let Some(sql) = tx.pre_request {
         steps.push(Step::new(sql, none));

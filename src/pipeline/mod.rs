@@ -36,7 +36,7 @@ struct Call<'a> {
     state: &'a AppState,
     api: &'a ApiRequest,
     identity: &'a Identity,
-    /// `Prefer: timezone=` when the database knows the zone; an unknown one is ignored.
+    /// `Prefer: timezone=`, applied by the context statement.
     timezone: Option<&'a str>,
 }
 
@@ -49,7 +49,9 @@ pub async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Resp
     observe::set_role(&identity.role);
     state.rate_limits.check_subject(&identity)?;
     plan::check_aggregates(&api.query.select, state.config.aggregates_enabled)?;
-    let timezone = timezone(state, &api)?;
+    // PostgreSQL itself validates the zone: an unknown one fails the transaction (400, 22023)
+    // whatever `handling` says, as in PostgREST.
+    let timezone = api.prefer.timezone.as_deref();
     let call = Call { state, api: &api, identity: &identity, timezone };
 
     match (&api.action, &api.target) {
@@ -69,19 +71,6 @@ fn schema_cache(state: &AppState) -> Result<Arc<SchemaCache>, PipelineError> {
     state.schema.load_full().ok_or(PipelineError::SchemaCacheNotReady)
 }
 
-/// `Prefer: timezone=`: the zone if the database knows it; an unknown one is ignored (not applied,
-/// not echoed), or PGRST122 with `handling=strict`.
-fn timezone<'a>(state: &AppState, api: &'a ApiRequest) -> Result<Option<&'a str>, PipelineError> {
-    let Some(tz) = api.prefer.timezone.as_deref() else { return Ok(None) };
-    if schema_cache(state)?.has_timezone(tz) {
-        return Ok(Some(tz));
-    }
-    if api.prefer.strict {
-        return Err(RequestError::InvalidPreferences { details: format!("Invalid preferences: timezone={tz}") }.into());
-    }
-    Ok(None)
-}
-
 impl Call<'_> {
     fn cache(&self) -> Result<Arc<SchemaCache>, PipelineError> {
         schema_cache(self.state)
@@ -89,9 +78,24 @@ impl Call<'_> {
 
     /// `Preference-Applied`: the options the request gave and this answer honoured. `tx`:
     /// whether a `Prefer: tx=` was honoured (writes decide it; other requests echo it as given).
+    /// As PostgREST: `return` only on writes, `resolution` only on POST, `missing` on POST and
+    /// PATCH, `max-affected` on PATCH, DELETE and RPC.
     fn applied(&self, tx: Option<bool>) -> Vec<String> {
+        let write = match (&self.api.action, &self.api.target) {
+            (Action::Write(m), Target::Relation(_)) => Some(*m),
+            _ => None,
+        };
+        let rpc = matches!(self.api.target, Target::Rpc(_));
         let honoured = |p: &&String| {
-            (self.timezone.is_some() || !p.starts_with("timezone=")) && (tx != Some(false) || !p.starts_with("tx="))
+            let key = p.split('=').next().unwrap_or("");
+            match key {
+                "tx" => tx != Some(false),
+                "return" => write.is_some(),
+                "resolution" => write == Some(WriteMethod::Post),
+                "missing" => matches!(write, Some(WriteMethod::Post | WriteMethod::Patch)),
+                "max-affected" => rpc || matches!(write, Some(WriteMethod::Patch | WriteMethod::Delete)),
+                _ => true,
+            }
         };
         self.api.prefer.applied.iter().filter(honoured).cloned().collect()
     }

@@ -13,6 +13,11 @@ use crate::openapi;
 
 pub(super) async fn document(call: &Call<'_>, headers_only: bool) -> Result<Response<Body>, PipelineError> {
     let state = call.state;
+    // The document is OpenAPI JSON: nothing else is served here (CSV on `/` is 406).
+    let servable = ["application/openapi+json", "application/json", "application/*", "*/*"];
+    if !call.api.accept.ranges.iter().any(|r| servable.contains(&r.essence.as_str())) {
+        return Err(call.api.accept.unacceptable().into());
+    }
     let visibility = match state.config.openapi_mode {
         OpenApiMode::Disabled => return Err(PipelineError::OpenApiDisabled),
         OpenApiMode::IgnorePrivileges => openapi::Visibility::All,
@@ -30,7 +35,7 @@ pub(super) async fn document(call: &Call<'_>, headers_only: bool) -> Result<Resp
         schemas: &state.config.schemas,
         visibility: &visibility,
         server_url: None,
-        title: None,
+        title: cache.schema_comment(&call.api.schema),
     });
     let body = if headers_only { String::new() } else { doc.to_string() };
     let mut resp = Response::new(full(body));

@@ -21,26 +21,33 @@ pub(super) async fn call(call: &Call<'_>, name: &str) -> Result<Response<Body>, 
         })
     })?;
     let (rollback, _) = call.tx_outcome();
-    let finish = if rollback && !plan.read_only { Finish::Rollback } else { Finish::Commit };
+    // A singular answer or `max-affected` that fails rolls a writing call back, so its end waits
+    // for the row count; a read-only one has nothing to undo.
+    let check = |row: &crate::db::wire::Row| {
+        !rollback && response::write::checks_pass(&plan.checks, response::write::affected(row))
+    };
+    let finish = match (plan.read_only, rollback, plan.checks.is_empty()) {
+        (true, _, _) => Finish::Commit,
+        (false, true, _) => Finish::Rollback,
+        (false, false, true) => Finish::Commit,
+        (false, false, false) => Finish::Decide(&check),
+    };
     let outcome = call.run(plan.read_only, &st.main, st.explain.as_ref(), finish).await?;
     if let Some(fmt) = call.api.plan {
         return explained(fmt, &outcome);
     }
+    response::write::check_rows(&plan.checks, response::write::affected(&outcome.main))?;
     if matches!(plan.result, RpcResult::Void) {
         let mut resp = Response::new(full(""));
         *resp.status_mut() = StatusCode::NO_CONTENT;
         return Ok(resp);
     }
-    let shape = response::read::ReadShape {
-        range: plan.range,
-        count: plan.count,
-        media: plan.media,
-        headers_only: plan.headers_only,
-    };
+    let shape =
+        response::read::ReadShape::new(plan.range, plan.count, plan.media, plan.headers_only, plan.handler.as_ref());
     let applied = call.applied(None);
     let mut resp =
         observe::time(Phase::Response, || response::read::read_response(call.api, &shape, &outcome, &applied))?;
-    if plan.single_row {
+    if plan.single_row && plan.handler.is_none() {
         // The object type was our choice, not the client's: answer as JSON.
         resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     }

@@ -61,11 +61,17 @@ async fn run_on(
     explain: Option<&Statement>,
     finish: Finish<'_>,
 ) -> Result<Outcome, DbFailure> {
-    let statement = context::context_statement(&ctx.request);
+    // The role's own settings, from the schema cache: bound in the context statement.
+    let cache = state.schema.load_full();
+    let settings = cache.as_deref().and_then(|c| c.role_settings(ctx.request.role));
+    let role_settings = settings.map_or(&[][..], |s| s.settings.as_slice());
+    let isolation = settings.map(|s| s.isolation).unwrap_or_default();
+    let statement = context::context_statement(&context::RequestContext { role_settings, ..ctx.request });
     let reported = |e: DbError| e.reported(ctx.has_token);
     let mut conn = observe::time_async(Phase::Transaction, Lease::get(pool)).await.map_err(reported)?;
     let pre_request = if ctx.pre_request { state.pre_request_sql.as_deref() } else { None };
-    let tx = Transaction { read_only, context: &statement, pre_request, main, explain, finish };
+    let begin = context::begin(isolation, read_only);
+    let tx = Transaction { begin, context: &statement, pre_request, main, explain, finish };
     observe::time_async(Phase::Transaction, execute::run(&mut conn, tx)).await.map_err(reported)
 }
 
@@ -107,6 +113,7 @@ impl Call<'_> {
                 cookies: &api.cookies_json,
                 statement_timeout_ms,
                 timezone: self.timezone.unwrap_or(""),
+                role_settings: &[],
             },
             has_token: self.identity.has_token,
             pre_request: true,

@@ -17,7 +17,13 @@ pub enum PlanError {
     ColumnNotFound { relation: String, column: String },
     /// PGRST200
     #[error("Could not find a relationship between '{parent}' and '{child}' in the schema cache")]
-    RelationshipNotFound { parent: String, child: String, schema: String },
+    RelationshipNotFound {
+        parent: String,
+        child: String,
+        schema: String,
+        embed_hint: Option<String>,
+        hint: Option<String>,
+    },
     /// PGRST201
     #[error("Could not embed because more than one relationship was found for '{parent}' and '{child}'")]
     AmbiguousRelationship { parent: String, child: String, details: Vec<serde_json::Value>, hint: String },
@@ -69,6 +75,12 @@ pub enum PlanError {
     /// PGRST125
     #[error("Invalid path specified in request URL")]
     InvalidPath,
+    /// 406 PGRST107: no handler for any media type the client accepts.
+    #[error("None of these media types are available: {0}")]
+    UnacceptableMedia(String),
+    /// PGRST128
+    #[error("Function must return SETOF or TABLE when max-affected preference is used with handling=strict")]
+    MaxAffectedOnSingle,
     /// A `GET /rpc/fn` parameter that is not an argument of the function, and not a filter either.
     #[error("{0}")]
     Request(#[from] RequestError),
@@ -80,6 +92,7 @@ impl ClientError for PlanError {
             PlanError::AmbiguousRelationship { .. } | PlanError::AmbiguousFunction(_) => 300,
             PlanError::RelationNotFound { .. } | PlanError::FunctionNotFound { .. } | PlanError::InvalidPath => 404,
             PlanError::InvalidPut => 405,
+            PlanError::UnacceptableMedia(_) => 406,
             PlanError::Request(e) => e.status(),
             _ => 400,
         }
@@ -97,6 +110,8 @@ impl ClientError for PlanError {
             PlanError::UnsupportedCast(_) | PlanError::InvalidName | PlanError::FilterOnScalar(_) => "PGRST100",
             PlanError::NotImplemented(_) => "PGRST127",
             PlanError::InvalidPath => "PGRST125",
+            PlanError::UnacceptableMedia(_) => "PGRST107",
+            PlanError::MaxAffectedOnSingle => "PGRST128",
             PlanError::AggregatesDisabled => "PGRST123",
             PlanError::FunctionNotFound { .. } => "PGRST202",
             PlanError::AmbiguousFunction(_) => "PGRST203",
@@ -111,8 +126,9 @@ impl ClientError for PlanError {
 
     fn details(&self) -> Option<serde_json::Value> {
         let text = match self {
-            PlanError::RelationshipNotFound { parent, child, schema } => format!(
-                "Searched for a foreign key relationship between '{parent}' and '{child}' in the schema '{schema}', but no matches were found."
+            PlanError::RelationshipNotFound { parent, child, schema, embed_hint, .. } => format!(
+                "Searched for a foreign key relationship between '{parent}' and '{child}'{} in the schema '{schema}', but no matches were found.",
+                embed_hint.as_ref().map(|h| format!(" using the hint '{h}'")).unwrap_or_default()
             ),
             PlanError::AmbiguousRelationship { details, .. } => return Some(serde_json::Value::Array(details.clone())),
             PlanError::UnacceptableEmbedFilter(_) => {
@@ -130,7 +146,9 @@ impl ClientError for PlanError {
 
     fn hint(&self) -> Option<String> {
         match self {
-            PlanError::RelationNotFound { hint, .. } | PlanError::FunctionNotFound { hint, .. } => hint.clone(),
+            PlanError::RelationNotFound { hint, .. }
+            | PlanError::FunctionNotFound { hint, .. }
+            | PlanError::RelationshipNotFound { hint, .. } => hint.clone(),
             PlanError::AmbiguousRelationship { hint, .. } => Some(hint.clone()),
             PlanError::NotEmbedded(_) => Some("Verify that the resource is included in the 'select' query parameter.".into()),
             PlanError::AmbiguousFunction(_) => Some(

@@ -5,6 +5,7 @@
 mod casts;
 mod embed;
 pub mod error;
+pub mod media;
 pub mod read;
 pub mod rpc;
 pub mod select;
@@ -39,6 +40,7 @@ pub fn check_aggregates(select: &[crate::request::ast::SelectItem], enabled: boo
     }
     Ok(())
 }
+pub use media::Handler;
 pub use read::{plan_read, CountPlan, ReadPlan};
 pub use select::{ColumnRef, EmbedPlan, OutputColumn, PlannedCondition, PlannedOrder, SelectTree};
 pub use write::{plan_write, Check, WriteOp, WritePlan};

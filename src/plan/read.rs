@@ -4,6 +4,7 @@ use crate::request::{ApiRequest, CountPreference, MediaType, RowRange};
 use crate::schema::{Relation, SchemaCache};
 
 use super::error::PlanError;
+use super::media::{negotiate, Handler, Subject};
 use super::select::{plan_tree, SelectTree};
 
 /// How to get the total for `Content-Range`.
@@ -25,6 +26,8 @@ pub struct ReadPlan<'a> {
     pub range: RowRange,
     pub count: CountPlan,
     pub media: MediaType,
+    /// A body not built by a builtin aggregate (GeoJSON, a media type handler).
+    pub handler: Option<Handler<'a>>,
     pub headers_only: bool,
 }
 
@@ -42,11 +45,14 @@ pub fn plan_read<'a>(
 ) -> Result<ReadPlan<'a>, PlanError> {
     let relation = find_relation(cache, &req.schema, name)?;
     let tree = plan_tree(cache, relation, &req.query.select, &req.query)?;
+    let (media, handler) =
+        negotiate(req, cache, Subject::Rows { schema: &relation.schema, name: &relation.name, tree: &tree })?;
     Ok(ReadPlan {
         tree,
         range: req.range.capped(max_rows),
         count: count_plan(req.prefer.count, max_rows),
-        media: req.media,
+        media,
+        handler,
         headers_only: matches!(req.action, crate::request::Action::Read { headers_only: true }),
     })
 }

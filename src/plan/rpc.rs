@@ -9,8 +9,10 @@ use crate::request::{Action, ApiRequest, MediaType, RowRange};
 use crate::schema::{Function, Relation, SchemaCache};
 
 use super::error::PlanError;
+use super::media::{negotiate, Handler, Subject};
 use super::read::{count_plan, CountPlan};
 use super::select::{plan_tree_with, SelectTree};
+use super::write::Check;
 use crate::request::ast::Condition;
 
 /// One argument in the call: `"name" := $n::type`, or the whole body for unnamed parameters.
@@ -45,7 +47,11 @@ pub struct RpcPlan<'a> {
     pub range: RowRange,
     pub count: CountPlan,
     pub media: MediaType,
+    /// A body not built by a builtin aggregate (a media type handler, GeoJSON).
+    pub handler: Option<Handler<'a>>,
     pub headers_only: bool,
+    /// What decides COMMIT or ROLLBACK: singular responses the client asked for, `max-affected`.
+    pub checks: Vec<Check>,
 }
 
 /// The overload the request calls, chosen by the names of the arguments it passes.
@@ -135,11 +141,12 @@ pub fn plan_rpc<'a>(
     let is_arg = |k: &str| overloads.iter().any(|f| f.input_args().any(|a| a.name == k));
     let mut get_args = Vec::new();
     let mut filters: Vec<&'a Condition> = Vec::new();
+    // A value that is no filter (`?x=5`) is an argument too, as in PostgREST: when no overload
+    // takes it, the call is 404 PGRST202 like any other unknown argument.
     for d in &req.query.deferred {
-        if is_arg(&d.key) || overloads.is_empty() {
-            get_args.push((d.key.clone(), d.value.clone()));
-        } else {
-            filters.push(d.filter.as_ref().map_err(|e| PlanError::Request(e.clone()))?);
+        match &d.filter {
+            Ok(filter) if !is_arg(&d.key) && !overloads.is_empty() => filters.push(filter),
+            _ => get_args.push((d.key.clone(), d.value.clone())),
         }
     }
     let function = find_function(cache, req, name, &argument_names(req, &get_args))?;
@@ -158,9 +165,25 @@ pub fn plan_rpc<'a>(
     };
     let headers_only = matches!(req.action, Action::Read { headers_only: true });
     let single_row = !function.returns_set && matches!(result, RpcResult::Rows(_));
+    let subject = match &result {
+        RpcResult::Rows(tree) => Subject::Rows { schema: &tree.relation.schema, name: &tree.relation.name, tree },
+        _ => Subject::Value { schema: &function.schema, name: &function.name },
+    };
+    let (negotiated, handler) = negotiate(req, cache, subject)?;
+    let mut checks = Vec::new();
+    if let MediaType::SingleObject { .. } = negotiated {
+        checks.push(Check::ExactlyOne);
+    }
+    if let (Some(n), true) = (req.prefer.max_affected, req.prefer.strict) {
+        // Only a set can be counted against the limit (PGRST128 otherwise, as PostgREST).
+        if !function.returns_set {
+            return Err(PlanError::MaxAffectedOnSingle);
+        }
+        checks.push(Check::AtMost(n));
+    }
     // A function returning one composite value answers with one object.
-    let media = match (single_row, req.media) {
-        (true, MediaType::Json) => MediaType::SingleObject { strip_nulls: false },
+    let media = match (single_row, negotiated) {
+        (true, MediaType::Json) if handler.is_none() => MediaType::SingleObject { strip_nulls: false },
         (_, m) => m,
     };
     Ok(RpcPlan {
@@ -172,7 +195,9 @@ pub fn plan_rpc<'a>(
         range: req.range.capped(max_rows),
         count: count_plan(req.prefer.count, max_rows),
         media,
+        handler,
         headers_only,
+        checks,
     })
 }
 

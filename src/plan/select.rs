@@ -185,6 +185,18 @@ fn plan_level<'a>(
     for item in select {
         match item {
             SelectItem::Star => tree.items.push(OutputColumn::Star),
+            SelectItem::Column { field, alias, cast } if is_bare_count(relation, field) => {
+                // `count` that is no column nor computed field: PostgreSQL reads `t.count` as
+                // `count(t)`, so PostgREST answers the row count (`select=count`, `rel(count)`),
+                // whatever ROWGATE_DB_AGGREGATES_ENABLED says.
+                let cast = match cast {
+                    Some(t) => Some(cast_type(t).ok_or_else(|| PlanError::UnsupportedCast(t.clone()))?),
+                    None => None,
+                };
+                let name = alias.as_deref().unwrap_or("count");
+                check_name(name)?;
+                tree.items.push(OutputColumn::Aggregate { func: AggregateFn::Count, target: None, cast, name });
+            }
             SelectItem::Column { field, alias, cast } => {
                 let target = column_ref(relation, field)?;
                 let cast = match cast {
@@ -301,9 +313,15 @@ fn plan_order<'a>(tree: &SelectTree<'a>, term: &'a OrderTerm) -> Result<PlannedO
     Ok(PlannedOrder { target: column_ref(e.child.relation, &term.field)?, term, embed: Some(i) })
 }
 
+/// `count` alone, where the relation has nothing of that name.
+fn is_bare_count(relation: &Relation, field: &Field) -> bool {
+    field.name == "count" && field.json_path.is_empty() && relation.field("count").is_none()
+}
+
+/// A column or computed field of `relation`, with its JSON path.
 pub fn column_ref<'a>(relation: &'a Relation, field: &'a Field) -> Result<ColumnRef<'a>, PlanError> {
     let column = relation
-        .column(&field.name)
+        .field(&field.name)
         .ok_or_else(|| PlanError::ColumnNotFound { relation: relation.name.clone(), column: field.name.clone() })?;
     for step in &field.json_path {
         let (JsonStep::Arrow(k) | JsonStep::DoubleArrow(k)) = step;

@@ -65,8 +65,9 @@ pub fn plan_write<'a>(
     let returning = req.prefer.return_.unwrap_or_default();
     let key: Vec<&str> = relation.primary_key.iter().map(String::as_str).collect();
 
+    let (media, _) = super::media::negotiate(req, cache, super::media::Subject::Write)?;
     let mut checks = Vec::new();
-    if let MediaType::SingleObject { .. } = req.media {
+    if let MediaType::SingleObject { .. } = media {
         checks.push(Check::ExactlyOne);
     }
     if let (Some(n), true) = (req.prefer.max_affected, req.prefer.strict) {
@@ -122,7 +123,7 @@ pub fn plan_write<'a>(
         missing_default: req.prefer.missing_default,
         returning,
         tree,
-        media: req.media,
+        media,
         key,
         checks,
     })

@@ -1,4 +1,6 @@
-//! `Accept` negotiation for read responses.
+//! `Accept`: its media ranges, best first, and the builtin types they name. Which one is served
+//! is decided by the planner (`plan::media`), which also knows the database's media type
+//! handlers.
 
 use super::error::RequestError;
 
@@ -12,6 +14,87 @@ pub enum MediaType {
     },
     /// `application/vnd.pgrst.array+json;nulls=stripped`
     ArrayStripped,
+    /// `application/geo+json`: a FeatureCollection built by PostGIS.
+    GeoJson,
+}
+
+/// One media range of `Accept`, lower-cased, without its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRange {
+    pub essence: String,
+    pub strip_nulls: bool,
+}
+
+impl MediaRange {
+    /// The builtin type a table, view or function result answers for this range.
+    pub fn builtin(&self) -> Option<MediaType> {
+        Some(match self.essence.as_str() {
+            "application/json" | "*/*" | "application/*" => MediaType::Json,
+            "text/csv" => MediaType::Csv,
+            "application/geo+json" => MediaType::GeoJson,
+            "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
+                MediaType::SingleObject { strip_nulls: self.strip_nulls }
+            }
+            "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" => {
+                if self.strip_nulls {
+                    MediaType::ArrayStripped
+                } else {
+                    MediaType::Json
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// PostgREST's own vendor types: never served by a handler.
+    pub fn is_vendor(&self) -> bool {
+        self.essence.starts_with("application/vnd.pgrst.")
+    }
+}
+
+/// The `Accept` header: its ranges best first (by q, then header order; q=0 dropped), and its
+/// text for PGRST107's message. No header (or an empty one) accepts anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accept {
+    pub ranges: Vec<MediaRange>,
+    pub text: String,
+}
+
+impl Accept {
+    /// The first range with a builtin type.
+    pub fn builtin(&self) -> Option<MediaType> {
+        self.ranges.iter().find_map(MediaRange::builtin)
+    }
+
+    pub fn unacceptable(&self) -> RequestError {
+        RequestError::UnacceptableMedia(self.text.clone())
+    }
+}
+
+pub fn parse_accept(accept: Option<&str>) -> Accept {
+    let Some(text) = accept.map(str::trim).filter(|a| !a.is_empty()) else {
+        return Accept { ranges: vec![MediaRange { essence: "*/*".into(), strip_nulls: false }], text: "*/*".into() };
+    };
+    let mut ranges: Vec<(f32, usize, MediaRange)> = Vec::new();
+    for (i, range) in text.split(',').enumerate() {
+        let mut parts = range.split(';').map(str::trim);
+        let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+        let mut q = 1.0f32;
+        let mut strip_nulls = false;
+        for param in parts {
+            let (k, v) = param.split_once('=').unwrap_or((param, ""));
+            match k.trim().to_ascii_lowercase().as_str() {
+                "q" => q = v.trim().parse().unwrap_or(0.0),
+                "nulls" => strip_nulls = v.trim().eq_ignore_ascii_case("stripped"),
+                _ => {}
+            }
+        }
+        if q > 0.0 && !essence.is_empty() {
+            ranges.push((q, i, MediaRange { essence, strip_nulls }));
+        }
+    }
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    Accept { ranges: ranges.into_iter().map(|r| r.2).collect(), text: text.to_string() }
 }
 
 /// `Accept: application/vnd.pgrst.plan[+json|+text]; for="..."; options=analyze|verbose|...`
@@ -100,48 +183,15 @@ impl MediaType {
                 "application/vnd.pgrst.object+json; nulls=stripped; charset=utf-8"
             }
             MediaType::ArrayStripped => "application/vnd.pgrst.array+json; nulls=stripped; charset=utf-8",
+            MediaType::GeoJson => "application/geo+json; charset=utf-8",
         }
     }
 }
 
-/// Picks the best supported type by q-value, in header order on ties. No header means JSON.
+/// The best builtin type by q-value, in header order on ties. No header means JSON.
 pub fn negotiate(accept: Option<&str>) -> Result<MediaType, RequestError> {
-    let Some(accept) = accept.map(str::trim).filter(|a| !a.is_empty()) else {
-        return Ok(MediaType::Json);
-    };
-    let mut candidates: Vec<(f32, usize, MediaType)> = Vec::new();
-    for (i, range) in accept.split(',').enumerate() {
-        let mut parts = range.split(';').map(str::trim);
-        let essence = parts.next().unwrap_or("").to_ascii_lowercase();
-        let mut q = 1.0f32;
-        let mut strip = false;
-        for param in parts {
-            let (k, v) = param.split_once('=').unwrap_or((param, ""));
-            match k.trim().to_ascii_lowercase().as_str() {
-                "q" => q = v.trim().parse().unwrap_or(0.0),
-                "nulls" => strip = v.trim().eq_ignore_ascii_case("stripped"),
-                _ => {}
-            }
-        }
-        let media = match essence.as_str() {
-            "application/json" | "*/*" | "application/*" => Some(MediaType::Json),
-            // Only meaningful for `/`; elsewhere the planner treats it as JSON's alias.
-            "application/openapi+json" => Some(MediaType::Json),
-            "text/csv" => Some(MediaType::Csv),
-            "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
-                Some(MediaType::SingleObject { strip_nulls: strip })
-            }
-            "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" => {
-                Some(if strip { MediaType::ArrayStripped } else { MediaType::Json })
-            }
-            _ => None,
-        };
-        if let Some(m) = media.filter(|_| q > 0.0) {
-            candidates.push((q, i, m));
-        }
-    }
-    candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    candidates.first().map(|c| c.2).ok_or_else(|| RequestError::UnacceptableMedia(accept.to_string()))
+    let parsed = parse_accept(accept);
+    parsed.builtin().ok_or_else(|| parsed.unacceptable())
 }
 
 #[cfg(test)]
@@ -162,6 +212,16 @@ mod tests {
             negotiate(Some("application/vnd.pgrst.array+json;nulls=stripped")).unwrap(),
             MediaType::ArrayStripped
         );
+    }
+
+    #[test]
+    fn ranges_best_first() {
+        let a = parse_accept(Some("text/plain;q=0.5, application/vnd.twkb, */*;q=0.1, text/html;q=0"));
+        let essences: Vec<&str> = a.ranges.iter().map(|r| r.essence.as_str()).collect();
+        assert_eq!(essences, vec!["application/vnd.twkb", "text/plain", "*/*"]);
+        assert_eq!(a.builtin(), Some(MediaType::Json));
+        assert_eq!(parse_accept(None).ranges[0].essence, "*/*");
+        assert_eq!(parse_accept(Some("application/openapi+json")).builtin(), None);
     }
 
     #[test]

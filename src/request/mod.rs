@@ -61,7 +61,10 @@ pub struct ApiRequest {
     pub range: RowRange,
     /// The Range header or `limit`/`offset` asked for a bounded page.
     pub range_requested: bool,
+    /// The first builtin type `Accept` names (JSON when none does: the planner, which knows the
+    /// media type handlers, decides from `accept` and answers 406 when nothing fits).
     pub media: MediaType,
+    pub accept: media::Accept,
     /// `Accept: application/vnd.pgrst.plan...`: answer with the EXPLAIN of the statement.
     pub plan: Option<media::PlanFormat>,
     pub prefer: Preferences,
@@ -115,9 +118,13 @@ pub fn parse_with_body(parts: &Parts, raw_body: &bytes::Bytes, schemas: &[String
     let range_requested = header_range != RowRange::ALL || parsed.root_limit.is_some() || parsed.root_offset.is_some();
     let range = range::effective_range(header_range, parsed.root_limit, parsed.root_offset)?;
     let plan = media::negotiate_plan(header("accept"))?;
+    let accept = match plan {
+        Some(_) => media::parse_accept(None),
+        None => media::parse_accept(header("accept")),
+    };
     let media = match plan {
         Some((_, inner)) => inner,
-        None => media::negotiate(header("accept"))?,
+        None => accept.builtin().unwrap_or(MediaType::Json),
     };
     let wants_body = matches!(action, Action::Write(WriteMethod::Post | WriteMethod::Patch | WriteMethod::Put));
     // A function without arguments may be POSTed with no body at all.
@@ -138,6 +145,7 @@ pub fn parse_with_body(parts: &Parts, raw_body: &bytes::Bytes, schemas: &[String
         range,
         range_requested,
         media,
+        accept,
         plan: plan.map(|(fmt, _)| fmt),
         prefer,
         method: parts.method.to_string(),

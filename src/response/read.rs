@@ -2,7 +2,7 @@
 
 use crate::db::execute::Outcome;
 use crate::db::wire::Row;
-use crate::plan::{CountPlan, ReadPlan};
+use crate::plan::{CountPlan, Handler, ReadPlan};
 use crate::request::{ApiRequest, MediaType};
 use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
@@ -43,12 +43,53 @@ pub struct ReadShape {
     pub count: CountPlan,
     pub media: MediaType,
     pub headers_only: bool,
+    /// A media type handler's `Content-Type`, instead of the builtin type's.
+    pub content_type: Option<String>,
+    /// The body is a `bytea` value as hex (`encode(…, 'hex')`): send its bytes.
+    pub binary: bool,
+}
+
+impl ReadShape {
+    pub fn new(
+        range: crate::request::RowRange,
+        count: CountPlan,
+        media: MediaType,
+        headers_only: bool,
+        handler: Option<&Handler>,
+    ) -> Self {
+        ReadShape {
+            range,
+            count,
+            media,
+            headers_only,
+            content_type: handler.and_then(Handler::content_type),
+            binary: handler.is_some_and(Handler::binary),
+        }
+    }
 }
 
 impl From<&ReadPlan<'_>> for ReadShape {
     fn from(p: &ReadPlan) -> Self {
-        ReadShape { range: p.range, count: p.count, media: p.media, headers_only: p.headers_only }
+        ReadShape::new(p.range, p.count, p.media, p.headers_only, p.handler.as_ref())
     }
+}
+
+/// `0a0b…` (`encode(bytes, 'hex')`) as the bytes it stands for.
+fn hex_bytes(hex: &[u8]) -> Result<Bytes, ResponseError> {
+    let bad = || ResponseError::Internal(crate::error::Internal("a binary body is not hex".into()));
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Ok(c - b'0'),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        _ => Err(bad()),
+    };
+    let mut out = Vec::with_capacity(hex.len() / 2);
+    for pair in hex.chunks(2) {
+        match pair {
+            [h, l] => out.push(digit(*h)? << 4 | digit(*l)?),
+            _ => return Err(bad()),
+        }
+    }
+    Ok(Bytes::from(out))
 }
 
 /// `applied`: the `Prefer` options honoured, for `Preference-Applied`.
@@ -95,10 +136,17 @@ pub fn read_response(
         }
     };
 
-    let body = if plan.headers_only { Bytes::new() } else { row.body };
+    let body = match (plan.headers_only, plan.binary) {
+        (true, _) => Bytes::new(),
+        (false, true) if !row.body.is_empty() => hex_bytes(&row.body)?,
+        (false, _) => row.body,
+    };
     let mut resp = Response::new(full(body));
     let h = resp.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(plan.media.content_type()));
+    match plan.content_type.as_deref().map(HeaderValue::from_str) {
+        Some(Ok(v)) => h.insert(CONTENT_TYPE, v),
+        _ => h.insert(CONTENT_TYPE, HeaderValue::from_static(plan.media.content_type())),
+    };
     if let Ok(v) = HeaderValue::from_str(&content_range) {
         h.insert(hyper::header::CONTENT_RANGE, v);
     }
@@ -152,4 +200,16 @@ pub fn apply_response_gucs(
         *status = code.ok_or(ResponseError::InvalidResponseStatus)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_bodies_become_their_bytes() {
+        assert_eq!(&hex_bytes(b"00ff4a").unwrap()[..], b"\x00\xffJ");
+        assert!(hex_bytes(b"0").is_err());
+        assert!(hex_bytes(b"zz").is_err());
+    }
 }

@@ -4,7 +4,7 @@ use crate::db::execute::Outcome;
 use crate::db::wire::Row;
 use crate::plan::{Check, WriteOp, WritePlan};
 use crate::request::preferences::ReturnPreference;
-use crate::request::{ApiRequest, WriteMethod};
+use crate::request::{ApiRequest, CountPreference, WriteMethod};
 use bytes::Bytes;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
@@ -26,6 +26,18 @@ pub fn checks_pass(checks: &[Check], affected: i64) -> bool {
     })
 }
 
+/// The error for the first check `count` rows fail (the transaction was rolled back).
+pub fn check_rows(checks: &[Check], count: i64) -> Result<(), ResponseError> {
+    for check in checks {
+        match check {
+            Check::ExactlyOne if count != 1 => return Err(ResponseError::NotSingular { rows: count }),
+            Check::AtMost(n) if count > *n as i64 => return Err(ResponseError::MaxAffectedExceeded { rows: count }),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 pub fn write_response(
     req: &ApiRequest,
     plan: &WritePlan,
@@ -34,17 +46,7 @@ pub fn write_response(
 ) -> Result<Response<Body>, ResponseError> {
     let row = &outcome.main;
     let count: i64 = row.required_int(1)?;
-    for check in &plan.checks {
-        match check {
-            Check::ExactlyOne if count != 1 => {
-                return Err(ResponseError::NotSingular { rows: count });
-            }
-            Check::AtMost(n) if count > *n as i64 => {
-                return Err(ResponseError::MaxAffectedExceeded { rows: count });
-            }
-            _ => {}
-        }
-    }
+    check_rows(&plan.checks, count)?;
     let body = row.bytes(2)?.unwrap_or_default();
     let response_headers: Option<&str> = row.text(3)?;
     let response_status: Option<&str> = row.text(4)?;
@@ -70,13 +72,10 @@ pub fn write_response(
     if representation {
         h.insert(CONTENT_TYPE, HeaderValue::from_static(plan.media.content_type()));
     }
-    let range = match plan.op {
-        WriteOp::Insert => "*/*".to_string(),
-        _ if count > 0 => format!("0-{}/*", count - 1),
-        _ => "*/*".to_string(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&range) {
-        h.insert(hyper::header::CONTENT_RANGE, v);
+    if let Some(range) = content_range(plan, count, counted(req)) {
+        if let Ok(v) = HeaderValue::from_str(&range) {
+            h.insert(hyper::header::CONTENT_RANGE, v);
+        }
     }
     if let Some(loc) = location.and_then(|l| location_header(&plan.relation.name, &plan.key, l)) {
         if let Ok(v) = HeaderValue::from_str(&loc) {
@@ -87,6 +86,22 @@ pub fn write_response(
     apply_response_gucs(&mut resp, &mut status, response_headers, response_status)?;
     *resp.status_mut() = status;
     Ok(resp)
+}
+
+/// `Prefer: count=exact|estimated`: the affected count goes into `Content-Range`.
+fn counted(req: &ApiRequest) -> bool {
+    matches!(req.prefer.count, Some(CountPreference::Exact | CountPreference::Estimated))
+}
+
+/// PostgREST's `Content-Range` of a write: `*/N` for POST and DELETE, `0-(N-1)/N` for PATCH
+/// (`/*` without a count, `*/0` for none), nothing for PUT.
+fn content_range(plan: &WritePlan, affected: i64, counted: bool) -> Option<String> {
+    let total = if counted { affected.to_string() } else { "*".to_string() };
+    Some(match (plan.method, plan.op) {
+        (WriteMethod::Put, _) => return None,
+        (_, WriteOp::Update) if affected > 0 => format!("0-{}/{total}", affected - 1),
+        _ => format!("*/{total}"),
+    })
 }
 
 /// `/table?k1=eq.v1&k2=eq.v2` from the key values (a JSON array in key order); NULL is `is.null`.

@@ -16,7 +16,16 @@ cols as (
            'base_type', format_type(coalesce(nullif(t.typbasetype, 0), t.oid), null),
            'category', coalesce(bt.typcategory, t.typcategory)::text,
            'nullable', not a.attnotnull,
-           'default', pg_get_expr(d.adbin, d.adrelid),
+           -- What `missing=default` evaluates for an absent key: the column DEFAULT, a domain's
+           -- DEFAULT, the next value of an identity column's sequence; none for generated columns.
+           'default', case
+             when a.attgenerated <> '' then null
+             when a.attidentity = 'd' then format('nextval(%L::regclass)', pg_get_serial_sequence(a.attrelid::regclass::text, a.attname))
+             when d.adbin is null and t.typbasetype <> 0 then pg_get_expr(t.typdefaultbin, 0)
+             else pg_get_expr(d.adbin, d.adrelid)
+           end,
+           'identity', a.attidentity::text,
+           'generated', a.attgenerated <> '',
            'comment', col_description(a.attrelid, a.attnum)
          ) order by a.attnum) as columns
   from pg_attribute a
@@ -86,6 +95,80 @@ fns as (
   left join pg_class rc on rc.oid = rt.typrelid
   left join pg_namespace rn on rn.oid = rc.relnamespace
   where n.nspname = any($1::text[]) and p.prokind = 'f'
+),
+-- Functions of one argument of a relation's row type: computed fields (`full_name(people)`)
+-- and, when they return rows of a relation, computed relationships (`rows 1`: to-one).
+computed as (
+  select n.nspname as schema, p.proname as name, ar.schema as rel_schema, ar.name as rel_name,
+         format_type(p.prorettype, null) as type,
+         format_type(coalesce(nullif(rt.typbasetype, 0), rt.oid), null) as base_type,
+         coalesce(brt.typcategory, rt.typcategory)::text as category,
+         p.proretset as returns_set,
+         tr.schema as target_schema, tr.name as target_name,
+         not p.proretset or p.prorows = 1 as single_row,
+         obj_description(p.oid, 'pg_proc') as comment
+  from pg_proc p
+  join pg_namespace n on n.oid = p.pronamespace
+  join pg_class ac on ac.reltype = p.proargtypes[0]
+  join rels ar on ar.oid = ac.oid
+  join pg_type rt on rt.oid = p.prorettype
+  left join pg_type brt on brt.oid = nullif(rt.typbasetype, 0)
+  left join pg_class tc on tc.reltype = p.prorettype
+  left join rels tr on tr.oid = tc.oid
+  where n.nspname = any($1::text[]) and p.prokind = 'f' and p.pronargs = 1
+    and p.prorettype <> 'pg_catalog.void'::regtype
+),
+-- Domains named after a media type (`create domain "application/vnd.twkb" as bytea`).
+media_types as (
+  select t.oid, lower(t.typname) as media_type, format_type(t.typbasetype, null) as base_type,
+         n.nspname as schema, t.typname as name
+  from pg_type t join pg_namespace n on n.oid = t.typnamespace
+  where t.typtype = 'd' and (t.typname ~ '^[A-Za-z0-9.-]+/[A-Za-z0-9.+-]+$' or t.typname = '*/*')
+),
+-- Media type handlers: aggregates over a relation's rows (or anyelement) returning a media type,
+-- and functions returning one (their value is the body).
+handlers as (
+  select m.media_type, m.base_type, n.nspname as schema, p.proname as name,
+         case when p.proargtypes[0] = 'pg_catalog.anyelement'::regtype then 'any' else 'relation' end as kind,
+         r.schema as target_schema, r.name as target_name
+  from pg_proc p
+  join pg_aggregate g on g.aggfnoid = p.oid
+  join media_types m on m.oid = p.prorettype
+  join pg_namespace n on n.oid = p.pronamespace
+  left join pg_class c on c.reltype = p.proargtypes[0]
+  left join rels r on r.oid = c.oid
+  where n.nspname = any($1::text[]) and p.pronargs = 1
+    and (r.oid is not null or p.proargtypes[0] = 'pg_catalog.anyelement'::regtype)
+  union all
+  select m.media_type, m.base_type, m.schema, m.name, 'function', n.nspname, p.proname
+  from pg_proc p
+  join media_types m on m.oid = p.prorettype
+  join pg_namespace n on n.oid = p.pronamespace
+  where n.nspname = any($1::text[]) and p.prokind = 'f' and not p.proretset
+),
+-- `alter role … [in database …] set k = v` for the roles requests may switch to, applied per
+-- transaction in the context statement. Only settings the gateway's role may set: user-level
+-- parameters, placeholders (`plan_filter.…`), anything when it is a superuser.
+role_kv as (
+  select distinct on (s.setrole, kv.key) s.setrole, kv.key, kv.value
+  from pg_db_role_setting s
+  cross join lateral unnest(s.setconfig) cfg
+  cross join lateral (select split_part(cfg, '=', 1) as key, substr(cfg, strpos(cfg, '=') + 1) as value) kv
+  where s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+    and pg_has_role(current_user, s.setrole, 'MEMBER')
+  order by s.setrole, kv.key, s.setdatabase desc
+),
+role_settings as (
+  select r.rolname as role,
+         (array_agg(kv.value) filter (where kv.key = 'default_transaction_isolation'))[1] as isolation,
+         coalesce(json_agg(json_build_array(kv.key, kv.value) order by kv.key)
+                    filter (where kv.key <> 'default_transaction_isolation'), '[]') as settings
+  from role_kv kv
+  join pg_roles r on r.oid = kv.setrole
+  left join pg_settings ps on ps.name = kv.key
+  where case when ps.name is null then kv.key like '%.%'
+             else ps.context = 'user' or (select rolsuper from pg_roles where rolname = current_user) end
+  group by r.rolname
 )
 select json_build_object(
   'relations', coalesce((
@@ -119,6 +202,15 @@ select json_build_object(
     join pg_class t on t.oid = k.confrelid join pg_namespace tn on tn.oid = t.relnamespace
     where k.contype = 'f'), '[]'),
   'functions', coalesce((select json_agg(row_to_json(f)) from fns f), '[]'),
-  -- For validating `Prefer: timezone=` without a query per request.
-  'timezones', (select json_agg(name) from pg_catalog.pg_timezone_names)
+  'computed', coalesce((select json_agg(row_to_json(c)) from computed c), '[]'),
+  'media_handlers', coalesce((select json_agg(row_to_json(h)) from handlers h), '[]'),
+  'role_settings', coalesce((select json_agg(row_to_json(rs)) from role_settings rs), '[]'),
+  -- `info.title`/`info.description` of the OpenAPI document.
+  'schema_comments', coalesce((
+    select json_object_agg(n.nspname, d) from pg_namespace n
+    cross join lateral obj_description(n.oid, 'pg_namespace') d
+    where n.nspname = any($1::text[]) and d is not null), '{}'),
+  -- `application/geo+json` calls PostGIS's ST_AsGeoJSON, qualified with this schema.
+  'postgis_schema', (select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+                     where e.extname = 'postgis')
 )::text

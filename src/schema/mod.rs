@@ -1,16 +1,22 @@
 //! The schema cache: what the exposed schemas contain, loaded by one introspection query
 //! and swapped in atomically so requests never wait on a reload.
 
+pub mod computed;
 pub mod listener;
 mod load;
+pub mod media;
 pub mod relationships;
+pub mod roles;
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 
+pub use computed::ComputedField;
 pub use load::{load, LoadError};
+pub use media::{HandlerTarget, MediaHandler};
 pub use relationships::{Cardinality, Relationship};
+pub use roles::{Isolation, RoleSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum RelationKind {
@@ -38,7 +44,16 @@ pub struct Column {
     pub category: String,
     pub nullable: bool,
     pub default: Option<String>,
+    /// `a` (GENERATED ALWAYS AS IDENTITY), `d` (BY DEFAULT), or empty.
+    #[serde(default)]
+    pub identity: String,
+    /// A generated (stored) column: never written.
+    #[serde(default)]
+    pub generated: bool,
     pub comment: Option<String>,
+    /// A computed field: a function of the row, not a stored column.
+    #[serde(skip)]
+    pub computed: Option<ComputedField>,
 }
 
 impl Column {
@@ -48,6 +63,16 @@ impl Column {
 
     pub fn is_tsvector(&self) -> bool {
         self.base_type == "tsvector"
+    }
+
+    /// A PostGIS geometry (what `application/geo+json` needs among the selected columns).
+    pub fn is_geometry(&self) -> bool {
+        self.base_type == "geometry" || self.base_type.ends_with(".geometry")
+    }
+
+    /// Written by the database itself: identity and generated columns (never `required`).
+    pub fn is_generated(&self) -> bool {
+        self.generated || !self.identity.is_empty()
     }
 }
 
@@ -62,6 +87,9 @@ pub struct Relation {
     pub columns: Vec<Column>,
     pub primary_key: Vec<String>,
     pub unique: Vec<Vec<String>>,
+    /// Computed fields of this relation's rows, in name order (not part of `*`).
+    #[serde(skip)]
+    pub computed: Vec<Column>,
 }
 
 impl Relation {
@@ -79,6 +107,15 @@ impl Relation {
 
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// A column, else a computed field of that name (a column wins, as in PostgreSQL).
+    pub fn field(&self, name: &str) -> Option<&Column> {
+        self.column(name).or_else(|| self.computed.iter().find(|c| c.name == name))
+    }
+
+    pub fn is_view(&self) -> bool {
+        matches!(self.kind, RelationKind::View | RelationKind::MaterializedView)
     }
 }
 
@@ -171,11 +208,15 @@ impl Function {
                     category: if a.data_type.ends_with("[]") { "A".into() } else { "U".into() },
                     nullable: true,
                     default: None,
+                    identity: String::new(),
+                    generated: false,
                     comment: None,
+                    computed: None,
                 })
                 .collect(),
             primary_key: Vec::new(),
             unique: Vec::new(),
+            computed: Vec::new(),
         });
     }
 }
@@ -191,7 +232,15 @@ struct Document {
     #[serde(default)]
     keys: Vec<relationships::KeyConstraint>,
     #[serde(default)]
-    timezones: Vec<String>,
+    computed: Vec<computed::ComputedRow>,
+    #[serde(default)]
+    media_handlers: Vec<media::HandlerRow>,
+    #[serde(default)]
+    role_settings: Vec<roles::RoleRow>,
+    #[serde(default)]
+    schema_comments: HashMap<String, String>,
+    #[serde(default)]
+    postgis_schema: Option<String>,
 }
 
 /// Lookups by schema, then name.
@@ -201,22 +250,41 @@ pub struct SchemaCache {
     functions: HashMap<String, HashMap<String, Vec<Function>>>,
     pub foreign_keys: Vec<ForeignKey>,
     relationships: HashMap<(String, String), Vec<Relationship>>,
-    timezones: std::collections::HashSet<String>,
+    media_handlers: Vec<MediaHandler>,
+    role_settings: HashMap<String, RoleSettings>,
+    schema_comments: HashMap<String, String>,
+    /// The schema of the PostGIS extension, when it is installed.
+    pub postgis_schema: Option<String>,
 }
 
 impl SchemaCache {
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         let doc: Document = serde_json::from_str(text)?;
         let exposed = doc.relations.iter().map(|r| (r.schema.clone(), r.name.clone())).collect();
-        let relationships = relationships::build(&doc.foreign_keys, &doc.keys, &doc.view_columns, &exposed);
+        let mut relationships = relationships::build(&doc.foreign_keys, &doc.keys, &doc.view_columns, &exposed);
+        computed::add_relationships(&mut relationships, &doc.computed, &exposed);
         let mut cache = SchemaCache {
             foreign_keys: doc.foreign_keys,
             relationships,
-            timezones: doc.timezones.into_iter().collect(),
+            media_handlers: doc.media_handlers.into_iter().filter_map(media::HandlerRow::handler).collect(),
+            role_settings: doc.role_settings.into_iter().map(roles::RoleRow::settings).collect(),
+            schema_comments: doc.schema_comments,
+            postgis_schema: doc.postgis_schema,
             ..Default::default()
         };
         for r in doc.relations {
             cache.relations.entry(r.schema.clone()).or_default().insert(r.name.clone(), r);
+        }
+        for row in &doc.computed {
+            let Some(field) = row.field() else { continue };
+            let relation = cache.relations.get_mut(&row.rel_schema).and_then(|m| m.get_mut(&row.rel_name));
+            if let Some(relation) = relation.filter(|r| r.column(&row.name).is_none()) {
+                relation.computed.push(field);
+            }
+        }
+        for relation in cache.relations.values_mut().flat_map(|m| m.values_mut()) {
+            relation.computed.sort_by(|a, b| a.name.cmp(&b.name));
+            relation.computed.dedup_by(|a, b| a.name == b.name);
         }
         for mut f in doc.functions {
             f.build_out_relation();
@@ -237,28 +305,34 @@ impl SchemaCache {
         self.functions.get(schema).and_then(|m| m.get(name)).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Relationships from `schema.name` to relations named `target` (any exposed schema).
-    pub fn relationships_to<'a>(
-        &'a self,
-        schema: &str,
-        name: &str,
-        target: &'a str,
-    ) -> impl Iterator<Item = &'a Relationship> + 'a {
-        self.relationships
-            .get(&(schema.to_string(), name.to_string()))
-            .into_iter()
-            .flatten()
-            .filter(move |r| r.target.1 == target)
+    /// Every relationship from `schema.name` (to relations of any exposed schema).
+    pub fn relationships_from(&self, schema: &str, name: &str) -> &[Relationship] {
+        self.relationships.get(&(schema.to_string(), name.to_string())).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Names of the relations that have relationships (PGRST200's suggestions).
+    pub fn relationship_sources(&self) -> impl Iterator<Item = &(String, String)> {
+        self.relationships.iter().filter(|(_, v)| !v.is_empty()).map(|(k, _)| k)
+    }
+
+    /// Media type handlers, in no particular order.
+    pub fn media_handlers(&self) -> &[MediaHandler] {
+        &self.media_handlers
+    }
+
+    /// The settings of a role (none when it has none).
+    pub fn role_settings(&self, role: &str) -> Option<&RoleSettings> {
+        self.role_settings.get(role)
+    }
+
+    /// The COMMENT on an exposed schema.
+    pub fn schema_comment(&self, schema: &str) -> Option<&str> {
+        self.schema_comments.get(schema).map(String::as_str)
     }
 
     /// Every function in `schema`, overloads included, in no particular order.
     pub fn functions_in<'a>(&'a self, schema: &str) -> impl Iterator<Item = &'a Function> + 'a {
         self.functions.get(schema).into_iter().flat_map(|m| m.values().flatten())
-    }
-
-    /// A time zone name the server knows (`pg_timezone_names`).
-    pub fn has_timezone(&self, name: &str) -> bool {
-        self.timezones.contains(name)
     }
 
     pub fn relation_count(&self) -> usize {

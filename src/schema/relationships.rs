@@ -55,29 +55,74 @@ pub struct Relationship {
     /// `(source column, target column)` pairs for direct relationships.
     pub columns: Vec<(String, String)>,
     pub junction: Option<Junction>,
+    /// The foreign key belongs to the source (many-to-one, and one-to-one read from the side
+    /// holding the key).
+    pub fk_on_source: bool,
+    /// A computed relationship: the function `schema.name(source row)` returns the target rows.
+    pub function: Option<QualifiedName>,
 }
 
 impl Relationship {
-    /// Whether `hint` (after `!`) selects this relationship: the constraint name, one of the
-    /// foreign-key columns, or the junction table.
-    pub fn matches_hint(&self, hint: &str) -> bool {
-        // A self reference has both directions on one constraint: a column hint picks
-        // many-to-one, the constraint name one-to-many.
-        if self.source == self.target && self.junction.is_none() {
-            return match self.cardinality {
-                Cardinality::ManyToOne | Cardinality::OneToOne if self.columns.iter().any(|(s, _)| s == hint) => true,
-                Cardinality::OneToMany => self.constraint == hint,
-                _ => false,
-            };
+    /// A relationship of a relation with itself through one foreign key (both directions share
+    /// the constraint).
+    pub fn is_self(&self) -> bool {
+        self.source == self.target && self.junction.is_none() && self.function.is_none()
+    }
+
+    /// The single column on the source side, when the key has one column.
+    fn single_source_column(&self) -> Option<&str> {
+        match self.columns.as_slice() {
+            [(s, _)] => Some(s),
+            _ => None,
         }
-        if self.constraint == hint {
-            return true;
+    }
+
+    fn single_target_column(&self) -> Option<&str> {
+        match self.columns.as_slice() {
+            [(_, t)] => Some(t),
+            _ => None,
         }
-        match (&self.junction, self.cardinality) {
-            (Some(j), _) => j.relation.1 == hint || j.source_fk == hint,
-            (None, Cardinality::ManyToOne) => self.columns.iter().any(|(s, _)| s == hint),
-            (None, Cardinality::OneToMany) => self.columns.iter().any(|(_, t)| t == hint),
-            (None, _) => self.columns.iter().any(|(s, t)| s == hint || t == hint),
+    }
+
+    /// Whether the embed `target(...)` without a hint means this relationship (PostgREST's
+    /// rules): a computed relationship by its function's name; a self reference by the table's
+    /// name (the one-to-many side) or by its key column (the many-to-one side); any other by the
+    /// target's name, or — when the target is a table, not a view — by the constraint name or
+    /// the source's key column.
+    pub fn matches_target(&self, target: &str, target_is_view: impl Fn() -> bool) -> bool {
+        if let Some((_, function)) = &self.function {
+            return function == target;
+        }
+        if self.is_self() {
+            return (self.target.1 == target && !self.fk_on_source)
+                || (self.fk_on_source && self.single_source_column() == Some(target));
+        }
+        self.target.1 == target
+            || (self.junction.is_none()
+                && (self.constraint == target || self.single_source_column() == Some(target))
+                && !target_is_view())
+    }
+
+    /// Whether `target!hint(...)` means this relationship: the target's name, and the hint names
+    /// the constraint, a key column of either side, or the junction table. For a self reference
+    /// the hint picks the one-to-many side (by the referencing column or the constraint).
+    pub fn matches_hint(&self, target: &str, hint: &str) -> bool {
+        if let Some((_, function)) = &self.function {
+            return function == target;
+        }
+        if self.target.1 != target {
+            return false;
+        }
+        if self.is_self() {
+            return !self.fk_on_source && (self.single_target_column() == Some(hint) || self.constraint == hint);
+        }
+        match &self.junction {
+            Some(j) => self.constraint == hint || j.relation.1 == hint || j.source_fk == hint,
+            None => {
+                self.constraint == hint
+                    || self.single_source_column() == Some(hint)
+                    || self.single_target_column() == Some(hint)
+            }
         }
     }
 }
@@ -167,6 +212,8 @@ pub fn build(
             cardinality: if one_to_one { Cardinality::OneToOne } else { Cardinality::ManyToOne },
             columns: pairs.clone(),
             junction: None,
+            fk_on_source: true,
+            function: None,
         });
         push(Relationship {
             constraint: fk.name.clone(),
@@ -175,6 +222,8 @@ pub fn build(
             cardinality: if one_to_one { Cardinality::OneToOne } else { Cardinality::OneToMany },
             columns: pairs.into_iter().map(|(c, p)| (p, c)).collect(),
             junction: None,
+            fk_on_source: false,
+            function: None,
         });
     }
 
@@ -205,6 +254,8 @@ pub fn build(
                         target_fk: b.name.clone(),
                         target_columns: b.ref_columns.iter().cloned().zip(b.columns.iter().cloned()).collect(),
                     }),
+                    fk_on_source: false,
+                    function: None,
                 });
             }
         }

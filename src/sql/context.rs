@@ -1,14 +1,60 @@
-//! The per-transaction context statement: one `select set_config(...)` with fixed text.
+//! The per-transaction context statement: one `select set_config(...)`, its text fixed (one per
+//! number of role settings), every value bound.
 
 use super::builder::Statement;
 use super::quote::quote_ident;
+use crate::schema::Isolation;
 
-/// Fixed SQL text, so every connection prepares it once. Order as PostgREST: search_path, role, claims, request.
-pub const CONTEXT_SQL: &str = "select set_config('search_path', $1, true), set_config('role', $2, true), \
-set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
-set_config('request.path', $5, true), set_config('request.headers', $6, true), \
-set_config('request.cookies', $7, true), set_config('statement_timeout', $8, true), \
+/// `BEGIN`: one fixed text per isolation level (the role's `default_transaction_isolation`) and
+/// access mode.
+pub fn begin(isolation: Isolation, read_only: bool) -> &'static str {
+    match (isolation, read_only) {
+        (Isolation::ReadCommitted, true) => "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY",
+        (Isolation::ReadCommitted, false) => "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE",
+        (Isolation::RepeatableRead, true) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        (Isolation::RepeatableRead, false) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ WRITE",
+        (Isolation::Serializable, true) => "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY",
+        (Isolation::Serializable, false) => "BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE",
+    }
+}
+
+/// The statement's head and tail around the role's own settings; order as PostgREST:
+/// search_path, the role's settings (after our statement_timeout, so a role's timeout wins),
+/// role, claims, request.
+const HEAD: &str = "select set_config('search_path', $1, true), set_config('statement_timeout', $8, true)";
+const TAIL: &str = ", set_config('role', $2, true), set_config('request.jwt.claims', $3, true), \
+set_config('request.method', $4, true), set_config('request.path', $5, true), \
+set_config('request.headers', $6, true), set_config('request.cookies', $7, true), \
 set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true)";
+
+/// The text for a role without settings: fixed, so every connection prepares it once.
+pub const CONTEXT_SQL: &str = "select set_config('search_path', $1, true), set_config('statement_timeout', $8, true), \
+set_config('role', $2, true), set_config('request.jwt.claims', $3, true), \
+set_config('request.method', $4, true), set_config('request.path', $5, true), \
+set_config('request.headers', $6, true), set_config('request.cookies', $7, true), \
+set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true)";
+
+/// Texts for up to this many role settings are built once; more (rare) are built per request.
+const PREBUILT: usize = 16;
+
+/// The text for `n` role settings: `set_config($10, $11, true)` per setting, names and values
+/// bound. One text per count, so a role's transactions reuse one prepared statement.
+fn context_sql(n: usize) -> std::borrow::Cow<'static, str> {
+    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let build = |n: usize| {
+        let mut sql = String::from(HEAD);
+        for i in 0..n {
+            sql.push_str(&format!(", set_config(${}, ${}, true)", 10 + 2 * i, 11 + 2 * i));
+        }
+        sql.push_str(TAIL);
+        sql
+    };
+    match n {
+        0 => CONTEXT_SQL.into(),
+        n if n <= PREBUILT => TEXTS.get_or_init(|| (0..=PREBUILT).map(build).collect())[n].as_str().into(),
+        n => build(n).into(),
+    }
+}
 
 pub struct RequestContext<'a> {
     pub schema: &'a str,
@@ -22,6 +68,8 @@ pub struct RequestContext<'a> {
     pub statement_timeout_ms: u64,
     /// `Prefer: timezone=`; empty keeps the session's.
     pub timezone: &'a str,
+    /// The role's own settings (`alter role … set k = v`), names and values.
+    pub role_settings: &'a [(String, String)],
 }
 
 pub fn context_statement(ctx: &RequestContext) -> Statement {
@@ -30,20 +78,23 @@ pub fn context_statement(ctx: &RequestContext) -> Statement {
         search_path.push_str(", ");
         search_path.push_str(&quote_ident(s));
     }
-    Statement {
-        sql: CONTEXT_SQL.into(),
-        params: vec![
-            search_path,
-            ctx.role.to_string(),
-            ctx.claims.to_string(),
-            ctx.method.to_string(),
-            ctx.path.to_string(),
-            ctx.headers.to_string(),
-            ctx.cookies.to_string(),
-            ctx.statement_timeout_ms.to_string(),
-            ctx.timezone.to_string(),
-        ],
+    let mut params = Vec::with_capacity(9 + 2 * ctx.role_settings.len());
+    params.extend([
+        search_path,
+        ctx.role.to_string(),
+        ctx.claims.to_string(),
+        ctx.method.to_string(),
+        ctx.path.to_string(),
+        ctx.headers.to_string(),
+        ctx.cookies.to_string(),
+        ctx.statement_timeout_ms.to_string(),
+        ctx.timezone.to_string(),
+    ]);
+    for (name, value) in ctx.role_settings {
+        params.push(name.clone());
+        params.push(value.clone());
     }
+    Statement { sql: context_sql(ctx.role_settings.len()), params }
 }
 
 /// `select "schema"."fn"()` for `ROWGATE_DB_PRE_REQUEST` (validated at start-up).
@@ -58,12 +109,10 @@ pub fn pre_request_sql(schema: &str, function: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn context_binds_everything() {
-        let extra = vec!["public".to_string()];
-        let st = context_statement(&RequestContext {
+    fn ctx<'a>(settings: &'a [(String, String)]) -> RequestContext<'a> {
+        RequestContext {
             schema: "api",
-            extra_search_path: &extra,
+            extra_search_path: &[],
             role: "anon",
             claims: "{\"role\":\"anon\"}",
             method: "GET",
@@ -72,11 +121,43 @@ mod tests {
             cookies: "{}",
             statement_timeout_ms: 8000,
             timezone: "",
-        });
+            role_settings: settings,
+        }
+    }
+
+    #[test]
+    fn context_binds_everything() {
+        let extra = vec!["public".to_string()];
+        let st = context_statement(&RequestContext { extra_search_path: &extra, ..ctx(&[]) });
         assert_eq!(st.sql, CONTEXT_SQL);
         assert_eq!(st.params[0], "\"api\", \"public\"");
         assert_eq!(st.params[1], "anon");
         assert_eq!(st.params[7], "8000");
+        assert_eq!(st.params.len(), 9);
         assert_eq!(pre_request_sql("api", "check"), "select \"api\".\"check\"()");
+    }
+
+    #[test]
+    fn role_settings_are_bound_in_one_text_per_count() {
+        let settings =
+            vec![("statement_timeout".to_string(), "1s".to_string()), ("app.x".to_string(), "y".to_string())];
+        let st = context_statement(&ctx(&settings));
+        assert_eq!(
+            st.sql,
+            "select set_config('search_path', $1, true), set_config('statement_timeout', $8, true), \
+             set_config($10, $11, true), set_config($12, $13, true), set_config('role', $2, true), \
+             set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
+             set_config('request.path', $5, true), set_config('request.headers', $6, true), \
+             set_config('request.cookies', $7, true), \
+             set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true)"
+        );
+        assert_eq!(st.params[9..], ["statement_timeout", "1s", "app.x", "y"]);
+        // The same count, the same (static) text; many settings still work.
+        let other = vec![("a.b".to_string(), "1".to_string()), ("c.d".to_string(), "2".to_string())];
+        assert!(matches!(context_statement(&ctx(&other)).sql, std::borrow::Cow::Borrowed(_)));
+        let many: Vec<(String, String)> = (0..20).map(|i| (format!("x.k{i}"), i.to_string())).collect();
+        let st = context_statement(&ctx(&many));
+        assert!(st.sql.contains("set_config($48, $49, true), set_config('role'"), "{}", st.sql);
+        assert_eq!(st.params.len(), 49);
     }
 }

@@ -9,13 +9,24 @@ use crate::request::ast::{
 use super::builder::SqlBuilder;
 use super::shape::{embed_from_where, EmbedAliases, Parts};
 
-/// `qual."col"` with its JSON path; non-JSON columns go through `to_jsonb` first.
+/// `qual."col"` with its JSON path; non-JSON columns go through `to_jsonb` first. A computed
+/// field is its function called with the row: `"s"."full_name"(qual.*::"s"."people")` (the cast
+/// is a no-op for the relation itself and types a write's returned rows).
 pub fn render_column(b: &mut SqlBuilder, qual: &str, target: &ColumnRef) {
     let json_wrap = !target.json_path.is_empty() && !target.column.is_json();
     if json_wrap {
         b.push("to_jsonb(");
     }
-    b.push(qual).push(".").ident(&target.column.name);
+    match &target.column.computed {
+        Some(f) => {
+            b.qualified(&f.function_schema, &target.column.name).push("(");
+            render_row(b, qual, &f.row_type);
+            b.push(")");
+        }
+        None => {
+            b.push(qual).push(".").ident(&target.column.name);
+        }
+    }
     if json_wrap {
         b.push(")");
     }
@@ -30,6 +41,11 @@ pub fn render_column(b: &mut SqlBuilder, qual: &str, target: &ColumnRef) {
             JsonKey::Index(i) => b.param(i.as_str()).push("::integer"),
         };
     }
+}
+
+/// The whole row reached through `qual`, as the relation's row type: `qual.*::"s"."t"`.
+pub fn render_row(b: &mut SqlBuilder, qual: &str, row_type: &(String, String)) {
+    b.push(qual).push(".*::").qualified(&row_type.0, &row_type.1);
 }
 
 /// ` WHERE a AND b` (nothing when empty); `extra` is ANDed first (join conditions).

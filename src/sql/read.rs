@@ -1,8 +1,9 @@
 //! Renders a [`ReadPlan`] as one statement whose single row carries the whole response:
 //! total, page size, the body built by Postgres, and the response GUCs.
 
-use crate::plan::{CountPlan, ReadPlan, SelectTree};
+use crate::plan::{CountPlan, Handler, ReadPlan, SelectTree};
 use crate::request::MediaType;
+use crate::schema::HandlerTarget;
 
 use super::builder::{SqlBuilder, Statement};
 use super::expr::{render_order, render_where};
@@ -27,6 +28,7 @@ pub fn render_read(plan: &ReadPlan) -> ReadStatements {
             range: plan.range,
             count: plan.count,
             media: plan.media,
+            handler: plan.handler,
             headers_only: plan.headers_only,
         },
     )
@@ -46,6 +48,7 @@ pub struct Rows<'p, 'a> {
     pub range: crate::request::RowRange,
     pub count: CountPlan,
     pub media: MediaType,
+    pub handler: Option<Handler<'a>>,
     pub headers_only: bool,
 }
 
@@ -94,7 +97,7 @@ pub fn render_rows(source: RowSource, rows: &Rows) -> ReadStatements {
         }
     }
     b.push(" AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ");
-    render_body(&mut b, rows.tree, rows.media, rows.headers_only);
+    render_body(&mut b, rows.tree, rows.media, rows.headers_only, rows.handler.as_ref());
     b.push(TAIL);
 
     let explain = matches!(rows.count, CountPlan::Planned | CountPlan::Estimated { .. }).then(|| {
@@ -112,13 +115,44 @@ nullif(current_setting('response.status', true), '') AS response_status \
 FROM (SELECT * FROM pgrst_source) _postgrest_t";
 
 /// The body column over `_postgrest_t` rows, in the negotiated media type.
-pub fn render_body(b: &mut SqlBuilder, tree: &SelectTree, media: MediaType, headers_only: bool) {
+pub fn render_body(
+    b: &mut SqlBuilder,
+    tree: &SelectTree,
+    media: MediaType,
+    headers_only: bool,
+    handler: Option<&Handler>,
+) {
     if headers_only {
         b.push("''");
         return;
     }
+    match handler {
+        Some(Handler::Geo { postgis }) => {
+            b.push("json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(")
+                .qualified(postgis, "st_asgeojson")
+                .push("(_postgrest_t)::json), '[]'))::text");
+            return;
+        }
+        Some(Handler::Custom(h)) => {
+            // An aggregate of the rows; a relation's own one takes them as its row type. Bytes
+            // travel as hex whatever `bytea_output` says.
+            if h.binary {
+                b.push("encode(");
+            }
+            b.qualified(&h.function.0, &h.function.1).push("(_postgrest_t");
+            if let HandlerTarget::Relation(schema, name) = &h.target {
+                b.push("::").qualified(schema, name);
+            }
+            b.push(")");
+            if h.binary {
+                b.push(", 'hex')");
+            }
+            return;
+        }
+        None => {}
+    }
     match media {
-        MediaType::Json => b.push("coalesce(json_agg(_postgrest_t), '[]')::text"),
+        MediaType::Json | MediaType::GeoJson => b.push("coalesce(json_agg(_postgrest_t), '[]')::text"),
         MediaType::ArrayStripped => b.push("coalesce(json_strip_nulls(json_agg(_postgrest_t)), '[]')::text"),
         MediaType::SingleObject { strip_nulls: false } => b.push("coalesce((json_agg(_postgrest_t)->0)::text, 'null')"),
         MediaType::SingleObject { strip_nulls: true } => {

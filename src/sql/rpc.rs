@@ -2,6 +2,7 @@
 //! parameter cast to the argument's type from the catalog; rows reuse the read statement.
 
 use crate::plan::rpc::{RpcPlan, RpcResult};
+use crate::plan::{CountPlan, Handler};
 
 use super::builder::SqlBuilder;
 use super::read::{render_rows, ReadStatements, RowSource, Rows, TAIL};
@@ -38,8 +39,14 @@ pub fn render_rpc(plan: &RpcPlan) -> ReadStatements {
         RpcResult::Rows(tree) => {
             let qual = "\"pgrst_call\"".to_string();
             let source = RowSource { from: format!("{call_sql} AS {qual}"), qual, params: call };
-            let rows =
-                Rows { tree, range: plan.range, count: plan.count, media: plan.media, headers_only: plan.headers_only };
+            let rows = Rows {
+                tree,
+                range: plan.range,
+                count: plan.count,
+                media: plan.media,
+                handler: plan.handler,
+                headers_only: plan.headers_only,
+            };
             render_rows(source, &rows)
         }
         RpcResult::Scalar { set } => {
@@ -58,9 +65,26 @@ pub fn render_rpc(plan: &RpcPlan) -> ReadStatements {
             } else {
                 b.push("WITH pgrst_source AS (SELECT ").push(&call_sql).push(" AS pgrst_scalar)");
             }
-            b.push(" SELECT null::bigint AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ");
+            b.push(" SELECT ");
+            match plan.count {
+                // The set counted whole, for Content-Range and 206 (the page is `pgrst_source`).
+                CountPlan::Exact | CountPlan::Estimated { .. } if *set => {
+                    b.push("(SELECT pg_catalog.count(*) FROM ").push(&call_sql).push(" AS \"pgrst_call\")");
+                }
+                _ => {
+                    b.push("null::bigint");
+                }
+            }
+            b.push(" AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ");
             if plan.headers_only {
                 b.push("''");
+            } else if let Some(Handler::Custom(h)) = plan.handler {
+                // The function's value, of the media type, is the whole body (bytes as hex).
+                if h.binary {
+                    b.push("encode((array_agg(_postgrest_t.pgrst_scalar))[1], 'hex')");
+                } else {
+                    b.push("(array_agg(_postgrest_t.pgrst_scalar))[1]");
+                }
             } else if *set {
                 b.push("coalesce(json_agg(_postgrest_t.pgrst_scalar), '[]')::text");
             } else {

@@ -5,7 +5,7 @@ use crate::plan::{EmbedPlan, OutputColumn, SelectTree};
 use crate::schema::Cardinality;
 
 use super::builder::SqlBuilder;
-use super::expr::{render_column, render_order, render_where};
+use super::expr::{render_column, render_order, render_row, render_where};
 use super::quote::quote_ident;
 
 /// SQL aliases of one embed: the lateral (`pgrst_N`), the target (`pgrst_N_t`), the junction.
@@ -209,6 +209,21 @@ pub enum Parts {
 /// laterals, EXISTS filters and related ordering.
 pub fn embed_from_where(b: &mut SqlBuilder, parent: &str, e: &EmbedPlan, a: &EmbedAliases, parts: Parts) {
     let target = e.child.relation;
+    if let Some(function) = &e.rel.function {
+        // A computed relationship: the function of the parent row returns the rows.
+        b.push(" FROM ").qualified(&function.0, &function.1).push("(");
+        render_row(b, parent, &e.rel.source);
+        b.push(") AS ").push(&a.table);
+        match parts {
+            Parts::All => {
+                render_laterals(b, &a.table, &e.child);
+                render_where(b, &a.table, &e.child, None);
+            }
+            Parts::Conditions => render_where(b, &a.table, &e.child, None),
+            Parts::JoinOnly => {}
+        }
+        return;
+    }
     b.push(" FROM ").qualified(&target.schema, &target.name).push(" AS ").push(&a.table);
     let mut join = String::new();
     match (&e.rel.junction, e.junction) {

@@ -49,7 +49,7 @@ pub fn render_write(plan: &WritePlan) -> Statement {
     }
     b.push(") SELECT null::bigint AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ");
     let representation = plan.returning == ReturnPreference::Representation;
-    render_body(&mut b, &plan.tree, plan.media, !representation);
+    render_body(&mut b, &plan.tree, plan.media, !representation, None);
     b.push(
         " AS body, nullif(current_setting('response.headers', true), '') AS response_headers, \
          nullif(current_setting('response.status', true), '') AS response_status, ",
@@ -86,12 +86,9 @@ pub fn render_write(plan: &WritePlan) -> Statement {
 
 fn render_insert(b: &mut SqlBuilder, plan: &WritePlan, table: &str) {
     if plan.columns.is_empty() {
-        // `{}`: one row of defaults; `[]`: nothing.
-        if plan.payload == "[{}]" {
-            b.push("INSERT INTO ").push(table).push(" DEFAULT VALUES");
-        } else {
-            b.push("SELECT * FROM ").push(table).push(" WHERE false");
-        }
+        // `{}` and `[{}, …]`: a row of defaults per object; `[]`: no row (201, nothing inserted).
+        b.push("INSERT INTO ").push(table).push(" SELECT FROM jsonb_array_elements(");
+        b.param(plan.payload.clone()).push("::jsonb)");
         return;
     }
     b.push("INSERT INTO ").push(table).push("(");

@@ -244,6 +244,34 @@ await check('rpc POST returning a table, .single()', async () => {
   assert.deepEqual(data, { id: 2 });
 });
 
+// ------------------------------------------------------------------ parity round 2 (issue 15): reads
+
+await check('a computed field: selected, filtered and ordered', async () => {
+  const data = ok(await todos().select('slug, label:client_label').ilike('client_label', '%#5').order('client_label'));
+  assert.deepEqual(data, [{ slug: 'write-report', label: 'write-report#5' }]);
+  const ordered = ok(await todos().select('id').gte('priority', 4).order('client_label', { ascending: false }));
+  assert.deepEqual(ordered, [{ id: 2 }, { id: 5 }]);
+});
+
+await check('embedding by foreign-key constraint name and by column', async () => {
+  const byName = ok(await todos().select('slug, tag:client_todos_tag_id_fkey(name)').in('id', [1, 5]).order('id'));
+  assert.deepEqual(byName, [
+    { slug: 'buy-milk', tag: { name: 'home' } },
+    { slug: 'read-book', tag: null },
+  ]);
+  const byColumn = ok(await todos().select('slug, tag_id(name)').eq('id', 2));
+  assert.deepEqual(byColumn, [{ slug: 'write-report', tag_id: { name: 'work' } }]);
+});
+
+await check("rel(count) counts the embedded rows", async () => {
+  const data = ok(await db.from('client_tags').select('name, client_todos(count)').order('id'));
+  assert.deepEqual(data, [
+    { name: 'home', client_todos: [{ count: 2 }] },
+    { name: 'work', client_todos: [{ count: 2 }] },
+    { name: 'unused', client_todos: [{ count: 0 }] },
+  ]);
+});
+
 // ------------------------------------------------------------------ writes, in this order
 // Each check leans on earlier writes only through single-row operations, so one broken feature
 // fails its own checks and not everything after it.
@@ -353,6 +381,39 @@ await check('rpc POST of a volatile function writes', async () => {
   const before = await openCount();
   assert.equal(ok(await db.rpc('client_finish', { todo_slug: 'call-bob' })), before - 1);
   assert.equal(ok(await todos().select('done').eq('slug', 'call-bob').single()).done, true);
+});
+
+// ------------------------------------------------------------------ parity round 2 (issue 15): writes
+// On rows of their own (slugs `count-…`, `purge-…`), removed again: the final state is unchanged.
+
+await check("counts on writes: insert, update and delete with { count: 'exact' }", async () => {
+  const rows = [
+    { slug: 'count-a', title: 'A', priority: 0 },
+    { slug: 'count-b', title: 'B', priority: 0 },
+  ];
+  const ins = await todos().insert(rows, { count: 'exact' });
+  assert.equal(ok(ins, 201), null);
+  assert.equal(ins.count, 2);
+  const upd = await todos().update({ done: true }, { count: 'exact' }).like('slug', 'count-%');
+  assert.equal(ok(upd, 204), null);
+  assert.equal(upd.count, 2);
+  const del = await todos().delete({ count: 'exact' }).like('slug', 'count-%');
+  assert.equal(ok(del, 204), null);
+  assert.equal(del.count, 2);
+});
+
+await check('max-affected on an RPC: exceeding it fails with PGRST124 and rolls back', async () => {
+  const rows = ['purge-1', 'purge-2', 'purge-3'].map((slug) => ({ slug, title: slug, priority: 0 }));
+  assert.equal((await todos().insert(rows, { count: 'exact' })).count, 3);
+  const res = await db.rpc('client_purge', { prefix: 'purge-' }).maxAffected(2);
+  assert.equal(res.data, null);
+  assert.equal(res.error?.code, 'PGRST124', `error: ${JSON.stringify(res.error)}`);
+  assert.equal(res.error?.details, 'The query affects 3 rows');
+  assert.equal(res.status, 400);
+  assert.equal(ok(await todos().select('id').like('slug', 'purge-%')).length, 3, 'rolled back');
+  const done = await db.rpc('client_purge', { prefix: 'purge-' }).select('slug').order('slug').maxAffected(3);
+  assert.deepEqual(ok(done), [{ slug: 'purge-1' }, { slug: 'purge-2' }, { slug: 'purge-3' }]);
+  assert.equal(ok(await todos().select('id').like('slug', 'purge-%')).length, 0);
 });
 
 await check('final state', async () => {

@@ -15,7 +15,7 @@ import os
 import sys
 import traceback
 
-from postgrest import APIError, ReturnMethod, SyncPostgrestClient
+from postgrest import APIError, CountMethod, ReturnMethod, SyncPostgrestClient
 
 URL = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("ROWGATE_URL")
 JWT = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("ROWGATE_TOKEN")
@@ -302,6 +302,38 @@ def _():
     eq(res.data, {"id": 2})
 
 
+# ------------------------------------------------------------------ parity round 2 (issue 15): reads
+
+
+@check("a computed field: selected, filtered and ordered")
+def _():
+    res = todos().select("slug, label:client_label").ilike("client_label", "%#5").order("client_label").execute()
+    eq(res.data, [{"slug": "write-report", "label": "write-report#5"}])
+    res = todos().select("id").gte("priority", 4).order("client_label", desc=True).execute()
+    eq(res.data, [{"id": 2}, {"id": 5}])
+
+
+@check("embedding by foreign-key constraint name and by column")
+def _():
+    res = todos().select("slug, tag:client_todos_tag_id_fkey(name)").in_("id", [1, 5]).order("id").execute()
+    eq(res.data, [{"slug": "buy-milk", "tag": {"name": "home"}}, {"slug": "read-book", "tag": None}])
+    res = todos().select("slug, tag_id(name)").eq("id", 2).execute()
+    eq(res.data, [{"slug": "write-report", "tag_id": {"name": "work"}}])
+
+
+@check("rel(count) counts the embedded rows")
+def _():
+    res = db.from_("client_tags").select("name, client_todos(count)").order("id").execute()
+    eq(
+        res.data,
+        [
+            {"name": "home", "client_todos": [{"count": 2}]},
+            {"name": "work", "client_todos": [{"count": 2}]},
+            {"name": "unused", "client_todos": [{"count": 0}]},
+        ],
+    )
+
+
 # ------------------------------------------------------------------ writes, in this order
 # Each check leans on earlier writes only through single-row operations, so one broken feature
 # fails its own checks and not everything after it.
@@ -445,6 +477,34 @@ def _():
     before = total(done=False)
     eq(db.rpc("client_finish", {"todo_slug": "call-bob"}).execute().data, before - 1)
     eq(todos().select("done").eq("slug", "call-bob").single().execute().data, {"done": True})
+
+
+# ------------------------------------------------------------------ parity round 2 (issue 15): writes
+# On rows of their own (slugs `count-…`, `purge-…`), removed again: the final state is unchanged.
+
+
+@check("counts on writes: insert, update and delete with count=exact")
+def _():
+    rows = [{"slug": "count-a", "title": "A", "priority": 0}, {"slug": "count-b", "title": "B", "priority": 0}]
+    res = todos().insert(rows, count=CountMethod.exact, returning=ReturnMethod.minimal).execute()
+    eq((last_status(), res.count), (201, 2))
+    res = todos().update({"done": True}, count=CountMethod.exact, returning=ReturnMethod.minimal).like("slug", "count-%").execute()
+    eq((last_status(), res.count), (204, 2))
+    eq(exchanges[-1]["responseHeaders"].get("content-range"), "0-1/2")
+    res = todos().delete(count=CountMethod.exact, returning=ReturnMethod.minimal).like("slug", "count-%").execute()
+    eq((last_status(), res.count), (204, 2))
+
+
+@check("max-affected on an RPC: exceeding it fails with PGRST124 and rolls back")
+def _():
+    rows = [{"slug": s, "title": s, "priority": 0} for s in ("purge-1", "purge-2", "purge-3")]
+    eq(todos().insert(rows, count=CountMethod.exact, returning=ReturnMethod.minimal).execute().count, 3)
+    e = api_error(lambda: db.rpc("client_purge", {"prefix": "purge-"}).max_affected(2).execute())
+    eq((e.code, e.details, last_status()), ("PGRST124", "The query affects 3 rows", 400), f"error: {e.json()}")
+    eq(len(todos().select("id").like("slug", "purge-%").execute().data), 3, "rolled back")
+    res = db.rpc("client_purge", {"prefix": "purge-"}).select("slug").order("slug").max_affected(3).execute()
+    eq(res.data, [{"slug": "purge-1"}, {"slug": "purge-2"}, {"slug": "purge-3"}])
+    eq(todos().select("id").like("slug", "purge-%").execute().data, [])
 
 
 @check("final state")

@@ -177,6 +177,49 @@ async fn a_read_costs_one_round_trip() {
     assert!((0.95..=1.05).contains(&syncs), "ReadyForQuery per read: {syncs}");
 }
 
+/// A role's own settings (issue 15) ride in the context statement's parameters, and computed
+/// fields and relationships are part of the main statement: still one round trip, one Sync.
+#[tokio::test]
+async fn role_settings_and_computed_embeds_keep_one_round_trip() {
+    let db = TestDb::new().await;
+    let settings = format!(
+        "alter role authenticated in database {0} set statement_timeout = '4321ms';
+         alter role authenticated in database {0} set default_transaction_isolation = 'serializable'",
+        db.name
+    );
+    db.admin().await.batch_execute(&settings).await.unwrap();
+    let socket = cluster().socket_dir().join(format!(".s.PGSQL.{}", cluster().port()));
+    let proxy = RoundTripProxy::start(socket).await;
+    let url = format!("host=127.0.0.1 port={} user=authenticator dbname={} sslmode=disable", proxy.port, db.name);
+    let config = config(&db, |a| {
+        a.database_url = Some(url);
+        a.db_pool = Some("1".into());
+    });
+    let g = Gateway::start_on(db, config).await;
+    let auth = bearer(json!({"role": "authenticated"}));
+    let path = "/employees?select=name,manager(display_name),reports(count)&id=eq.2";
+    for _ in 0..3 {
+        assert_eq!(g.get_with(path, &[("authorization", &auth)]).await.status, 200);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (before, ready_before) = (proxy.count(), proxy.ready_count());
+    let n = 20;
+    for _ in 0..n {
+        let r = g.get_with("/my_settings", &[("authorization", &auth)]).await;
+        assert_eq!(r.json()[0]["statement_timeout"], "4321ms");
+        assert_eq!(r.json()[0]["isolation"], "serializable");
+        let r = g.get_with(path, &[("authorization", &auth)]).await;
+        assert_eq!(
+            r.json(),
+            json!([{"name": "Mid", "manager": {"display_name": "E1:Boss"}, "reports": [{"count": 1}]}])
+        );
+    }
+    let per_request = (proxy.count() - before) as f64 / (2 * n) as f64;
+    assert!((0.95..=1.05).contains(&per_request), "round trips per read: {per_request}");
+    let syncs = (proxy.ready_count() - ready_before) as f64 / (2 * n) as f64;
+    assert!((0.95..=1.05).contains(&syncs), "ReadyForQuery per read: {syncs}");
+}
+
 #[tokio::test]
 async fn schema_reload_after_alter_table_and_notify() {
     let g = Gateway::start().await;

@@ -82,15 +82,19 @@ async fn composite_foreign_keys_join_on_every_column() {
 }
 
 #[tokio::test]
-async fn self_references_pick_a_direction_by_hint() {
+async fn self_references_pick_a_direction_as_postgrest() {
     let g = Gateway::start().await;
-    let r = g.get("/employees?select=name,employees(name)").await;
-    assert_eq!((r.status, r.code()), (300, "PGRST201".to_string()), "{}", r.body);
-    let v = ok(&g, "/employees?select=name,manager:employees!manager_id(name)&id=eq.3").await;
+    // The table's own name is the one-to-many side; the key column the many-to-one side.
+    let v = ok(&g, "/employees?select=name,employees(name)&id=eq.1&employees.order=id").await;
+    assert_eq!(v, json!([{"name": "Boss", "employees": [{"name": "Mid"}, {"name": "Other"}]}]));
+    let v = ok(&g, "/employees?select=name,manager:manager_id(name)&id=eq.3").await;
     assert_eq!(v, json!([{"name": "Junior", "manager": {"name": "Mid"}}]));
+    // A hint (the referencing column, or the constraint) picks the one-to-many side.
     let v = ok(&g, "/employees?select=name,reports:employees!employees_manager_id_fkey(name)&id=eq.1&reports.order=id")
         .await;
     assert_eq!(v, json!([{"name": "Boss", "reports": [{"name": "Mid"}, {"name": "Other"}]}]));
+    let v = ok(&g, "/employees?select=name,reports:employees!manager_id(name)&id=eq.2").await;
+    assert_eq!(v, json!([{"name": "Mid", "reports": [{"name": "Junior"}]}]));
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ pub fn cluster() -> &'static Cluster {
                 t.batch_execute(include_str!("../fixtures/reads.sql")).await.expect("load read fixtures");
                 t.batch_execute(include_str!("../fixtures/writes.sql")).await.expect("load write fixtures");
                 t.batch_execute(include_str!("../fixtures/rpc.sql")).await.expect("load rpc fixtures");
+                t.batch_execute(include_str!("../fixtures/parity.sql")).await.expect("load parity fixtures");
                 cluster
             })
         })

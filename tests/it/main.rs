@@ -30,6 +30,7 @@ mod metrics;
 mod migrate;
 mod openapi;
 mod operators;
+mod parity;
 mod plans;
 mod private_cluster;
 mod rate_limit;

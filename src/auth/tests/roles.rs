@@ -54,7 +54,8 @@ fn missing_or_non_string_role_uses_anon_role() {
     ] {
         let id = run(&a, &mint_hs256(SECRET, &claims), NOW).unwrap();
         assert_eq!(&*id.role, "anon");
-        assert!(id.has_token);
+        // Anonymous for 42501 (401, not 403), as PostgREST decides by the role.
+        assert!(!id.has_token);
         assert_eq!(claims_of(&id), json!({"sub": "u1", "role": "anon"}));
     }
 }
@@ -66,6 +67,15 @@ fn missing_role_with_anon_disabled_is_pgrst302() {
     assert_err(run(&a, &token, NOW), "PGRST302", "Anonymous access is disabled");
     let token = mint_hs256(SECRET, &json!({"role": "r"}));
     assert_eq!(&*run(&a, &token, NOW).unwrap().role, "r");
+}
+
+#[test]
+fn naming_the_anonymous_role_is_anonymous_too() {
+    let a = auth(SECRET);
+    let id = run(&a, &mint_hs256(SECRET, &json!({"role": "anon"})), NOW).unwrap();
+    assert!(!id.has_token);
+    let id = run(&a, &mint_hs256(SECRET, &json!({"role": "authenticated"})), NOW).unwrap();
+    assert!(id.has_token);
 }
 
 // ------------------------------------------------------ header handling

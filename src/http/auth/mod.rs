@@ -156,6 +156,7 @@ async fn call_auth(
             cookies: "{}",
             statement_timeout_ms,
             timezone: "",
+            role_settings: &[],
         },
         has_token: identity.is_some(),
         pre_request: false,

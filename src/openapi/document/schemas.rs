@@ -118,9 +118,16 @@ pub(super) fn relation_schema(input: &DocumentInput, rel: &Relation) -> Value {
         }
         let description = (!notes.is_empty()).then(|| notes.join("\n\n"));
         props.insert(c.name.clone(), describe(column_schema(c), description));
-        if !c.nullable && c.default.is_none() {
+        // Identity and generated columns are filled by the database.
+        if !c.nullable && c.default.is_none() && !c.is_generated() {
             required.push(c.name.clone());
         }
+    }
+    // Computed fields: selectable and filterable, never written.
+    for c in &rel.computed {
+        let mut schema = describe(column_schema(c), c.comment.clone());
+        schema["readOnly"] = json!(true);
+        props.insert(c.name.clone(), schema);
     }
     describe(object(props, required), rel.comment.clone())
 }

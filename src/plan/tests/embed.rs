@@ -133,11 +133,16 @@ fn hints_pick_one_relationship() {
 
 #[test]
 fn no_relationship_is_pgrst200() {
+    let not_found =
+        |parent: &str, child: &str, embed_hint: Option<&str>, hint: Option<&str>| PlanError::RelationshipNotFound {
+            parent: parent.into(),
+            child: child.into(),
+            schema: "api".into(),
+            embed_hint: embed_hint.map(Into::into),
+            hint: hint.map(Into::into),
+        };
     let e = read_error("/films?select=id,nope(*)");
-    assert_eq!(
-        e,
-        PlanError::RelationshipNotFound { parent: "films".into(), child: "nope".into(), schema: "api".into() }
-    );
+    assert_eq!(e, not_found("films", "nope", None, None));
     assert_eq!((e.status(), e.code().as_ref()), (400, "PGRST200"));
     assert_eq!(
         e.details(),
@@ -146,15 +151,128 @@ fn no_relationship_is_pgrst200() {
                 .into()
         )
     );
+    // A near miss of a related table's name is suggested.
+    let e = read_error("/films?select=id,studio(*)");
+    assert_eq!(e, not_found("films", "studio", None, Some("Perhaps you meant 'studios' instead of 'studio'.")));
+    assert_eq!(e.hint().as_deref(), Some("Perhaps you meant 'studios' instead of 'studio'."));
     // A table with no foreign key to it, and a hint that matches no candidate.
+    assert_eq!(read_error("/studios?select=people(name)"), not_found("studios", "people", None, None));
+    let e = read_error("/films?select=people!bogus(name)");
+    assert_eq!(e, not_found("films", "people", Some("bogus"), None));
     assert_eq!(
-        read_error("/studios?select=people(name)"),
-        PlanError::RelationshipNotFound { parent: "studios".into(), child: "people".into(), schema: "api".into() }
+        e.details(),
+        Some(
+            "Searched for a foreign key relationship between 'films' and 'people' using the hint 'bogus' in the schema 'api', but no matches were found."
+                .into()
+        )
     );
+    // A parent related to nothing: a near name of one that is.
+    let e = read_error("/feed?select=films(*)");
+    assert_eq!(e, not_found("feed", "films", None, None));
+}
+
+#[test]
+fn constraint_names_and_columns_are_targets_too() {
+    let cache = cache();
+    for (uri, constraint, cardinality) in [
+        ("/films?select=films_director_fk(name)", "films_director_fk", Cardinality::ManyToOne),
+        ("/films?select=director_id(name)", "films_director_fk", Cardinality::ManyToOne),
+        ("/films?select=writer:writer_id(name)", "films_writer_fk", Cardinality::ManyToOne),
+        ("/people?select=films_writer_fk(title)", "films_writer_fk", Cardinality::OneToMany),
+    ] {
+        let req = get(uri);
+        let plan = read(&req, &cache).unwrap_or_else(|e| panic!("{uri}: {e:?}"));
+        let e = &plan.tree.embeds[0];
+        assert_eq!((e.rel.constraint.as_str(), e.rel.cardinality), (constraint, cardinality), "{uri}");
+        assert_eq!(e.child.relation.name, if cardinality == Cardinality::ManyToOne { "people" } else { "films" });
+    }
+    // The output key is the name as written.
+    let req = get("/films?select=director_id(name)");
+    let plan = read(&req, &cache).unwrap();
+    assert_eq!(plan.tree.output_names(), vec!["director_id"]);
+    // A column of the parent's key names every one-to-many through it: ambiguous here.
+    let e = read_error("/people?select=id(title)");
+    assert!(matches!(&e, PlanError::AmbiguousRelationship { details, .. } if details.len() == 2), "{e:?}");
+}
+
+#[test]
+fn self_references_follow_postgrest() {
+    let cache = cache();
+    for (uri, cardinality) in [
+        // The table's own name: the one-to-many side (the reports).
+        ("/employees?select=employees(name)", Cardinality::OneToMany),
+        // The key column: the many-to-one side (the manager).
+        ("/employees?select=manager_id(name)", Cardinality::ManyToOne),
+        // A hint naming the referencing column (or the constraint): one-to-many.
+        ("/employees?select=employees!manager_id(name)", Cardinality::OneToMany),
+        ("/employees?select=employees!employees_manager_fk(name)", Cardinality::OneToMany),
+    ] {
+        let req = get(uri);
+        let plan = read(&req, &cache).unwrap_or_else(|e| panic!("{uri}: {e:?}"));
+        let e = &plan.tree.embeds[0];
+        assert_eq!((e.rel.constraint.as_str(), e.rel.cardinality), ("employees_manager_fk", cardinality), "{uri}");
+        assert!(e.rel.function.is_none());
+    }
+}
+
+#[test]
+fn computed_relationships_embed_by_function_name() {
+    let cache = cache();
+    let req = get("/employees?select=name,boss(name,boss(name)),reports(name)");
+    let plan = read(&req, &cache).unwrap();
+    let boss = &plan.tree.embeds[0];
+    assert_eq!(boss.rel.function, Some(("api".to_string(), "boss".to_string())));
+    assert_eq!(boss.rel.cardinality, Cardinality::ManyToOne);
+    assert_eq!(boss.child.relation.name, "employees");
+    // Two levels deep.
+    assert_eq!(boss.child.embeds[0].rel.function, Some(("api".to_string(), "boss".to_string())));
+    let reports = &plan.tree.embeds[1];
+    assert_eq!(reports.rel.cardinality, Cardinality::OneToMany);
+    assert_eq!(plan.tree.output_names(), vec!["name", "boss", "reports"]);
+    // A computed relationship named after a related table replaces the foreign key's.
+    let req = get("/awards?select=films(title)");
+    let plan = read(&req, &cache).unwrap();
+    assert_eq!(plan.tree.embeds[0].rel.function, Some(("api".to_string(), "films".to_string())));
+    assert!(cache.relationships_from("api", "awards").iter().all(|r| r.function.is_some()));
+}
+
+#[test]
+fn computed_fields_select_filter_and_order() {
+    let cache = cache();
+    let req = get("/films?select=id,l:label::text&label=fts.x&order=label.desc");
+    let plan = read(&req, &cache).unwrap();
+    let label = relation(&cache, "films").field("label").unwrap();
+    assert_eq!(label.computed.as_ref().map(|c| c.function_schema.as_str()), Some("api"));
+    let OutputColumn::Column { target, name, cast, .. } = &plan.tree.items[1] else { panic!() };
+    assert_eq!((target.column, *name, *cast), (label, "l", Some("text")));
+    assert_eq!(plan.tree.conditions.len(), 1);
+    assert_eq!(plan.tree.order[0].target.column, label);
+    // Not part of `*`, and never a payload column.
+    assert!(relation(&cache, "films").column("label").is_none());
+    // A computed field of another relation's rows is no column here.
     assert_eq!(
-        read_error("/films?select=people!bogus(name)"),
-        PlanError::RelationshipNotFound { parent: "films".into(), child: "people".into(), schema: "api".into() }
+        read_error("/people?select=label"),
+        PlanError::ColumnNotFound { relation: "people".into(), column: "label".into() }
     );
+}
+
+#[test]
+fn bare_count_is_the_row_count() {
+    let cache = cache();
+    let req = get("/studios?select=name,films(count)");
+    let plan = read(&req, &cache).unwrap();
+    assert_eq!(
+        plan.tree.embeds[0].child.items,
+        vec![OutputColumn::Aggregate {
+            func: crate::request::ast::AggregateFn::Count,
+            target: None,
+            cast: None,
+            name: "count"
+        }]
+    );
+    let req = get("/films?select=n:count");
+    let plan = read(&req, &cache).unwrap();
+    assert!(matches!(plan.tree.items[0], OutputColumn::Aggregate { target: None, name: "n", .. }));
 }
 
 #[test]

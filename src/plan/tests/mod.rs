@@ -45,6 +45,14 @@ fn func(name: &str, volatility: &str, args: Value, returns: &str, set: bool, nar
            "nargs": nargs, "nargdefaults": nargdefaults, "comment": null, "args": args})
 }
 
+/// `api.name(api.of) returns [setof] returns`: a field unless a set, a relationship when it
+/// returns rows of `target`.
+fn computed(name: &str, of: &str, returns: &str, set: bool, target: Option<&str>, single: bool) -> Value {
+    json!({"schema": "api", "name": name, "rel_schema": "api", "rel_name": of, "type": returns,
+           "base_type": returns, "category": if target.is_some() { "C" } else { "S" }, "returns_set": set,
+           "target_schema": target.map(|_| "api"), "target_name": target, "single_row": single, "comment": null})
+}
+
 fn arg(name: &str, ty: &str, mode: &str) -> Value {
     json!({"name": name, "type": ty, "mode": mode})
 }
@@ -74,6 +82,15 @@ pub fn cache() -> SchemaCache {
             ], &["id"]),
             rel("org_items", "r", vec![int("org_id"), int("id"), text("label")], &["org_id", "id"]),
             rel("feed", "v", vec![int("id"), text("body")], &[]),
+            rel("employees", "r", vec![int("id"), text("name"), int("manager_id")], &["id"]),
+            rel("awards", "r", vec![int("id"), int("film_id")], &["id"]),
+        ],
+        // Computed fields and relationships (functions of one row).
+        "computed": [
+            computed("label", "films", "text", false, None, true),
+            computed("boss", "employees", "api.employees", true, Some("employees"), true),
+            computed("reports", "employees", "api.employees", true, Some("employees"), false),
+            computed("films", "awards", "api.films", true, Some("films"), true),
         ],
         "foreign_keys": [
             fk("films_director_fk", "films", &["director_id"], "people", &["id"]),
@@ -81,6 +98,8 @@ pub fn cache() -> SchemaCache {
             fk("films_studio_fk", "films", &["studio_id"], "studios", &["id"]),
             fk("roles_film_fk", "roles", &["film_id"], "films", &["id"]),
             fk("roles_actor_fk", "roles", &["actor_id"], "actors", &["id"]),
+            fk("employees_manager_fk", "employees", &["manager_id"], "employees", &["id"]),
+            fk("awards_film_fk", "awards", &["film_id"], "films", &["id"]),
         ],
         "keys": [
             key("people", "p", &["id"]),
@@ -91,6 +110,8 @@ pub fn cache() -> SchemaCache {
             key("goods", "p", &["id"]),
             key("goods", "u", &["name"]),
             key("org_items", "p", &["org_id", "id"]),
+            key("employees", "p", &["id"]),
+            key("awards", "p", &["id"]),
         ],
         "functions": [
             func("add", "i", json!([arg("a", "integer", "i"), arg("b", "integer", "i")]), "integer", false, 0),

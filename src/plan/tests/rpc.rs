@@ -6,10 +6,11 @@ use crate::plan::read::CountPlan;
 use crate::plan::rpc::{plan_rpc, CallArg, RpcPlan, RpcResult};
 use crate::plan::{ColumnRef, PlanError, PlannedCondition};
 use crate::request::ast::{Operation, Operator};
-use crate::request::{ApiRequest, MediaType, RequestError, RowRange};
+use crate::request::{ApiRequest, MediaType, RowRange};
 use crate::schema::SchemaCache;
 
 use super::*;
+use crate::plan::Check;
 
 fn rpc<'a>(req: &'a ApiRequest, cache: &'a SchemaCache) -> Result<RpcPlan<'a>, PlanError> {
     plan_rpc(req, cache, target(req), None)
@@ -146,25 +147,48 @@ fn get_pairs_that_are_not_arguments_filter_the_rows() {
 }
 
 #[test]
-fn a_malformed_pair_that_is_no_argument_is_pgrst100() {
+fn a_pair_that_is_no_argument_nor_filter_is_an_unknown_argument() {
+    // As PostgREST: a value without an operator is an argument, and no overload takes `year`.
     let e = rpc_error("GET", "/rpc/search_films?q=star&year=bogus", "");
     assert_eq!(
         e,
-        PlanError::Request(RequestError::Parse {
-            what: "filter",
-            input: "bogus".into(),
-            column: 1,
-            details: "unexpected \"b\" expecting an operator (eq, neq, gt, gte, lt, lte, like, ilike, match, imatch, \
-                      in, is, isdistinct, fts, plfts, phfts, wfts, cs, cd, ov, sl, sr, nxr, nxl, adj)"
-                .into()
-        })
+        PlanError::FunctionNotFound {
+            schema: "api".into(),
+            name: "search_films".into(),
+            args: "q, year".into(),
+            hint: Some("Perhaps you meant to call the function api.search_films".into())
+        }
     );
-    assert_eq!((e.status(), e.code().as_ref()), (400, "PGRST100"));
+    assert_eq!((e.status(), e.code().as_ref()), (404, "PGRST202"));
+    // A scalar function too (a filter would not apply to it anyway).
+    let e = rpc_error("GET", "/rpc/add?a=1&b=2&c=3", "");
+    assert_eq!((e.status(), e.code().as_ref()), (404, "PGRST202"));
     // A filter naming no column of the result.
     assert_eq!(
         rpc_error("GET", "/rpc/search_films?q=star&nope=eq.1", ""),
         PlanError::ColumnNotFound { relation: "films".into(), column: "nope".into() }
     );
+}
+
+#[test]
+fn strict_max_affected_counts_a_set_and_refuses_single_results() {
+    let cache = cache();
+    let strict = [("prefer", "handling=strict, max-affected=2")];
+    let req = parse("POST", "/rpc/search_films", &strict, r#"{"q":"x"}"#);
+    assert_eq!(rpc(&req, &cache).unwrap().checks, vec![Check::AtMost(2)]);
+    // Lenient: the preference is only echoed.
+    let req = parse("POST", "/rpc/search_films", &[("prefer", "max-affected=2")], r#"{"q":"x"}"#);
+    assert_eq!(rpc(&req, &cache).unwrap().checks, vec![]);
+    // One row, one value, nothing: PGRST128.
+    for (uri, body) in [("/rpc/film_by_id", r#"{"fid":1}"#), ("/rpc/add", r#"{"a":1,"b":2}"#), ("/rpc/touch", "")] {
+        let req = parse("POST", uri, &strict, body);
+        let e = rpc(&req, &cache).unwrap_err();
+        assert_eq!(e, PlanError::MaxAffectedOnSingle, "{uri}");
+        assert_eq!((e.status(), e.code().as_ref()), (400, "PGRST128"));
+    }
+    // A singular answer the client asked for is checked too (a writing call rolls back).
+    let req = parse("POST", "/rpc/search_films", &[("accept", "application/vnd.pgrst.object+json")], r#"{"q":"x"}"#);
+    assert_eq!(rpc(&req, &cache).unwrap().checks, vec![Check::ExactlyOne]);
 }
 
 #[test]

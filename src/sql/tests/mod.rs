@@ -1,6 +1,7 @@
 //! Exact-SQL tests: request text in, statement text and parameters out. Reads and RPC here,
 //! writes in `write.rs`.
 
+mod parity;
 mod write;
 
 use crate::plan::plan_read;

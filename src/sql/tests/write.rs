@@ -125,8 +125,18 @@ fn csv_bodies_insert_like_json_arrays() {
 #[test]
 fn an_empty_object_inserts_the_defaults() {
     let (sql, params) = render("POST", "/goods", &[], "{}");
-    assert_eq!(sql, minimal(r#"INSERT INTO "api"."goods" DEFAULT VALUES"#));
-    assert!(params.is_empty());
+    assert_eq!(sql, minimal(r#"INSERT INTO "api"."goods" SELECT FROM jsonb_array_elements($1::jsonb)"#));
+    assert_eq!(params, vec!["[{}]"]);
+}
+
+#[test]
+fn an_empty_array_inserts_nothing_with_valid_sql() {
+    // One default row per empty object, none for `[]`: the statement is the same.
+    for (body, param) in [("[]", "[]"), ("[{},{}]", "[{},{}]")] {
+        let (sql, params) = render("POST", "/goods", &[], body);
+        assert_eq!(sql, minimal(r#"INSERT INTO "api"."goods" SELECT FROM jsonb_array_elements($1::jsonb)"#));
+        assert_eq!(params, vec![param]);
+    }
 }
 
 #[test]

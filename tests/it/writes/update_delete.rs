@@ -84,7 +84,7 @@ async fn delete_removes_the_filtered_rows() {
         method: Method::DELETE,
         path: "/goods?id=in.(1,3)",
         after: vec![(GOODS, json!([{"id": 2, "name": "pear", "price": 2, "stock": 5}]))],
-        ..Case::minimal(204, "0-1/*")
+        ..Case::minimal(204, "*/*")
     }
     .run(&g)
     .await;
@@ -98,7 +98,7 @@ async fn delete_with_representation_returns_the_deleted_rows() {
         path: "/goods?stock=gt.0&select=id,name",
         headers: &[("prefer", "return=representation")],
         status: 200,
-        reply_headers: vec![("content-type", Some(JSON_UTF8)), ("content-range", Some("0-1/*"))],
+        reply_headers: vec![("content-type", Some(JSON_UTF8)), ("content-range", Some("*/*"))],
         applied: Some(&["return=representation"]),
         answer: Answer::JsonById(json!([{"id": 1, "name": "apple"}, {"id": 2, "name": "pear"}])),
         after: vec![(GOODS, json!([{"id": 3, "name": "plum", "price": 3, "stock": 0}]))],
@@ -172,7 +172,7 @@ async fn max_affected_strict_rejects_and_rolls_back() {
         path: "/goods?id=eq.1",
         headers: strict,
         after: vec![("select id from api.goods order by id", json!([{"id": 2}, {"id": 3}]))],
-        ..Case::minimal(204, "0-0/*")
+        ..Case::minimal(204, "*/*")
     }
     .run(&g)
     .await;
@@ -186,7 +186,7 @@ async fn max_affected_without_strict_is_ignored() {
         path: "/goods?id=in.(1,2)",
         headers: &[("prefer", "max-affected=1")],
         after: vec![(GOODS, json!([{"id": 3, "name": "plum", "price": 3, "stock": 0}]))],
-        ..Case::minimal(204, "0-1/*")
+        ..Case::minimal(204, "*/*")
     }
     .run(&g)
     .await;
