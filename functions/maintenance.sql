@@ -53,7 +53,7 @@ declare
   org uuid;
   purged integer := 0;
   n integer;
-  report jsonb;
+  done jsonb;
 begin
   if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('rowgate.maintenance')) then
     return '{"ran": false, "why": "another instance is running it"}';
@@ -70,24 +70,24 @@ begin
       purged := purged + 1;
     end if;
   end loop;
-  report := jsonb_build_object('ran', true, 'purged_orgs', purged);
+  done := jsonb_build_object('ran', true, 'purged_orgs', purged);
   delete from auth.login_failures f where f.at < pg_catalog.now() - interval '1 day';
   get diagnostics n = row_count;
-  report := report || jsonb_build_object('login_failures', n);
+  done := done || jsonb_build_object('login_failures', n);
   delete from auth.refresh_tokens t
    where t.expires_at < pg_catalog.now() - interval '1 day' or t.revoked_at < pg_catalog.now() - interval '1 day';
   get diagnostics n = row_count;
-  report := report || jsonb_build_object('refresh_tokens', n);
+  done := done || jsonb_build_object('refresh_tokens', n);
   delete from auth.sessions s where s.revoked_at < pg_catalog.now() - interval '30 days';
   get diagnostics n = row_count;
-  report := report || jsonb_build_object('sessions', n);
+  done := done || jsonb_build_object('sessions', n);
   delete from auth.org_registrations r where r.created_at < pg_catalog.now() - interval '2 days';
   get diagnostics n = row_count;
-  report := report || jsonb_build_object('registrations', n);
+  done := done || jsonb_build_object('registrations', n);
   delete from internal.maintenance_runs r where r.started_at < pg_catalog.now() - interval '30 days';
-  update internal.maintenance_runs r set finished_at = pg_catalog.clock_timestamp(), report = run_maintenance.report
+  update internal.maintenance_runs r set finished_at = pg_catalog.clock_timestamp(), report = done
    where r.id = run_id;
-  return report;
+  return done;
 end
 $$;
 
