@@ -10,10 +10,11 @@ create or replace function auth.audit_sign_in(action text, uid uuid, session uui
 returns void
 language plpgsql volatile set search_path = '' as $$
 begin
-  insert into api.audit_log (org_id, actor_user_id, action, table_name, row_key, diff)
+  insert into api.audit_log (org_id, actor_user_id, action, table_name, row_key, diff, request_id)
   values (internal.platform_org_id(), uid, action, 'sessions',
           jsonb_strip_nulls(jsonb_build_object('user_id', uid, 'session_id', session)),
-          jsonb_strip_nulls(jsonb_build_object('ip', nullif(ip, ''), 'reason', reason)));
+          jsonb_strip_nulls(jsonb_build_object('ip', nullif(ip, ''), 'reason', reason)),
+          nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-request-id');
 end $$;
 
 -- grant_type=password: one answer for unknown users and wrong passwords.

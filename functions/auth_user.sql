@@ -120,10 +120,11 @@ begin
           else true
         end;
   get diagnostics revoked = row_count;
-  insert into api.audit_log (org_id, actor_user_id, action, table_name, row_key, diff)
+  insert into api.audit_log (org_id, actor_user_id, action, table_name, row_key, diff, request_id)
   values (internal.platform_org_id(), me, 'SIGN_OUT', 'sessions',
           jsonb_strip_nulls(jsonb_build_object('user_id', me, 'session_id', current_session)),
-          jsonb_build_object('scope', coalesce(scope, 'global'), 'sessions_revoked', revoked));
+          jsonb_build_object('scope', coalesce(scope, 'global'), 'sessions_revoked', revoked),
+          nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-request-id');
   return '{}'::jsonb;
 end $$;
 

@@ -78,6 +78,8 @@ pub struct Config {
     pub log_format: Option<LogFormat>,
     /// Connection limits, timeouts and rate limits (`limits.rs`).
     pub limits: Limits,
+    /// `ROWGATE_MAINTENANCE_INTERVAL`; `None` when off.
+    pub maintenance_interval: Option<Duration>,
 }
 
 impl Config {

@@ -37,6 +37,8 @@ pub struct TxContext<'a> {
     pub has_token: bool,
     /// Whether `ROWGATE_DB_PRE_REQUEST` runs before the main statement.
     pub pre_request: bool,
+    /// `request.client_ip` (empty when unknown).
+    pub client_ip: &'a str,
 }
 
 /// Runs `main` in one transaction with the context of `ctx`.
@@ -48,7 +50,17 @@ pub async fn run_transaction(
     explain: Option<&Statement>,
     finish: Finish<'_>,
 ) -> Result<Outcome, DbFailure> {
-    let statement = context::context_statement(&context::RequestContext {
+    let statement = context_of(state, ctx);
+    let reported = |e: DbError| e.reported(ctx.has_token);
+    let mut conn = observe::time_async(Phase::Transaction, Lease::get(&state.pool)).await.map_err(reported)?;
+    let pre_request = if ctx.pre_request { state.pre_request_sql.as_deref() } else { None };
+    let tx = Transaction { read_only, context: &statement, pre_request, main, explain, finish };
+    observe::time_async(Phase::Transaction, execute::run(&mut conn, tx)).await.map_err(reported)
+}
+
+/// The context statement of a transaction for `ctx`.
+pub(super) fn context_of(state: &AppState, ctx: &TxContext<'_>) -> Statement {
+    context::context_statement(&context::RequestContext {
         schema: ctx.schema,
         extra_search_path: &state.config.extra_search_path,
         role: ctx.role,
@@ -59,12 +71,8 @@ pub async fn run_transaction(
         cookies: ctx.cookies,
         statement_timeout_ms: state.config.statement_timeout.as_millis() as u64,
         timezone: ctx.timezone,
-    });
-    let reported = |e: DbError| e.reported(ctx.has_token);
-    let mut conn = observe::time_async(Phase::Transaction, Lease::get(&state.pool)).await.map_err(reported)?;
-    let pre_request = if ctx.pre_request { state.pre_request_sql.as_deref() } else { None };
-    let tx = Transaction { read_only, context: &statement, pre_request, main, explain, finish };
-    observe::time_async(Phase::Transaction, execute::run(&mut conn, tx)).await.map_err(reported)
+        client_ip: ctx.client_ip,
+    })
 }
 
 impl Call<'_> {
@@ -92,7 +100,13 @@ impl Call<'_> {
                 (&explained, if read_only { Finish::Commit } else { Finish::Rollback })
             }
         };
-        let ctx = TxContext {
+        Ok(run_transaction(self.state, &self.tx_context(), read_only, main, explain, finish).await?)
+    }
+
+    /// The context of this request's transaction (see [`TxContext`]).
+    pub(super) fn tx_context(&self) -> TxContext<'_> {
+        let api = self.api;
+        TxContext {
             schema: &api.schema,
             role: &self.identity.role,
             claims: &self.identity.claims,
@@ -103,8 +117,8 @@ impl Call<'_> {
             timezone: self.timezone.unwrap_or(""),
             has_token: self.identity.has_token,
             pre_request: true,
-        };
-        Ok(run_transaction(self.state, &ctx, read_only, main, explain, finish).await?)
+            client_ip: &self.client_ip,
+        }
     }
 
     /// Whether the transaction rolls back, and whether a `Prefer: tx` was honoured.

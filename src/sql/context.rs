@@ -3,12 +3,14 @@
 use super::builder::Statement;
 use super::quote::quote_ident;
 
-/// Fixed SQL text, so every connection prepares it once. Order as PostgREST: search_path, role, claims, request.
+/// Fixed SQL text, so every connection prepares it once. Order as PostgREST: search_path, role, claims, request;
+/// then rowgate's own `request.client_ip`.
 pub const CONTEXT_SQL: &str = "select set_config('search_path', $1, true), set_config('role', $2, true), \
 set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
 set_config('request.path', $5, true), set_config('request.headers', $6, true), \
 set_config('request.cookies', $7, true), set_config('statement_timeout', $8, true), \
-set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true)";
+set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true), \
+set_config('request.client_ip', $10, true)";
 
 pub struct RequestContext<'a> {
     pub schema: &'a str,
@@ -22,6 +24,9 @@ pub struct RequestContext<'a> {
     pub statement_timeout_ms: u64,
     /// `Prefer: timezone=`; empty keeps the session's.
     pub timezone: &'a str,
+    /// The client address the gateway resolved (behind `ROWGATE_TRUSTED_PROXIES`), for rules in
+    /// SQL such as the registration caps; empty when unknown.
+    pub client_ip: &'a str,
 }
 
 pub fn context_statement(ctx: &RequestContext) -> Statement {
@@ -42,6 +47,7 @@ pub fn context_statement(ctx: &RequestContext) -> Statement {
             ctx.cookies.to_string(),
             ctx.statement_timeout_ms.to_string(),
             ctx.timezone.to_string(),
+            ctx.client_ip.to_string(),
         ],
     }
 }
@@ -72,8 +78,10 @@ mod tests {
             cookies: "{}",
             statement_timeout_ms: 8000,
             timezone: "",
+            client_ip: "192.0.2.1",
         });
         assert_eq!(st.sql, CONTEXT_SQL);
+        assert_eq!(st.params[9], "192.0.2.1");
         assert_eq!(st.params[0], "\"api\", \"public\"");
         assert_eq!(st.params[1], "anon");
         assert_eq!(st.params[7], "8000");

@@ -200,6 +200,19 @@ begin
 end
 $$;
 
+-- The rows `query` returns when run as `actor`, as one JSON array (errors propagate).
+create function isolation_test.rows_as(actor text, query text) returns jsonb
+language plpgsql as $$
+declare
+  r jsonb;
+begin
+  perform isolation_test.act_as(actor);
+  execute format('select coalesce(jsonb_agg(to_jsonb(q)), ''[]'') from (%s) q', query) into r;
+  perform isolation_test.act_as_admin();
+  return r;
+end
+$$;
+
 -- A digest of everything org x owns: its row in organizations, its rows in every table with an
 -- org_id column, and its API tokens. Read as the superuser.
 create function isolation_test.org_digest(x text) returns text
