@@ -40,6 +40,7 @@ mod rpc;
 mod shapes;
 mod supabase_js;
 mod tenancy;
+mod tenancy_kit;
 mod tenants;
 mod tls;
 mod wire;

@@ -47,13 +47,15 @@ select is((select count(*)::int from api.audit_log where strpos(diff::text, (sel
               or strpos(diff::text, auth.hash_token((select t ->> 'token' from new_token))) > 0), 0,
           'neither the token nor its hash is anywhere in the log');
 update auth.api_tokens set last_used_at = now() where id = (select (t ->> 'id')::uuid from new_token);
-select is((select count(*)::int from api.audit_log where table_name = 'api_tokens' and action = 'UPDATE'), 0,
+select is((select count(*)::int from api.audit_log where table_name = 'api_tokens' and action = 'UPDATE'
+              and row_key ->> 'id' = (select t ->> 'id' from new_token)), 0,
           'a token''s last use is no entry');
 select isolation_test.act_as('admin_a');
 select api.revoke_api_token(isolation_test.id('a'), (select (t ->> 'id')::uuid from new_token));
 select isolation_test.act_as_admin();
 select is((select row(actor_user_id = isolation_test.id('admin_a'), diff -> 'revoked_at' -> 'old')::text
-             from api.audit_log where table_name = 'api_tokens' and action = 'UPDATE'),
+             from api.audit_log where table_name = 'api_tokens' and action = 'UPDATE'
+              and row_key ->> 'id' = (select t ->> 'id' from new_token)),
           row(true, 'null'::jsonb)::text, 'its revocation, by whom');
 select is(isolation_test.attempt('admin_a', $$select count(*) from api.audit_log where table_name = 'api_tokens'$$),
           'allowed', 'org A''s admins read their tokens'' entries');
@@ -84,12 +86,12 @@ select set_config('request.jwt.claims', '{}', true);
 create temporary table signed_in as select auth.login('carol@isolation.test', 'another one', '192.0.2.7') as s;
 select is((select row(actor_user_id = (select id from carol), row_key ->> 'session_id' = (select s ->> 'session_id' from signed_in),
                       diff ->> 'ip')::text
-             from api.audit_log where action = 'SIGN_IN'),
+             from api.audit_log where action = 'SIGN_IN' and actor_user_id = (select id from carol)),
           row(true, true, '192.0.2.7')::text, 'a sign-in: who, which session, from where');
 select is(auth.login('carol@isolation.test', 'wrong password', '192.0.2.8') -> 'error' ->> 'code', 'invalid_credentials',
           'a wrong password');
 select is((select row(actor_user_id = (select id from carol), diff ->> 'reason', diff ->> 'ip')::text
-             from api.audit_log where action = 'SIGN_IN_FAILED'),
+             from api.audit_log where action = 'SIGN_IN_FAILED' and actor_user_id = (select id from carol)),
           row(true, 'invalid_credentials', '192.0.2.8')::text, 'is a refused sign-in of that user');
 select is(auth.login('my-password-typed-here', 'x', '192.0.2.9') -> 'error' ->> 'code', 'invalid_credentials',
           'an unknown email');
@@ -104,7 +106,7 @@ select set_config('request.jwt.claims', json_build_object('role', 'authenticated
 select is(auth.logout('global'), '{}'::jsonb, 'signing out');
 select set_config('request.jwt.claims', '', true);
 select is((select row(actor_user_id = (select id from carol), diff ->> 'scope', diff ->> 'sessions_revoked')::text
-             from api.audit_log where action = 'SIGN_OUT'),
+             from api.audit_log where action = 'SIGN_OUT' and actor_user_id = (select id from carol)),
           row(true, 'global', '1')::text, 'is an entry too');
 
 -- Append-only: nobody updates or deletes an entry, superusers included.

@@ -44,7 +44,8 @@ select is((select row(r ->> 'status', r ->> 'plan_id', r ->> 'members', r ->> 'p
              from jsonb_array_elements(isolation_test.rows_as('super', $q$select * from api.admin_list_organizations()
                                                                             where org_id = isolation_test.id('s')$q$)) r),
           row('suspended', 'standard', '1', '1')::text, 'the super admin lists each org''s status, plan and usage');
-select is(isolation_test.rows_as('super', $q$select count(*) as n from api.admin_list_organizations() where status = 'pending_approval'$q$)
+select is(isolation_test.rows_as('super', $q$select count(*) as n from api.admin_list_organizations()
+                                            where status = 'pending_approval' and org_id = isolation_test.id('p')$q$)
             -> 0 ->> 'n', '1', 'filtering like any table-valued RPC');
 
 -- Move ownership.
