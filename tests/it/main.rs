@@ -14,6 +14,7 @@ mod auth_logs;
 mod auth_service;
 mod auth_sessions;
 mod backup;
+mod backup_org;
 mod caddy;
 mod cli;
 mod clients;
