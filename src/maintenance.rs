@@ -36,7 +36,9 @@ pub async fn run_every(state: Arc<AppState>, every: Duration) {
             }
             Ok(Some(report)) => tracing::debug!(%report, "maintenance skipped"),
             Ok(None) => {
-                tracing::info!("no internal.run_maintenance() in the database (not the reference schema): no maintenance");
+                tracing::info!(
+                    "no internal.run_maintenance() in the database (not the reference schema): no maintenance"
+                );
                 return;
             }
             Err(e) => tracing::warn!("maintenance failed: {e}"),

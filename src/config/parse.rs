@@ -342,8 +342,12 @@ mod tests {
 
     #[test]
     fn maintenance_interval() {
-        let with = |v: &str| resolve(&ServeArgs { maintenance_interval: Some(v.into()), ..Default::default() }, &no_env);
-        assert_eq!(resolve(&ServeArgs::default(), &no_env).unwrap().maintenance_interval, Some(Duration::from_secs(600)));
+        let with =
+            |v: &str| resolve(&ServeArgs { maintenance_interval: Some(v.into()), ..Default::default() }, &no_env);
+        assert_eq!(
+            resolve(&ServeArgs::default(), &no_env).unwrap().maintenance_interval,
+            Some(Duration::from_secs(600))
+        );
         assert_eq!(with("2min").unwrap().maintenance_interval, Some(Duration::from_secs(120)));
         assert_eq!(with("off").unwrap().maintenance_interval, None);
         assert!(with("500ms").unwrap_err().to_string().starts_with("ROWGATE_MAINTENANCE_INTERVAL: at least 1s"));

@@ -33,9 +33,8 @@ pub(super) async fn respond(
     let has_token = ctx.has_token;
     let context = context_of(state, ctx);
     let pre_request = if ctx.pre_request { state.pre_request_sql.clone() } else { None };
-    let mut conn = observe::time_async(Phase::Transaction, Lease::get(&state.pool))
-        .await
-        .map_err(|e| e.reported(has_token))?;
+    let mut conn =
+        observe::time_async(Phase::Transaction, Lease::get(&state.pool)).await.map_err(|e| e.reported(has_token))?;
     let (tx, mut rx) = mpsc::channel(BUFFERED_PIECES);
     let task = tokio::spawn(async move {
         let transaction = Transaction {

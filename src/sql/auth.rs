@@ -64,7 +64,10 @@ mod tests {
         assert_eq!(st.params, vec!["u", "true"]);
         assert_eq!(AuthCall::GetUser.statement().sql, "select auth.get_user()::text");
         let st = AuthCall::AdminDeleteUser { id: "u".into() }.statement();
-        assert_eq!((st.sql.as_ref(), st.params), ("select auth.admin_delete_user($1::uuid)::text", vec!["u".to_string()]));
+        assert_eq!(
+            (st.sql.as_ref(), st.params),
+            ("select auth.admin_delete_user($1::uuid)::text", vec!["u".to_string()])
+        );
         assert!(AuthCall::GetUser.statement().params.is_empty());
     }
 }

@@ -51,14 +51,26 @@ async fn org_rows(db: &TestDb, org: &str) -> Value {
         ("api.audit_log", format!("org_id = '{org}' and not (diff ? 'restored_from_backup')")),
         ("auth.users", format!("id in (select user_id from api.memberships where org_id = '{org}')")),
     ] {
-        let q = format!("select coalesce(jsonb_agg(to_jsonb(t) order by to_jsonb(t)::text), '[]') from {table} t where {filter}");
-        out.insert(table.to_string(), admin.query_one(q.as_str(), &[]).await.unwrap_or_else(|e| panic!("{q}: {e}")).get(0));
+        let q = format!(
+            "select coalesce(jsonb_agg(to_jsonb(t) order by to_jsonb(t)::text), '[]') from {table} t where {filter}"
+        );
+        out.insert(
+            table.to_string(),
+            admin.query_one(q.as_str(), &[]).await.unwrap_or_else(|e| panic!("{q}: {e}")).get(0),
+        );
     }
     Value::Object(out)
 }
 
 async fn sign_in(g: &Gateway, email: &str) -> String {
-    let r = g.send(Method::POST, "/auth/v1/token?grant_type=password", &[], &json!({"email": email, "password": PASSWORD}).to_string()).await;
+    let r = g
+        .send(
+            Method::POST,
+            "/auth/v1/token?grant_type=password",
+            &[],
+            &json!({"email": email, "password": PASSWORD}).to_string(),
+        )
+        .await;
     assert_eq!(r.status, 200, "{email}: {}", r.body);
     format!("Bearer {}", r.json()["access_token"].as_str().unwrap())
 }
@@ -74,10 +86,18 @@ async fn one_org_moves_to_another_database_and_isolation_holds_there() {
     .await;
     crate::tenants::seed(&source.db, &[&crate::tenants::passwords(PASSWORD)]).await;
     let owner = sign_in(&source, "owner@a.test").await;
-    let tasks: Vec<Value> = (0..20).map(|i| json!({"org_id": ORG_A, "project_id": PROJ_A, "title": format!("t{i}")})).collect();
+    let tasks: Vec<Value> =
+        (0..20).map(|i| json!({"org_id": ORG_A, "project_id": PROJ_A, "title": format!("t{i}")})).collect();
     let r = source.send(Method::POST, "/tasks", &[("authorization", &owner)], &Value::Array(tasks).to_string()).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let r = source.send(Method::POST, "/rpc/create_api_token", &[("authorization", &owner)], &json!({"org": ORG_A, "name": "ci", "role": "member"}).to_string()).await;
+    let r = source
+        .send(
+            Method::POST,
+            "/rpc/create_api_token",
+            &[("authorization", &owner)],
+            &json!({"org": ORG_A, "name": "ci", "role": "member"}).to_string(),
+        )
+        .await;
     let api_token = format!("Bearer {}", r.json()["token"].as_str().unwrap());
     let a_before = org_rows(&source.db, ORG_A).await;
 
@@ -106,7 +126,10 @@ async fn one_org_moves_to_another_database_and_isolation_holds_there() {
     let out = dir.path().join("org-a");
     let src = cluster().conn_string("postgres", &source.db.name);
     let tgt = cluster().conn_string("postgres", &target.name);
-    assert_eq!(ok(&script("backup", &["--org", ORG_A, "-d", &src, "-o", out.to_str().unwrap()])), out.to_str().unwrap());
+    assert_eq!(
+        ok(&script("backup", &["--org", ORG_A, "-d", &src, "-o", out.to_str().unwrap()])),
+        out.to_str().unwrap()
+    );
     let manifest = std::fs::read_to_string(out.join("manifest")).unwrap();
     assert!(manifest.contains(&format!("org={ORG_A}")) && manifest.contains("name=Org A"), "{manifest}");
     let csv = std::fs::read_to_string(out.join("api.tasks.csv")).unwrap();
@@ -116,10 +139,17 @@ async fn one_org_moves_to_another_database_and_isolation_holds_there() {
     assert_eq!(org_rows(&target, ORG_A).await, a_before, "org A's rows are as they were");
     assert_eq!(org_rows(&target, ORG_C).await, c_before, "org C is untouched");
     let admin = target.admin().await;
-    let b: i64 = admin.query_one(&format!("select count(*) from api.organizations where id = '{ORG_B}'"), &[]).await.unwrap().get(0);
+    let b: i64 = admin
+        .query_one(&format!("select count(*) from api.organizations where id = '{ORG_B}'"), &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(b, 0, "nothing of org B came along");
     let restored: i64 = admin
-        .query_one(&format!("select count(*) from api.audit_log where org_id = '{ORG_A}' and diff ? 'restored_from_backup'"), &[])
+        .query_one(
+            &format!("select count(*) from api.audit_log where org_id = '{ORG_A}' and diff ? 'restored_from_backup'"),
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -131,7 +161,10 @@ async fn one_org_moves_to_another_database_and_isolation_holds_there() {
     assert_eq!(org_rows(&target, ORG_A).await, a_before);
     let bad = script("backup", &["--org", "not-an-id", "-d", &src, "-o", dir.path().join("bad").to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad.stderr));
-    let none = script("backup", &["--org", "0f000000-0000-0000-0000-000000000000", "-d", &src, "-o", dir.path().join("none").to_str().unwrap()]);
+    let none = script(
+        "backup",
+        &["--org", "0f000000-0000-0000-0000-000000000000", "-d", &src, "-o", dir.path().join("none").to_str().unwrap()],
+    );
     assert_eq!(none.status.code(), Some(1), "{}", String::from_utf8_lossy(&none.stderr));
 
     // A database where one of org B's users exists under another id refuses it whole.
@@ -139,8 +172,15 @@ async fn one_org_moves_to_another_database_and_isolation_holds_there() {
     ok(&script("backup", &["--org", ORG_B, "-d", &src, "-o", out_b.to_str().unwrap()]));
     admin.batch_execute("insert into auth.users (email) values ('OWNER@b.test')").await.unwrap();
     let clash = script("restore", &["--org", "-d", &tgt, out_b.to_str().unwrap()]);
-    assert!(!clash.status.success() && String::from_utf8_lossy(&clash.stderr).contains("under another id"), "{clash:?}");
-    let b: i64 = admin.query_one(&format!("select count(*) from api.organizations where id = '{ORG_B}'"), &[]).await.unwrap().get(0);
+    assert!(
+        !clash.status.success() && String::from_utf8_lossy(&clash.stderr).contains("under another id"),
+        "{clash:?}"
+    );
+    let b: i64 = admin
+        .query_one(&format!("select count(*) from api.organizations where id = '{ORG_B}'"), &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(b, 0, "nothing of org B was written");
 
     // Isolation holds on the target: the SQL suite passes, and over HTTP each org sees itself.

@@ -53,7 +53,10 @@ fn dropped_functions(sql: &str) -> Vec<String> {
     lower
         .match_indices("drop function ")
         .map(|(i, _)| {
-            lower[i + "drop function ".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || "_.".contains(*c)).collect()
+            lower[i + "drop function ".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "_.".contains(*c))
+                .collect()
         })
         .collect()
 }

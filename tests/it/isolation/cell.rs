@@ -384,9 +384,9 @@ impl Expect {
                 let is_it = |r: &Value| r["org_id"] == json!(org) && r["counter"] == json!(counter);
                 now.len() == rows.len()
                     && rows.iter().all(|seeded| match is_it(seeded) {
-                        true => now.iter().any(|r| {
-                            is_it(r) && r["used"].as_i64() == seeded["used"].as_i64().map(|u| u + delta)
-                        }),
+                        true => now
+                            .iter()
+                            .any(|r| is_it(r) && r["used"].as_i64() == seeded["used"].as_i64().map(|u| u + delta)),
                         false => now.contains(seeded),
                     })
             }
@@ -398,4 +398,3 @@ impl Expect {
         }
     }
 }
-

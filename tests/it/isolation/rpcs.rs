@@ -12,7 +12,7 @@ use super::*;
 const API_FUNCTIONS: [(&str, Option<&str>); 21] = [
     ("api.accept_invitation(text)", None), // the org is the token's prefix: see below
     ("api.admin_create_organization(text,text,text)", None), // a new org (super admin): tenancy_kit
-    ("api.admin_list_organizations()", None),                // super admin: tenancy_kit
+    ("api.admin_list_organizations()", None), // super admin: tenancy_kit
     ("api.create_api_token(uuid,text,text,timestamp with time zone)", Some("org")),
     ("api.create_invitation(uuid,text,text)", Some("org")),
     ("api.create_invite_link(uuid,text,integer,interval)", Some("org")),

@@ -14,14 +14,30 @@ const NIL: &str = "00000000-0000-0000-0000-000000000000";
 async fn sign_ins_and_sign_outs_are_entries_without_secrets() {
     let k = Kit::new().await;
     let login = |password: &str| json!({"email": "member@a.test", "password": password}).to_string();
-    let r = k.g.send(Method::POST, "/auth/v1/token?grant_type=password", &[("x-request-id", "kit-fail-1")], &login("wrong one")).await;
+    let r =
+        k.g.send(
+            Method::POST,
+            "/auth/v1/token?grant_type=password",
+            &[("x-request-id", "kit-fail-1")],
+            &login("wrong one"),
+        )
+        .await;
     assert_eq!(r.status, 400, "{}", r.body);
-    let r = k.g.send(Method::POST, "/auth/v1/token?grant_type=password", &[("x-request-id", "kit-in-1")], &login(PASSWORD)).await;
+    let r =
+        k.g.send(Method::POST, "/auth/v1/token?grant_type=password", &[("x-request-id", "kit-in-1")], &login(PASSWORD))
+            .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let token = format!("Bearer {}", r.json()["access_token"].as_str().unwrap());
     let session = r.json()["user"]["id"].clone();
     assert_eq!(session, json!(MEMBER_A));
-    let r = k.g.send(Method::POST, "/auth/v1/logout?scope=global", &[("authorization", &token), ("x-request-id", "kit-out-1")], "").await;
+    let r =
+        k.g.send(
+            Method::POST,
+            "/auth/v1/logout?scope=global",
+            &[("authorization", &token), ("x-request-id", "kit-out-1")],
+            "",
+        )
+        .await;
     assert_eq!(r.status, 204, "{}", r.body);
     let entries = k
         .rows(&format!(
@@ -43,9 +59,16 @@ async fn sign_ins_and_sign_outs_are_entries_without_secrets() {
     .await;
     assert_eq!(secrets, json!(0), "no password or hash anywhere in the log");
     // Platform entries: the super admin reads them, an org's owner does not.
-    let r = k.g.get_with(&format!("/audit_log?org_id=eq.{NIL}&action=eq.SIGN_IN&select=actor_user_id"), &[("authorization", &k.sign_in("root@platform.test").await)]).await;
+    let r =
+        k.g.get_with(
+            &format!("/audit_log?org_id=eq.{NIL}&action=eq.SIGN_IN&select=actor_user_id"),
+            &[("authorization", &k.sign_in("root@platform.test").await)],
+        )
+        .await;
     assert!(r.json().as_array().is_some_and(|a| a.iter().any(|e| e["actor_user_id"] == json!(MEMBER_A))), "{}", r.body);
-    let r = k.g.get_with(&format!("/audit_log?org_id=eq.{NIL}"), &[("authorization", &k.sign_in("owner@a.test").await)]).await;
+    let r =
+        k.g.get_with(&format!("/audit_log?org_id=eq.{NIL}"), &[("authorization", &k.sign_in("owner@a.test").await)])
+            .await;
     assert_eq!(r.json(), json!([]), "{}", r.body);
 }
 
@@ -54,14 +77,35 @@ async fn platform_and_token_changes_are_entries_for_who_may_read_them() {
     let k = Kit::new().await;
     let root = k.sign_in("root@platform.test").await;
     let owner = k.sign_in("owner@a.test").await;
-    let r = k.call(Some(&root), Method::PATCH, "/platform_settings?id=eq.true", Some(json!({"auto_activate_new_orgs": false}))).await;
+    let r = k
+        .call(
+            Some(&root),
+            Method::PATCH,
+            "/platform_settings?id=eq.true",
+            Some(json!({"auto_activate_new_orgs": false})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = k.call(Some(&root), Method::POST, "/models", Some(json!({"name": "catalog-new"}))).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let r = k.call(Some(&root), Method::POST, "/auth/v1/admin/users", Some(json!({"email": "dana@x.test", "password": "correct horse"}))).await;
+    let r = k
+        .call(
+            Some(&root),
+            Method::POST,
+            "/auth/v1/admin/users",
+            Some(json!({"email": "dana@x.test", "password": "correct horse"})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let dana = r.json()["id"].as_str().unwrap().to_string();
-    let r = k.call(Some(&root), Method::PUT, &format!("/auth/v1/admin/users/{dana}"), Some(json!({"ban_duration": "876000h"}))).await;
+    let r = k
+        .call(
+            Some(&root),
+            Method::PUT,
+            &format!("/auth/v1/admin/users/{dana}"),
+            Some(json!({"ban_duration": "876000h"})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = k.g.get_with(&format!("/audit_log?org_id=eq.{NIL}&table_name=in.(platform_settings,models,users)&actor_user_id=eq.{SUPER}&select=table_name,action,actor_user_id&order=at"), &[("authorization", &root)]).await;
     assert_eq!(
@@ -85,14 +129,23 @@ async fn platform_and_token_changes_are_entries_for_who_may_read_them() {
     assert_eq!(r.status, 200, "the token works: {}", r.body);
     let r = k.rpc(Some(&k.sign_in("admin@a.test").await), "revoke_api_token", json!({"org": ORG_A, "id": id})).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = k.g.get_with("/audit_log?table_name=eq.api_tokens&select=action,actor_user_id,row_key,diff&order=at", &[("authorization", &owner)]).await;
+    let r =
+        k.g.get_with(
+            "/audit_log?table_name=eq.api_tokens&select=action,actor_user_id,row_key,diff&order=at",
+            &[("authorization", &owner)],
+        )
+        .await;
     let log = r.json();
     assert_eq!(log.as_array().map(Vec::len), Some(2), "created and revoked (its use is no entry): {}", r.body);
     assert_eq!((log[0]["action"].clone(), log[0]["actor_user_id"].clone()), (json!("INSERT"), json!(OWNER_A)));
     assert_eq!((log[1]["action"].clone(), log[1]["actor_user_id"].clone()), (json!("UPDATE"), json!(ADMIN_A)));
     assert!(!r.body.contains(&token) && !r.body.contains("token_hash"), "{}", r.body);
-    let r = k.g.get_with("/audit_log?table_name=eq.api_tokens", &[("authorization", &k.sign_in("owner@b.test").await)]).await;
+    let r =
+        k.g.get_with("/audit_log?table_name=eq.api_tokens", &[("authorization", &k.sign_in("owner@b.test").await)])
+            .await;
     assert_eq!(r.json(), json!([]), "another org's owner reads none of it");
-    let r = k.g.get_with("/audit_log?table_name=eq.api_tokens", &[("authorization", &k.sign_in("member@a.test").await)]).await;
+    let r =
+        k.g.get_with("/audit_log?table_name=eq.api_tokens", &[("authorization", &k.sign_in("member@a.test").await)])
+            .await;
     assert_eq!(r.json(), json!([]), "nor does a member");
 }

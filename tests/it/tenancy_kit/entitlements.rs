@@ -56,18 +56,31 @@ async fn the_platform_grants_and_org_admins_enable() {
     assert_eq!(r.status, 400, "{}", r.body);
 
     // The grant is in org A's audit log, for its admins.
-    let path = format!("/audit_log?table_name=eq.org_entitlements&row_key->>model_id=eq.{MODEL_NEW}&select=action,org_id");
+    let path =
+        format!("/audit_log?table_name=eq.org_entitlements&row_key->>model_id=eq.{MODEL_NEW}&select=action,org_id");
     let r = k.g.get_with(&path, &[("authorization", &admin)]).await;
     assert_eq!(r.json(), json!([{"action": "INSERT", "org_id": ORG_A}]), "{}", r.body);
 
     // Paid until yesterday: no access; revoked: disabled with it.
-    let r = k.rpc(Some(&root), "grant_entitlement", json!({"org": ORG_A, "model_id": MODEL_NEW, "expires_at": "2001-01-01T00:00:00Z"})).await;
+    let r = k
+        .rpc(
+            Some(&root),
+            "grant_entitlement",
+            json!({"org": ORG_A, "model_id": MODEL_NEW, "expires_at": "2001-01-01T00:00:00Z"}),
+        )
+        .await;
     assert_eq!((r.status, r.code()), (400, "PT400".to_string()), "{}", r.body);
-    k.exec(&format!("update api.org_entitlements set expires_at = now() - interval '1 day' where model_id = '{MODEL_NEW}'")).await;
+    k.exec(&format!(
+        "update api.org_entitlements set expires_at = now() - interval '1 day' where model_id = '{MODEL_NEW}'"
+    ))
+    .await;
     assert_eq!(access(&k, &member, MODEL_NEW).await, json!(false), "expired");
     let r = k.rpc(Some(&root), "revoke_entitlement", json!({"org": ORG_A, "model_id": MODEL_NEW})).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(k.scalar(&format!("select count(*) from api.org_models where model_id = '{MODEL_NEW}'")).await, json!(0));
+    assert_eq!(
+        k.scalar(&format!("select count(*) from api.org_models where model_id = '{MODEL_NEW}'")).await,
+        json!(0)
+    );
     let r = k.rpc(Some(&service()), "revoke_entitlement", json!({"org": ORG_A, "model_id": MODEL_NEW})).await;
     assert_eq!((r.status, r.code()), (404, "PT404".to_string()), "{}", r.body);
 }
@@ -96,6 +109,13 @@ async fn the_access_report_shows_each_admin_their_org_and_the_super_admin_all() 
         rows.as_array().expect("rows").iter().filter_map(|row| row["org_id"].as_str()).collect();
     let orgs: Vec<&str> = orgs.into_iter().collect();
     assert_eq!(orgs, vec![ORG_A, ORG_B], "the super admin sees every org's (the suspended one's none): {}", r.body);
-    let r = k.call(Some(&k.sign_in("root@platform.test").await), Method::POST, "/access_report", Some(json!({"org_id": ORG_A}))).await;
+    let r = k
+        .call(
+            Some(&k.sign_in("root@platform.test").await),
+            Method::POST,
+            "/access_report",
+            Some(json!({"org_id": ORG_A})),
+        )
+        .await;
     assert_eq!((r.status, r.code()), (405, "55000".to_string()), "a view nobody writes: {}", r.body);
 }

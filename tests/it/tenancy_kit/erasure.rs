@@ -69,11 +69,20 @@ async fn an_administrator_deletes_a_user_and_their_access_ends_at_once() {
     assert_eq!((r.status, r.code()), (401, "PGRST301".to_string()), "the access token: {}", r.body);
     let r = k.g.get_with("/auth/v1/user", &[("authorization", &member)]).await;
     assert_eq!(r.status, 403, "the access token on /auth/v1: {}", r.body);
-    let r = k.call(None, Method::POST, "/auth/v1/token?grant_type=refresh_token", Some(json!({"refresh_token": refresh}))).await;
+    let r = k
+        .call(None, Method::POST, "/auth/v1/token?grant_type=refresh_token", Some(json!({"refresh_token": refresh})))
+        .await;
     assert_eq!(r.status, 400, "the refresh token: {}", r.body);
     let r = k.g.get_with("/projects", &[("authorization", &api_token)]).await;
     assert_eq!((r.status, r.code()), (401, "PGRST301".to_string()), "the API token: {}", r.body);
-    let r = k.call(None, Method::POST, "/auth/v1/token?grant_type=password", Some(json!({"email": MEMBER_EMAIL, "password": PASSWORD}))).await;
+    let r = k
+        .call(
+            None,
+            Method::POST,
+            "/auth/v1/token?grant_type=password",
+            Some(json!({"email": MEMBER_EMAIL, "password": PASSWORD})),
+        )
+        .await;
     assert_eq!(r.status, 400, "signing in again: {}", r.body);
     assert!(all_zero(&traces(&k, MEMBER_A, MEMBER_EMAIL).await), "{}", traces(&k, MEMBER_A, MEMBER_EMAIL).await);
     // Their work stays in org A and in the log, under one pseudonym.
@@ -84,10 +93,15 @@ async fn an_administrator_deletes_a_user_and_their_access_ends_at_once() {
     ))
     .await;
     assert_eq!(n, json!(1));
-    assert_eq!(k.scalar(&format!("select count(*) from api.projects where org_id = '{ORG_A}' and name = 'by member'")).await, json!(1));
+    assert_eq!(
+        k.scalar(&format!("select count(*) from api.projects where org_id = '{ORG_A}' and name = 'by member'")).await,
+        json!(1)
+    );
 
     // service_role may delete users too.
-    let r = k.g.request(Method::DELETE, &format!("/auth/v1/admin/users/{VIEWER_A}"), &[("authorization", &service())]).await;
+    let r =
+        k.g.request(Method::DELETE, &format!("/auth/v1/admin/users/{VIEWER_A}"), &[("authorization", &service())])
+            .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -99,7 +113,10 @@ async fn the_last_owner_stays_until_ownership_moves() {
     let r = k.g.request(Method::DELETE, &format!("/auth/v1/admin/users/{OWNER_B}"), &[("authorization", &root)]).await;
     assert_eq!((r.status, r.json()["error_code"].clone()), (409, json!("conflict")), "{}", r.body);
     assert!(r.json()["msg"].as_str().unwrap().contains(ORG_B), "the error names the org: {}", r.body);
-    assert_eq!(k.rows(&format!("select * from api.memberships where org_id = '{ORG_B}' order by user_id")).await, before);
+    assert_eq!(
+        k.rows(&format!("select * from api.memberships where org_id = '{ORG_B}' order by user_id")).await,
+        before
+    );
     // The self-service path says the same.
     let owner_b = k.sign_in("owner@b.test").await;
     let r = k.rpc(Some(&owner_b), "delete_my_account", json!({"password": PASSWORD})).await;
@@ -119,7 +136,8 @@ async fn the_last_owner_stays_until_ownership_moves() {
 async fn a_person_deletes_their_own_account_with_their_password() {
     let k = Kit::new().await;
     let viewer = k.sign_in("viewer@a.test").await;
-    let others = k.rows(&format!("select * from api.memberships where user_id <> '{VIEWER_A}' order by org_id, user_id")).await;
+    let others =
+        k.rows(&format!("select * from api.memberships where user_id <> '{VIEWER_A}' order by org_id, user_id")).await;
     let r = k.rpc(Some(&viewer), "delete_my_account", json!({"password": "not my password"})).await;
     assert_eq!((r.status, r.code()), (403, "PT403".to_string()), "a wrong password: {}", r.body);
     let r = k.rpc(Some(&viewer), "delete_my_account", json!({})).await;

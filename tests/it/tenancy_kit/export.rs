@@ -25,7 +25,8 @@ async fn pieces(k: &Kit, authorization: Option<&str>, path: &str) -> (u16, reqwe
 
 fn document(pieces: &[Vec<u8>]) -> Value {
     let bytes: Vec<u8> = pieces.concat();
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("not one JSON document ({e}): {}", String::from_utf8_lossy(&bytes)))
+    serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("not one JSON document ({e}): {}", String::from_utf8_lossy(&bytes)))
 }
 
 #[tokio::test]
@@ -105,7 +106,12 @@ async fn an_owner_exports_their_org_and_nobody_else_does() {
         assert_eq!((r.status, r.code()), (403, "PT403".to_string()), "{email}: {}", r.body);
         assert!(!r.body.contains("bulk"), "{email}");
     }
-    let r = k.g.get_with(&format!("/rpc/export_org?org_id={}", "0".repeat(8) + "-0000-0000-0000-000000000009"), &[("authorization", &root)]).await;
+    let r =
+        k.g.get_with(
+            &format!("/rpc/export_org?org_id={}", "0".repeat(8) + "-0000-0000-0000-000000000009"),
+            &[("authorization", &root)],
+        )
+        .await;
     assert_eq!((r.status, r.code()), (404, "PT404".to_string()), "{}", r.body);
     let r = k.g.get_with("/rpc/export_org?org_id=not-a-uuid", &[("authorization", &owner)]).await;
     assert_eq!(r.status, 400, "a malformed id is the client's error: {}", r.body);

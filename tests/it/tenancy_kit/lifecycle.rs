@@ -24,16 +24,25 @@ async fn an_owner_deletes_and_restores_an_org() {
 
     let r = k.rpc(Some(&owner), "delete_organization", json!({"org": ORG_A})).await;
     assert_eq!((r.status, r.json()["status"].clone()), (200, json!("pending_deletion")), "{}", r.body);
-    let r = k.g.get_with(&format!("/organizations?id=eq.{ORG_A}&select=status,purge_after,status_reason"), &[("authorization", &member)]).await;
+    let r =
+        k.g.get_with(
+            &format!("/organizations?id=eq.{ORG_A}&select=status,purge_after,status_reason"),
+            &[("authorization", &member)],
+        )
+        .await;
     assert_eq!(r.json()[0]["status"], json!("pending_deletion"), "its members see it is going: {}", r.body);
-    let r = k.call(Some(&member), Method::POST, "/tasks", Some(json!({"org_id": ORG_A, "project_id": PROJ_A, "title": "x"}))).await;
+    let r = k
+        .call(Some(&member), Method::POST, "/tasks", Some(json!({"org_id": ORG_A, "project_id": PROJ_A, "title": "x"})))
+        .await;
     assert_eq!((r.status, r.code()), (403, "PT403".to_string()), "read-only: {}", r.body);
     assert!(r.body.contains("pending deletion"), "{}", r.body);
     let r = k.g.get_with("/tasks?select=id", &[("authorization", &member)]).await;
     assert_eq!((r.status, r.json()), (200, json!([{"id": TASK_A}])), "still readable");
     let r = k.rpc(Some(&owner), "restore_organization", json!({"org": ORG_A})).await;
     assert_eq!((r.status, r.json()["status"].clone()), (200, json!("active")), "{}", r.body);
-    let r = k.call(Some(&member), Method::POST, "/tasks", Some(json!({"org_id": ORG_A, "project_id": PROJ_A, "title": "x"}))).await;
+    let r = k
+        .call(Some(&member), Method::POST, "/tasks", Some(json!({"org_id": ORG_A, "project_id": PROJ_A, "title": "x"})))
+        .await;
     assert_eq!(r.status, 201, "writable again: {}", r.body);
 }
 
@@ -44,19 +53,43 @@ async fn a_suspension_carries_who_when_and_why_for_the_owners() {
     let owner = k.sign_in("owner@a.test").await;
     let r = k.rpc(Some(&owner), "set_org_status", json!({"org": ORG_A, "status": "suspended", "reason": "mine"})).await;
     assert_eq!((r.status, r.code()), (403, "PT403".to_string()), "{}", r.body);
-    let r = k.rpc(Some(&root), "set_org_status", json!({"org": ORG_A, "status": "suspended", "reason": "Billing issue"})).await;
+    let r = k
+        .rpc(Some(&root), "set_org_status", json!({"org": ORG_A, "status": "suspended", "reason": "Billing issue"}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = k.g.get_with(&format!("/organizations?id=eq.{ORG_A}&select=status,status_reason,status_changed_by,status_changed_at"), &[("authorization", &owner)]).await;
+    let r =
+        k.g.get_with(
+            &format!("/organizations?id=eq.{ORG_A}&select=status,status_reason,status_changed_by,status_changed_at"),
+            &[("authorization", &owner)],
+        )
+        .await;
     let row = &r.json()[0];
-    assert_eq!((row["status"].clone(), row["status_reason"].clone(), row["status_changed_by"].clone()),
-               (json!("suspended"), json!("Billing issue"), json!(SUPER)), "{}", r.body);
+    assert_eq!(
+        (row["status"].clone(), row["status_reason"].clone(), row["status_changed_by"].clone()),
+        (json!("suspended"), json!("Billing issue"), json!(SUPER)),
+        "{}",
+        r.body
+    );
     assert!(row["status_changed_at"].is_string());
-    let r = k.g.get_with("/audit_log?table_name=eq.organizations&action=eq.UPDATE&select=actor_user_id,diff", &[("authorization", &owner)]).await;
-    assert_eq!(r.json()[0]["diff"]["status_reason"]["new"], json!("Billing issue"), "in the log its owners read: {}", r.body);
+    let r =
+        k.g.get_with(
+            "/audit_log?table_name=eq.organizations&action=eq.UPDATE&select=actor_user_id,diff",
+            &[("authorization", &owner)],
+        )
+        .await;
+    assert_eq!(
+        r.json()[0]["diff"]["status_reason"]["new"],
+        json!("Billing issue"),
+        "in the log its owners read: {}",
+        r.body
+    );
     assert_eq!(r.json()[0]["actor_user_id"], json!(SUPER));
     let r = k.rpc(Some(&root), "set_org_status", json!({"org": ORG_A, "status": "active", "reason": "Paid"})).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = k.g.get_with(&format!("/organizations?id=eq.{ORG_A}&select=status,status_reason"), &[("authorization", &owner)]).await;
+    let r = k
+        .g
+        .get_with(&format!("/organizations?id=eq.{ORG_A}&select=status,status_reason"), &[("authorization", &owner)])
+        .await;
     assert_eq!(r.json(), json!([{"status": "active", "status_reason": "Paid"}]));
 }
 
@@ -73,7 +106,8 @@ async fn two_instances_purge_a_deleted_org_exactly_once_per_interval() {
     let root = k.sign_in("root@platform.test").await;
     let r = k.rpc(Some(&root), "delete_organization", json!({"org": ORG_B})).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    k.exec(&format!("update api.organizations set purge_after = now() - interval '1 second' where id = '{ORG_B}'")).await;
+    k.exec(&format!("update api.organizations set purge_after = now() - interval '1 second' where id = '{ORG_B}'"))
+        .await;
     let a_before = k.rows(&format!("select * from api.tasks where org_id = '{ORG_A}' order by id")).await;
 
     // Hold the job as another instance would: nobody runs it meanwhile.
@@ -99,8 +133,18 @@ async fn two_instances_purge_a_deleted_org_exactly_once_per_interval() {
     assert_eq!(purges, 1, "org B purged once: {runs:?}");
     assert_eq!(runs[0]["report"]["purged_orgs"], json!(1), "by the first run");
     assert_eq!(k.scalar(&format!("select count(*) from api.organizations where id = '{ORG_B}'")).await, json!(0));
-    assert_eq!(k.scalar(&format!("select count(*) from api.tasks where org_id = '{ORG_B}'")).await, json!(0), "its rows went too");
-    assert_eq!(k.rows(&format!("select * from api.tasks where org_id = '{ORG_A}' order by id")).await, a_before, "org A unchanged");
-    let purge = k.rows(&format!("select actor_user_id, diff from api.audit_log where org_id = '{ORG_B}' and action = 'PURGE'")).await;
+    assert_eq!(
+        k.scalar(&format!("select count(*) from api.tasks where org_id = '{ORG_B}'")).await,
+        json!(0),
+        "its rows went too"
+    );
+    assert_eq!(
+        k.rows(&format!("select * from api.tasks where org_id = '{ORG_A}' order by id")).await,
+        a_before,
+        "org A unchanged"
+    );
+    let purge = k
+        .rows(&format!("select actor_user_id, diff from api.audit_log where org_id = '{ORG_B}' and action = 'PURGE'"))
+        .await;
     assert_eq!(purge[0]["diff"]["removed"]["tasks"], json!(1), "one PURGE entry: {purge}");
 }

@@ -20,8 +20,8 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 pub use crate::tenants::{
-    ADMIN_A, LONER, MEMBER_A, MODEL_A, MODEL_B, ORG_A, ORG_B, ORG_P, ORG_S, OWNER_A, OWNER_B, PROJ_A,
-    SUPER, TASK_A, VIEWER_A,
+    ADMIN_A, LONER, MEMBER_A, MODEL_A, MODEL_B, ORG_A, ORG_B, ORG_P, ORG_S, OWNER_A, OWNER_B, PROJ_A, SUPER, TASK_A,
+    VIEWER_A,
 };
 
 pub const PASSWORD: &str = "kit-password";

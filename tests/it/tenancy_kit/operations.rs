@@ -60,7 +60,8 @@ async fn one_maintenance_run_reports_what_it_did() {
     let k = Kit::new().await;
     let state = k.g.running.state.clone();
     let every = std::time::Duration::from_secs(3600);
-    let report = rowgate::maintenance::run_once(&state, "test", every).await.expect("run").expect("the reference schema");
+    let report =
+        rowgate::maintenance::run_once(&state, "test", every).await.expect("run").expect("the reference schema");
     assert_eq!(report["ran"], json!(true), "{report}");
     assert_eq!(report["purged_orgs"], json!(0));
     let again = rowgate::maintenance::run_once(&state, "test", every).await.expect("run").expect("schema");

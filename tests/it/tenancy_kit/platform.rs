@@ -27,11 +27,20 @@ async fn the_super_admin_creates_an_org_for_a_customer() {
     assert_eq!(r.json(), json!([{"org_id": acme, "role": "owner"}]), "the customer owns it at once");
 
     // An unknown email: an invitation to own it, accepted once they sign up.
-    let r = k.rpc(Some(&root), "admin_create_organization", json!({"name": "Globex", "owner_email": "hank@globex.test"})).await;
+    let r = k
+        .rpc(Some(&root), "admin_create_organization", json!({"name": "Globex", "owner_email": "hank@globex.test"}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let token = r.json()["invitation"]["token"].as_str().expect("an invitation token").to_string();
     let globex = r.json()["org_id"].as_str().unwrap().to_string();
-    let r = k.call(None, Method::POST, "/auth/v1/signup", Some(json!({"email": "hank@globex.test", "password": "correct horse"}))).await;
+    let r = k
+        .call(
+            None,
+            Method::POST,
+            "/auth/v1/signup",
+            Some(json!({"email": "hank@globex.test", "password": "correct horse"})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let hank = format!("Bearer {}", r.json()["access_token"].as_str().unwrap());
     let r = k.rpc(Some(&loner), "accept_invitation", json!({"token": token})).await;
@@ -45,7 +54,12 @@ async fn the_super_admin_creates_an_org_for_a_customer() {
 async fn the_super_admin_lists_orgs_with_status_plan_and_usage() {
     let k = Kit::new().await;
     let root = k.sign_in("root@platform.test").await;
-    let r = k.g.get_with("/rpc/admin_list_organizations?select=org_id,status,plan_id,members,projects&order=org_id", &[("authorization", &root)]).await;
+    let r =
+        k.g.get_with(
+            "/rpc/admin_list_organizations?select=org_id,status,plan_id,members,projects&order=org_id",
+            &[("authorization", &root)],
+        )
+        .await;
     assert_eq!(
         r.json(),
         json!([
@@ -57,7 +71,9 @@ async fn the_super_admin_lists_orgs_with_status_plan_and_usage() {
         "{}",
         r.body
     );
-    let r = k.g.get_with("/rpc/admin_list_organizations?status=eq.suspended&select=name", &[("authorization", &root)]).await;
+    let r =
+        k.g.get_with("/rpc/admin_list_organizations?status=eq.suspended&select=name", &[("authorization", &root)])
+            .await;
     assert_eq!(r.json(), json!([{"name": "Org S"}]), "filtered like any table-valued RPC");
     let r = k.g.get_with("/rpc/admin_list_organizations", &[("authorization", &k.sign_in("owner@a.test").await)]).await;
     assert_eq!((r.status, r.code()), (403, "PT403".to_string()), "{}", r.body);
@@ -75,7 +91,12 @@ async fn ownership_moves_and_the_super_admin_sees_memberships_not_business_rows(
     assert_eq!((r.status, r.code()), (404, "PT404".to_string()), "only to a member: {}", r.body);
     let r = k.rpc(Some(&owner), "transfer_ownership", json!({"org": ORG_A, "user_id": MEMBER_A})).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = k.g.get_with("/memberships?select=user_id,role&role=in.(owner,admin)&order=role,user_id", &[("authorization", &owner)]).await;
+    let r =
+        k.g.get_with(
+            "/memberships?select=user_id,role&role=in.(owner,admin)&order=role,user_id",
+            &[("authorization", &owner)],
+        )
+        .await;
     assert_eq!(
         r.json(),
         json!([{"user_id": OWNER_A, "role": "admin"}, {"user_id": ADMIN_A, "role": "admin"}, {"user_id": MEMBER_A, "role": "owner"}]),

@@ -8,7 +8,11 @@ use serde_json::{json, Value};
 use super::*;
 
 fn metric(text: &str, name: &str) -> f64 {
-    text.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or(-1.0)
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1.0)
 }
 
 #[tokio::test]
@@ -19,12 +23,15 @@ async fn limits_hold_at_write_time_with_one_error_and_are_counted() {
     let member = k.sign_in("member@a.test").await;
 
     // Plans: everyone signed in reads them, only the super admin writes them.
-    let plan = json!({"id": "starter", "name": "Starter", "max_projects": 2, "max_members": 10, "limits": {"executions": 5}});
+    let plan =
+        json!({"id": "starter", "name": "Starter", "max_projects": 2, "max_members": 10, "limits": {"executions": 5}});
     let r = k.call(Some(&owner), Method::POST, "/plans", Some(plan.clone())).await;
     assert_eq!((r.status, r.code()), (403, "42501".to_string()), "{}", r.body);
     let r = k.call(Some(&root), Method::POST, "/plans", Some(plan)).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let r = k.call(Some(&root), Method::POST, "/plans", Some(json!({"id": "bad", "name": "Bad", "limits": {"x": -1}}))).await;
+    let r = k
+        .call(Some(&root), Method::POST, "/plans", Some(json!({"id": "bad", "name": "Bad", "limits": {"x": -1}})))
+        .await;
     assert_eq!((r.status, r.code()), (400, "23514".to_string()), "a negative limit: {}", r.body);
     let r = k.g.get_with("/plans?select=id&order=id", &[("authorization", &member)]).await;
     assert_eq!(r.json(), json!([{"id": "pending"}, {"id": "standard"}, {"id": "starter"}]));
@@ -55,7 +62,14 @@ async fn limits_hold_at_write_time_with_one_error_and_are_counted() {
     assert_eq!((r.status, code_hint(&r).0), (403, "quota_exceeded".to_string()), "{}", r.body);
 
     // The counter counts: usage against the limits.
-    let r = k.g.get_with(&format!("/org_usage?org_id=eq.{ORG_A}&select=plan_id,projects,max_projects,members,max_members,counters,limits"), &[("authorization", &member)]).await;
+    let r =
+        k.g.get_with(
+            &format!(
+                "/org_usage?org_id=eq.{ORG_A}&select=plan_id,projects,max_projects,members,max_members,counters,limits"
+            ),
+            &[("authorization", &member)],
+        )
+        .await;
     assert_eq!(
         r.json(),
         json!([{"plan_id": "starter", "projects": 1, "max_projects": 2, "members": 4, "max_members": 10,
@@ -63,7 +77,9 @@ async fn limits_hold_at_write_time_with_one_error_and_are_counted() {
         "{}",
         r.body
     );
-    let r = k.g.get_with(&format!("/org_usage?org_id=eq.{ORG_A}"), &[("authorization", &k.sign_in("owner@b.test").await)]).await;
+    let r =
+        k.g.get_with(&format!("/org_usage?org_id=eq.{ORG_A}"), &[("authorization", &k.sign_in("owner@b.test").await)])
+            .await;
     assert_eq!(r.json(), json!([]), "another org's usage is hidden");
 
     // Org B (standard plan) is not limited by any of it.

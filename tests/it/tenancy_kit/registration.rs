@@ -29,7 +29,10 @@ async fn registration_is_rate_limited_by_default_like_signup() {
         statuses.push(register(&k, path, None, "not an email").await.status);
     }
     let limited = statuses.iter().filter(|s| **s == 429).count();
-    assert!(statuses[..29].iter().all(|s| *s == 400), "the default burst (30, the sign-in one of them) passes: {statuses:?}");
+    assert!(
+        statuses[..29].iter().all(|s| *s == 400),
+        "the default burst (30, the sign-in one of them) passes: {statuses:?}"
+    );
     assert!(limited >= 5, "then the default auth limit (60/min, burst 30) refuses: {statuses:?}");
     let r = register(&k, "/rpc/register_organization", None, "x@y.test").await;
     assert_eq!((r.status, r.code()), (429, "PGRST429".to_string()), "{}", r.body);
@@ -38,7 +41,10 @@ async fn registration_is_rate_limited_by_default_like_signup() {
     let r = k.rpc(Some(&owner), "list_api_tokens", json!({"org": ORG_A})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let text = reqwest::get(k.g.admin_url("/metrics")).await.unwrap().text().await.unwrap();
-    assert!(text.lines().any(|l| l.starts_with("rowgate_auth_events_total{event=\"rate_limited\"}") && !l.ends_with(" 0")), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("rowgate_auth_events_total{event=\"rate_limited\"}") && !l.ends_with(" 0")),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -61,7 +67,11 @@ async fn pending_orgs_are_capped_per_client_ip_and_email_domain() {
     let r = register(&k, path, Some("203.0.113.9"), "a3@three.test").await;
     assert_eq!((r.status, r.code()), (429, "PT429".to_string()), "{}", r.body);
     assert_eq!(r.json()["message"], json!("too many organizations pending approval from this address today"));
-    assert_eq!(k.scalar("select count(*) from auth.users where email = 'a3@three.test'").await, json!(0), "nothing created");
+    assert_eq!(
+        k.scalar("select count(*) from auth.users where email = 'a3@three.test'").await,
+        json!(0),
+        "nothing created"
+    );
     // The address is the one behind the trusted proxy: another client is not affected.
     let r = register(&k, path, Some("198.51.100.1, 203.0.113.10"), "b1@one.test").await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -72,7 +82,14 @@ async fn pending_orgs_are_capped_per_client_ip_and_email_domain() {
     assert_eq!(r.json()["message"], json!("too many organizations pending approval for this email domain today"));
     // A signed-in user's new org from a capped address counts the same.
     let loner = k.sign_in("loner@x.test").await;
-    let r = k.g.send(Method::POST, "/rpc/create_organization", &[("authorization", &loner), ("x-forwarded-for", "203.0.113.9")], &json!({"name": "L"}).to_string()).await;
+    let r =
+        k.g.send(
+            Method::POST,
+            "/rpc/create_organization",
+            &[("authorization", &loner), ("x-forwarded-for", "203.0.113.9")],
+            &json!({"name": "L"}).to_string(),
+        )
+        .await;
     assert_eq!((r.status, r.code()), (429, "PT429".to_string()), "{}", r.body);
     // Orgs active at once are not capped.
     k.exec("update api.platform_settings set auto_activate_new_orgs = true").await;
