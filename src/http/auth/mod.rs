@@ -233,3 +233,20 @@ fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn user_ids_are_uuids() {
+        assert!(super::is_uuid("0a000000-0000-4000-8000-00000000000A"));
+        for bad in [
+            "",
+            "0a000000000040008000000000000000",
+            "0a000000-0000-4000-8000-00000000000",
+            "../../x",
+            "0a000000-0000-4000-8000-00000000000g",
+        ] {
+            assert!(!super::is_uuid(bad), "{bad}");
+        }
+    }
+}
