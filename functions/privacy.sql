@@ -155,7 +155,8 @@ $$;
 -- email, wherever they appear; the client address of their own sign-ins) become a pseudonym, the
 -- same in every entry, so the log's chain of events stays whole and readable ("this person did
 -- X, then Y") without naming them. The redaction is itself an entry (REDACT: the pseudonym, how
--- many entries, why). Returns the number of entries redacted. Called by internal.erase_user.
+-- many entries, why). Returns the number of entries redacted. Called for every deleted user by
+-- the trigger `redact` on auth.users.
 create or replace function internal.redact_user(uid uuid, email text, reason text) returns bigint
 language plpgsql volatile security definer set search_path = ''
 as $$
@@ -180,6 +181,8 @@ begin
       or pg_catalog.strpos(a.diff::text, id_pattern) > 0 or a.diff::text ~* email_pattern;
   get diagnostics n = row_count;
   perform pg_catalog.set_config('rowgate.audit_redaction', '', true);
+  -- For the caller that deleted the user (internal.erase_user reports it).
+  perform pg_catalog.set_config('rowgate.redacted_entries', n::text, true);
   insert into api.audit_log (org_id, actor_user_id, action, table_name, row_key, diff, request_id)
   values (internal.platform_org_id(),
           case when internal.user_id() is not distinct from uid then p else internal.user_id() end,
@@ -187,6 +190,18 @@ begin
           json_build_object('entries', n, 'reason', reason)::jsonb,
           nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb ->> 'x-request-id');
   return n;
+end
+$$;
+
+-- Every deleted user, however deleted (the deferred trigger `redact` on auth.users, at the end
+-- of the deleting transaction): their identifying values leave the audit log.
+create or replace function internal.tg_redact_user() returns trigger
+language plpgsql security definer set search_path = ''
+as $$
+begin
+  perform internal.redact_user(old.id, old.email,
+                               coalesce(nullif(pg_catalog.current_setting('rowgate.erasure_reason', true), ''), 'user deleted'));
+  return null;
 end
 $$;
 
@@ -226,9 +241,13 @@ begin
   perform pg_catalog.set_config('rowgate.erasing_user', uid::text, true);
   delete from api.invitations i where i.accepted_at is null and pg_catalog.lower(i.email) = pg_catalog.lower(u.email);
   delete from auth.login_failures f where f.key = 'account:' || pg_catalog.lower(u.email);
+  -- The trigger `redact` pseudonymises the audit log, with this reason.
+  perform pg_catalog.set_config('rowgate.erasure_reason', reason, true);
   delete from auth.users x where x.id = uid;
+  set constraints auth.redact immediate;
   perform pg_catalog.set_config('rowgate.erasing_user', '', true);
-  n := internal.redact_user(uid, u.email, reason);
+  perform pg_catalog.set_config('rowgate.erasure_reason', '', true);
+  n := nullif(pg_catalog.current_setting('rowgate.redacted_entries', true), '')::bigint;
   return jsonb_build_object('user_id', uid, 'redacted_entries', n);
 end
 $$;
@@ -267,6 +286,7 @@ revoke all on function api.export_org(uuid) from public;
 grant execute on function api.export_org(uuid) to authenticated;
 revoke all on function internal.json_text_pattern(text) from public;
 revoke all on function internal.redact_user(uuid, text, text) from public;
+revoke all on function internal.tg_redact_user() from public;
 revoke all on function internal.erase_user(uuid, text) from public;
 revoke all on function api.delete_my_account(text) from public;
 grant execute on function api.delete_my_account(text) to authenticated;

@@ -5,7 +5,7 @@
 -- audit log keeps its chain with the person's identifying values replaced by one pseudonym.
 begin;
 \ir lib/fixture.sql
-select plan(50);
+select plan(52);
 
 -- The whole document a streamed export returns (its pieces in order), as jsonb.
 create function pg_temp.export(actor text, call text) returns jsonb
@@ -139,6 +139,19 @@ select is(auth.admin_delete_user(isolation_test.id('owner_b')) ->> 'email', 'own
 select set_config('request.jwt.claims', '', true);
 select is((select count(*)::int from auth.api_tokens where created_by = isolation_test.id('owner_b')), 0,
           'their API tokens are gone');
+
+-- A user deleted in plain SQL is redacted too (the deferred trigger `redact`, here made to run
+-- as a commit would).
+update api.memberships set role = 'member' where user_id = isolation_test.id('viewer_b');
+delete from auth.users where id = isolation_test.id('viewer_b');
+set constraints all immediate;
+select is((select count(*)::int from api.audit_log
+            where actor_user_id = isolation_test.id('viewer_b')
+               or strpos(row_key::text || coalesce(diff::text, ''), isolation_test.id('viewer_b')::text) > 0
+               or (row_key::text || coalesce(diff::text, '')) ~* 'viewer_b@isolation\.test'), 0,
+          'a user deleted in SQL is named nowhere in the log either');
+select is((select diff ->> 'reason' from api.audit_log where action = 'REDACT' and at >= now() order by at desc limit 1),
+          'user deleted', 'one REDACT entry says so');
 
 select * from finish();
 rollback;
