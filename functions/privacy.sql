@@ -244,7 +244,10 @@ begin
   -- The trigger `redact` pseudonymises the audit log, with this reason.
   perform pg_catalog.set_config('rowgate.erasure_reason', reason, true);
   delete from auth.users x where x.id = uid;
+  -- Run the (deferred) redaction now, then defer it again for the rest of the transaction
+  -- (another deletion's cascades must come before its redaction too).
   set constraints auth.redact immediate;
+  set constraints auth.redact deferred;
   perform pg_catalog.set_config('rowgate.erasing_user', '', true);
   perform pg_catalog.set_config('rowgate.erasure_reason', '', true);
   n := nullif(pg_catalog.current_setting('rowgate.redacted_entries', true), '')::bigint;

@@ -3,11 +3,14 @@
 -- these are the live definitions (the migrations in sql/ hold their history).
 
 -- Writes to a suspended org's rows, or to an org pending deletion, are refused (for everyone but
--- the platform: the super admin, and service_role through the RPCs granted to it); keys never
--- change. tg_argv: the key columns besides org_id. What the database does in consequence of
--- another statement (a foreign key's cascade: removing a user, revoking an entitlement) is not a
--- write the caller asked for and passes: the statement that caused it was checked itself; nor is
--- internal.erase_user's cleanup after a deleted person (`rowgate.erasing_user`).
+-- the platform: the super admin, and service_role through the RPCs granted to it — revoking an
+-- entitlement disables the model in a suspended org too); keys never change. tg_argv: the key
+-- columns besides org_id. internal.erase_user's cleanup after a deleted person
+-- (`rowgate.erasing_user`: their memberships and the invitations addressed to them) passes too.
+-- (A foreign key's cascade fires these triggers at the depth of the statement that caused it,
+-- so they cannot tell it apart from a direct write: a superuser's plain `delete from auth.users`
+-- of a member of a suspended org is refused, like any of its writes there; erase the person with
+-- internal.erase_user.)
 create or replace function internal.tg_org_writable() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
@@ -18,8 +21,7 @@ declare
 begin
   select o.status into st from api.organizations o where o.id = org;
   -- No org: the org itself is being deleted (cascade).
-  if found and not internal.org_writable(org) and pg_catalog.pg_trigger_depth() = 1
-     and not internal.is_platform()
+  if found and not internal.org_writable(org) and not internal.is_platform()
      and coalesce(pg_catalog.current_setting('rowgate.erasing_user', true), '') = '' then
     raise exception 'organization is %: read-only', replace(st, '_', ' ') using errcode = 'PT403';
   end if;

@@ -140,14 +140,14 @@ select set_config('request.jwt.claims', '', true);
 select is((select count(*)::int from auth.api_tokens where created_by = isolation_test.id('owner_b')), 0,
           'their API tokens are gone');
 
--- A user deleted in plain SQL (from suspended org B) is redacted too (the deferred trigger `redact`, here made to run
+-- A user deleted in plain SQL is redacted too (the deferred trigger `redact`, here made to run
 -- as a commit would).
-delete from auth.users where id = isolation_test.id('viewer_b');
+delete from auth.users where id = isolation_test.id('viewer_a');
 set constraints all immediate;
 select is((select count(*)::int from api.audit_log
-            where actor_user_id = isolation_test.id('viewer_b')
-               or strpos(row_key::text || coalesce(diff::text, ''), isolation_test.id('viewer_b')::text) > 0
-               or (row_key::text || coalesce(diff::text, '')) ~* 'viewer_b@isolation\.test'), 0,
+            where actor_user_id = isolation_test.id('viewer_a')
+               or strpos(row_key::text || coalesce(diff::text, ''), isolation_test.id('viewer_a')::text) > 0
+               or (row_key::text || coalesce(diff::text, '')) ~* 'viewer_a@isolation\.test'), 0,
           'a user deleted in SQL is named nowhere in the log either');
 select is((select diff ->> 'reason' from api.audit_log where action = 'REDACT' and at >= now() order by at desc limit 1),
           'user deleted', 'one REDACT entry says so');
