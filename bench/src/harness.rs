@@ -538,38 +538,8 @@ impl Bench {
                 self.results.errors.push(format!("the scale curves stopped: {e:#}"));
             }
         }
-        self.tenants().await;
+        crate::tenancy::run(self).await;
         self.save()
-    }
-
-    /// Tenants at scale: the helpers' cost per call, the registration scenario, the comparison.
-    async fn tenants(&mut self) {
-        println!(
-            "
-tenants: the policy helpers' cost per call at {} orgs",
-            self.size.orgs
-        );
-        let mut t = match crate::tenancy::helper_costs(self).await {
-            Ok(t) => t,
-            Err(e) => {
-                self.results.errors.push(format!("the helpers' costs stopped: {e:#}"));
-                return;
-            }
-        };
-        if self.args.register > 0 {
-            match crate::tenancy::registration(self, self.args.register, 16).await {
-                Ok(r) => t.registration = Some(r),
-                Err(e) => self.results.errors.push(format!("the registration scenario stopped: {e:#}")),
-            }
-        }
-        self.results.tenancy = Some(t);
-        if let Some(path) = &self.args.compare_with {
-            match std::fs::read_to_string(path).map_err(anyhow::Error::from).and_then(|t| Ok(serde_json::from_str(&t)?))
-            {
-                Ok(v) => self.results.compared = Some(v),
-                Err(e) => self.results.errors.push(format!("cannot read {}: {e:#}", path.display())),
-            }
-        }
     }
 
     /// Writes RESULTS.md and results.json with what has been measured so far.

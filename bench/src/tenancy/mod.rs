@@ -60,6 +60,33 @@ const HELPERS: [(&str, &str); 9] = [
 
 const CALLS: i32 = 20_000;
 
+/// Tenants at scale: the helpers' cost per call, the registration scenario (`--register`), the
+/// comparison with another run (`--compare-with`). Failures become the report's errors.
+pub async fn run(b: &mut Bench) {
+    println!("\ntenants: the policy helpers' cost per call at {} orgs", b.size.orgs);
+    let mut t = match helper_costs(b).await {
+        Ok(t) => t,
+        Err(e) => {
+            b.results.errors.push(format!("the helpers' costs stopped: {e:#}"));
+            return;
+        }
+    };
+    if b.args.register > 0 {
+        match registration(b, b.args.register, 16).await {
+            Ok(r) => t.registration = Some(r),
+            Err(e) => b.results.errors.push(format!("the registration scenario stopped: {e:#}")),
+        }
+    }
+    b.results.tenancy = Some(t);
+    if let Some(path) = &b.args.compare_with {
+        let read = std::fs::read_to_string(path).map_err(anyhow::Error::from);
+        match read.and_then(|t| Ok(serde_json::from_str(&t)?)) {
+            Ok(v) => b.results.compared = Some(v),
+            Err(e) => b.results.errors.push(format!("cannot read {}: {e:#}", path.display())),
+        }
+    }
+}
+
 /// Times every helper (and an empty loop, subtracted) as org 1's first member.
 pub async fn helper_costs(b: &Bench) -> Result<Tenancy> {
     let member = uid(2, 3);
@@ -246,7 +273,7 @@ pub async fn registration(b: &Bench, orgs: u64, concurrency: usize) -> Result<Re
             Err(_) => {}
         }
         done += 1;
-        if done % 1000 == 0 {
+        if done.is_multiple_of(1000) {
             println!("  {done} orgs in {:.0} s", started.elapsed().as_secs_f64());
         }
     }
