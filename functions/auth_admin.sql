@@ -56,7 +56,7 @@ begin
     return auth.error(422, 'email_exists', 'A user with this email address has already been registered');
   end if;
   insert into auth.users (email, encrypted_password, is_super_admin)
-  values (lower(email), public.crypt(password, public.gen_salt('bf', 10)), coalesce(super_admin, false))
+  values (lower(email), public.crypt(password, public.gen_salt('bf', internal.password_cost())), coalesce(super_admin, false))
   returning * into u;
   return auth.user_json(u);
 end $$;
@@ -79,6 +79,34 @@ begin
   return auth.user_json(u) || jsonb_build_object('banned_until', u.disabled_at);
 end $$;
 
+-- DELETE /admin/users/{id}: erases the user (internal.erase_user: sessions, refresh and API tokens
+-- gone at once, memberships removed, personal data deleted, the audit log pseudonymised). Refused
+-- with 409 while the user is the last owner of an org or the last super admin. Answers the
+-- deleted user, as GoTrue does.
+create or replace function auth.admin_delete_user(target uuid) returns jsonb
+language plpgsql volatile security definer set search_path = '' as $$
+declare
+  problem jsonb := auth.admin_problem();
+  u auth.users;
+  msg text;
+  det text;
+begin
+  if problem is not null then
+    return problem;
+  end if;
+  select * into u from auth.users where id = target;
+  if u.id is null then
+    return auth.error(404, 'user_not_found', 'User not found');
+  end if;
+  begin
+    perform internal.erase_user(target, 'deleted by an administrator');
+  exception when sqlstate 'PT409' then
+    get stacked diagnostics msg = message_text, det = pg_exception_detail;
+    return auth.error(409, 'conflict', msg || coalesce(' (' || nullif(det, '') || ')', ''));
+  end;
+  return auth.user_json(u);
+end $$;
+
 -- Who may call them (as the migrations left it; re-applied so PUBLIC never may and a lost grant returns).
 revoke all on function auth.may_administer() from public;
 revoke all on function auth.admin_problem() from public;
@@ -88,3 +116,5 @@ revoke all on function auth.admin_create_user(text,text,boolean) from public;
 grant execute on function auth.admin_create_user(text,text,boolean) to authenticator;
 revoke all on function auth.admin_set_disabled(uuid,boolean) from public;
 grant execute on function auth.admin_set_disabled(uuid,boolean) to authenticator;
+revoke all on function auth.admin_delete_user(uuid) from public;
+grant execute on function auth.admin_delete_user(uuid) to authenticator;

@@ -2,6 +2,21 @@
 -- Re-runnable: `rowgate migrate` applies this file after the migrations and before policies/;
 -- these are the live definitions (the migrations in sql/ hold their history).
 
+-- A sign-in, a refused sign-in or a sign-out in the audit log (a platform entry: the super admin
+-- reads it; the person in their export). Never a password, a token or an email that is no
+-- user's (a mistyped password may sit in the email field): the user when known, the session, the
+-- client address and why a sign-in was refused.
+create or replace function auth.audit_sign_in(action text, uid uuid, session uuid, ip text, reason text)
+returns void
+language plpgsql volatile set search_path = '' as $$
+begin
+  insert into api.audit_log (org_id, actor_user_id, action, table_name, row_key, diff, request_id)
+  values (internal.platform_org_id(), uid, action, 'sessions',
+          jsonb_strip_nulls(jsonb_build_object('user_id', uid, 'session_id', session)),
+          jsonb_strip_nulls(jsonb_build_object('ip', nullif(ip, ''), 'reason', reason)),
+          nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-request-id');
+end $$;
+
 -- grant_type=password: one answer for unknown users and wrong passwords.
 create or replace function auth.login(email text, password text, ip text) returns jsonb
 language plpgsql volatile security definer set search_path = '' as $$
@@ -15,16 +30,19 @@ begin
     where key = 'ip:' || coalesce(ip, '') and at > now() - interval '5 minutes';
   select count(*) into per_account from auth.login_failures
     where key = 'account:' || lower(email) and at > now() - interval '5 minutes';
+  select * into u from auth.users where lower(users.email) = lower(login.email);
   if per_ip >= 30 or per_account >= 10 then
+    perform auth.audit_sign_in('SIGN_IN_FAILED', u.id, null, ip, 'rate_limited');
     return auth.error(429, 'over_request_rate_limit', 'Too many sign-in attempts; try again later');
   end if;
-  select * into u from auth.users where lower(users.email) = lower(login.email);
   if u.id is null or u.encrypted_password is null or u.disabled_at is not null
      or public.crypt(password, u.encrypted_password) <> u.encrypted_password then
     insert into auth.login_failures (key) values ('ip:' || coalesce(ip, '')), ('account:' || lower(email));
+    perform auth.audit_sign_in('SIGN_IN_FAILED', u.id, null, ip, 'invalid_credentials');
     return auth.error(400, 'invalid_credentials', 'Invalid login credentials');
   end if;
   insert into auth.sessions (user_id) values (u.id) returning id into session;
+  perform auth.audit_sign_in('SIGN_IN', u.id, session, ip, null);
   return jsonb_build_object('user', auth.user_json(u), 'session_id', session,
                             'refresh_token', auth.issue_refresh_token(session, null));
 end $$;
@@ -83,7 +101,7 @@ begin
     return invalid;
   end if;
   insert into auth.users (email, encrypted_password, is_super_admin)
-  values (lower(email), public.crypt(password, public.gen_salt('bf', 10)), true)
+  values (lower(email), public.crypt(password, public.gen_salt('bf', internal.password_cost())), true)
   returning * into u;
   return auth.new_session(u);
 end $$;
@@ -101,7 +119,7 @@ begin
     return auth.error(422, 'user_already_exists', 'User already registered');
   end if;
   insert into auth.users (email, encrypted_password)
-  values (lower(email), public.crypt(password, public.gen_salt('bf', 10)))
+  values (lower(email), public.crypt(password, public.gen_salt('bf', internal.password_cost())))
   returning * into u;
   return auth.new_session(u);
 end $$;
@@ -113,6 +131,7 @@ language sql stable security definer set search_path = '' as $$
 $$;
 
 -- Who may call them (as the migrations left it; re-applied so PUBLIC never may and a lost grant returns).
+revoke all on function auth.audit_sign_in(text, uuid, uuid, text, text) from public;
 revoke all on function auth.login(text,text,text) from public;
 grant execute on function auth.login(text,text,text) to authenticator;
 revoke all on function auth.refresh(text) from public;

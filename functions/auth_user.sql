@@ -88,7 +88,7 @@ begin
   update auth.users set
     email = coalesce(lower(new_email), email),
     encrypted_password = case when new_password is null then encrypted_password
-                              else public.crypt(new_password, public.gen_salt('bf', 10)) end
+                              else public.crypt(new_password, public.gen_salt('bf', internal.password_cost())) end
   where id = me returning * into u;
   if new_password is not null then
     update auth.sessions set revoked_at = now()
@@ -104,6 +104,7 @@ declare
   problem jsonb := auth.session_problem(false);
   me uuid := internal.claims_sub(auth.claims());
   current_session uuid := nullif(auth.claims() ->> 'session_id', '')::uuid;
+  revoked integer;
 begin
   if problem is not null then
     return problem;
@@ -118,6 +119,12 @@ begin
           when 'others' then id is distinct from current_session
           else true
         end;
+  get diagnostics revoked = row_count;
+  insert into api.audit_log (org_id, actor_user_id, action, table_name, row_key, diff, request_id)
+  values (internal.platform_org_id(), me, 'SIGN_OUT', 'sessions',
+          jsonb_strip_nulls(jsonb_build_object('user_id', me, 'session_id', current_session)),
+          jsonb_build_object('scope', coalesce(scope, 'global'), 'sessions_revoked', revoked),
+          nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-request-id');
   return '{}'::jsonb;
 end $$;
 

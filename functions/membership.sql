@@ -27,6 +27,25 @@ begin
 end
 $$;
 
+-- The platform acting: the super admin, or a `service_role` request (automation the policies and
+-- RPCs deliberately allow more: it has no table privileges, only the RPCs granted to it). The role
+-- is the one the gateway switched to (`role` setting), never a claim alone.
+create or replace function internal.is_platform() returns boolean
+language plpgsql stable security definer set search_path = ''
+as $$
+begin
+  return pg_catalog.current_setting('role', true) = 'service_role' or internal.is_super_admin();
+end
+$$;
+
+-- The audit log's org for entries that belong to no org (platform settings, the catalog, plans,
+-- users, sign-ins): the nil uuid, which no organization can have.
+create or replace function internal.platform_org_id() returns uuid
+language sql immutable set search_path = ''
+as $$
+  select '00000000-0000-0000-0000-000000000000'::uuid
+$$;
+
 create or replace function internal.org_role(org uuid) returns text
 language plpgsql stable security definer set search_path = ''
 as $$
@@ -147,6 +166,8 @@ revoke all on function internal.role_rank(text) from public;
 grant execute on function internal.role_rank(text) to anon, authenticated, service_role;
 revoke all on function internal.is_super_admin() from public;
 grant execute on function internal.is_super_admin() to anon, authenticated, service_role;
+revoke all on function internal.is_platform() from public;
+revoke all on function internal.platform_org_id() from public;
 revoke all on function internal.org_role(uuid) from public;
 grant execute on function internal.org_role(uuid) to authenticated;
 revoke all on function internal.has_org_role(uuid,text) from public;

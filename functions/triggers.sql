@@ -2,8 +2,15 @@
 -- Re-runnable: `rowgate migrate` applies this file after the migrations and before policies/;
 -- these are the live definitions (the migrations in sql/ hold their history).
 
--- Writes to a suspended org's rows are refused (for everyone but the super admin); keys never
--- change. tg_argv: the key columns besides org_id.
+-- Writes to a suspended org's rows, or to an org pending deletion, are refused (for everyone but
+-- the platform: the super admin, and service_role through the RPCs granted to it — revoking an
+-- entitlement disables the model in a suspended org too); keys never change. tg_argv: the key
+-- columns besides org_id. internal.erase_user's cleanup after a deleted person
+-- (`rowgate.erasing_user`: their memberships and the invitations addressed to them) passes too.
+-- (A foreign key's cascade fires these triggers at the depth of the statement that caused it,
+-- so they cannot tell it apart from a direct write: a superuser's plain `delete from auth.users`
+-- of a member of a suspended org is refused, like any of its writes there; erase the person with
+-- internal.erase_user.)
 create or replace function internal.tg_org_writable() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
@@ -14,8 +21,9 @@ declare
 begin
   select o.status into st from api.organizations o where o.id = org;
   -- No org: the org itself is being deleted (cascade).
-  if found and not internal.org_writable(org) and not internal.is_super_admin() then
-    raise exception 'organization is %: read-only', st using errcode = 'PT403';
+  if found and not internal.org_writable(org) and not internal.is_platform()
+     and coalesce(pg_catalog.current_setting('rowgate.erasing_user', true), '') = '' then
+    raise exception 'organization is %: read-only', replace(st, '_', ' ') using errcode = 'PT403';
   end if;
   -- Keys never change (the UPDATE grants include them only so that upserts can name them).
   if tg_op = 'UPDATE' then
@@ -27,36 +35,6 @@ begin
         raise exception '% cannot change', tg_argv[i] using errcode = 'PT400';
       end if;
     end loop;
-  end if;
-  return null;
-end
-$$;
-
--- A pending org works within the platform limits (members, projects). Runs after the row is in,
--- so the count includes it; the org row is locked first, so concurrent inserts are counted one
--- after the other (each statement of this function takes a fresh snapshot).
-create or replace function internal.tg_pending_limits() returns trigger
-language plpgsql security definer set search_path = ''
-as $$
-declare
-  st text;
-  n integer;
-  max_n integer;
-begin
-  select o.status into st from api.organizations o where o.id = new.org_id for no key update;
-  if st is distinct from 'pending_approval' then
-    return null;
-  end if;
-  if tg_table_name = 'memberships' then
-    select s.pending_org_max_users into max_n from api.platform_settings s;
-    select count(*) into n from api.memberships m where m.org_id = new.org_id;
-  else
-    select s.pending_org_max_projects into max_n from api.platform_settings s;
-    select count(*) into n from api.projects p where p.org_id = new.org_id;
-  end if;
-  if n > max_n then
-    raise exception 'organization pending approval: at most % %', max_n, tg_table_name
-      using errcode = 'PT403', hint = 'An administrator must approve the organization first.';
   end if;
   return null;
 end
@@ -85,15 +63,19 @@ end
 $$;
 
 -- Only the super admin changes an org's status when the change comes from a request (a
--- superuser session without claims, e.g. maintenance, may too). Column privileges already keep
--- `status` out of reach of request roles; this covers every other path.
+-- superuser session without claims, e.g. maintenance, may too); an owner may only move it to
+-- pending deletion and back (api.delete_organization, api.restore_organization, which check the
+-- rest). Column privileges already keep `status` out of reach of request roles; this covers every
+-- other path.
 create or replace function internal.tg_org_status() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
 begin
   if new.status is distinct from old.status
      and nullif(pg_catalog.current_setting('request.jwt.claims', true), '') is not null
-     and not internal.is_super_admin() then
+     and not internal.is_super_admin()
+     and not ((new.status = 'pending_deletion' or old.status = 'pending_deletion')
+              and internal.has_org_role(new.id, 'owner') and not internal.is_api_token_request()) then
     raise exception 'only the super admin changes an organization''s status' using errcode = 'PT403';
   end if;
   if new.id is distinct from old.id then
@@ -103,7 +85,11 @@ begin
 end
 $$;
 
--- One generic audit trigger: tg_argv[0] names the org column, the rest the key columns.
+-- One generic audit trigger: tg_argv[0] names the org column ('' for a platform table: the entry
+-- goes to the platform's nil org, which only the super admin reads), the rest the key columns.
+-- Secrets never reach the log (a changed password is recorded as changed, nothing more); a
+-- token's last use is not a change worth an entry. An org being purged by the maintenance job
+-- (`rowgate.purging_org`) gets one PURGE entry instead of one per removed row.
 create or replace function internal.tg_audit() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
@@ -111,28 +97,37 @@ declare
   o jsonb := case when tg_op <> 'INSERT' then to_jsonb(old) end;
   n jsonb := case when tg_op <> 'DELETE' then to_jsonb(new) end;
   r jsonb := coalesce(n, o);
+  secret constant text[] := array['token_hash', 'encrypted_password'];
+  noise constant text[] := array['last_used_at'];
+  org uuid := case when tg_argv[0] = '' then internal.platform_org_id() else (r ->> tg_argv[0])::uuid end;
   key jsonb := '{}';
   diff jsonb;
   i integer;
 begin
+  if org::text = pg_catalog.current_setting('rowgate.purging_org', true) then
+    return null;
+  end if;
   for i in 1 .. tg_nargs - 1 loop
     key := key || jsonb_build_object(tg_argv[i], r -> tg_argv[i]);
   end loop;
   if tg_op = 'INSERT' then
-    diff := n - 'token_hash';
+    diff := n - secret;
   elsif tg_op = 'DELETE' then
-    diff := o - 'token_hash';
+    diff := o - secret;
   else
     select jsonb_object_agg(e.key, jsonb_build_object('old', o -> e.key, 'new', e.value))
       into diff
       from jsonb_each(n) e
-     where e.value is distinct from o -> e.key and e.key <> 'token_hash';
+     where e.value is distinct from o -> e.key and e.key <> all (secret || noise);
+    if n -> 'encrypted_password' is distinct from o -> 'encrypted_password' then
+      diff := coalesce(diff, '{}') || '{"password": "changed"}';
+    end if;
     if diff is null then
       return null; -- nothing changed
     end if;
   end if;
   insert into api.audit_log (org_id, actor_user_id, action, table_name, row_key, diff, request_id)
-  values ((r ->> tg_argv[0])::uuid, internal.user_id(), tg_op, tg_table_name, key, diff,
+  values (org, internal.user_id(), tg_op, tg_table_name, key, diff,
           nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb ->> 'x-request-id');
   return null;
 end
@@ -141,14 +136,25 @@ $$;
 create or replace function internal.tg_append_only() returns trigger
 language plpgsql set search_path = ''
 as $$
+declare
+  pseudonym text := nullif(pg_catalog.current_setting('rowgate.audit_redaction', true), '');
 begin
+  -- internal.redact_user, and nothing else, replaces a person's identifying values with their
+  -- pseudonym: only the actor, key and diff change, the actor only to the pseudonym.
+  if tg_op = 'UPDATE' then
+    if pseudonym is not null and new.org_id = old.org_id and new.id = old.id and new.at = old.at
+       and new.action = old.action and new.table_name = old.table_name
+       and new.request_id is not distinct from old.request_id
+       and (new.actor_user_id is not distinct from old.actor_user_id or new.actor_user_id::text = pseudonym) then
+      return new;
+    end if;
+  end if;
   raise exception 'audit_log is append-only' using errcode = '42501';
 end
 $$;
 
 -- Who may call them (as the migrations left it; re-applied so PUBLIC never may and a lost grant returns).
 revoke all on function internal.tg_org_writable() from public;
-revoke all on function internal.tg_pending_limits() from public;
 revoke all on function internal.tg_keep_an_owner() from public;
 revoke all on function internal.tg_org_status() from public;
 revoke all on function internal.tg_audit() from public;

@@ -12,9 +12,10 @@ begin
 end
 $$;
 
--- Members read their org's memberships.
+-- Members read their org's memberships; the super admin reads every org's (who belongs where is
+-- platform data, needed for access reports across orgs; the orgs' business rows stay hidden).
 create policy memberships_select on api.memberships for select to authenticated
-  using (org_id = any ((select internal.user_org_ids())::uuid[]));
+  using (org_id = any ((select internal.user_org_ids())::uuid[]) or (select internal.is_super_admin()));
 -- Owners/admins add members, never with a role above their own.
 create policy memberships_insert on api.memberships for insert to authenticated
   with check (

@@ -145,9 +145,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(reloader(state.clone())),
         tokio::spawn(sigusr1(usr1, state.reload.clone())),
         tokio::spawn(sweep_rate_limits(state.clone(), Duration::from_secs(10))),
+        tokio::spawn(crate::maintenance::refresh_gauges(state.clone())),
     ];
     if let Some(replicas) = &state.replicas {
         background.push(tokio::spawn(crate::db::replica::monitor(pg_target.clone(), replicas.clone())));
+    }
+    if let Some(every) = state.config.maintenance_interval {
+        background.push(tokio::spawn(crate::maintenance::run_every(state.clone(), every)));
     }
     // The first load does not wait for the listener.
     state.reload.notify_one();

@@ -1,7 +1,8 @@
 -- The benchmark's data set on the reference schema (run as a superuser after `rowgate migrate`).
 -- Sizes come from the psql-style settings below (replaced by the bench tool before it runs this):
 -- bench.orgs organizations, bench.members users each (1 owner, 1 admin, 6 members, 2 viewers),
--- bench.projects projects and bench.tasks tasks per organization, two API tokens per org.
+-- bench.projects projects and bench.tasks tasks per organization, two API tokens per org, and
+-- the model catalog with each org's entitlements.
 --
 -- Ids are derived from numbers (bench.uid), so the tool knows every key without asking.
 -- Triggers and foreign-key checks are skipped while loading (session_replication_role =
@@ -50,6 +51,20 @@ insert into auth.api_tokens (id, org_id, created_by, name, role, token_hash)
 select bench.uid(5, (o - 1) * 2 + t), bench.uid(1, o), bench.uid(2, (o - 1) * :members + 1),
        'ci ' || t, 'member', auth.hash_token('rg_bench_' || o || '_' || t)
   from generate_series(1, :orgs) o, generate_series(1, 2) t;
+
+-- The catalog (issue 17): 20 models; each org entitled to 5 of them (from its own number on), 3
+-- of those enabled. Model n is bench.uid(6, n).
+insert into api.models (id, name) select bench.uid(6, m), 'Model ' || m from generate_series(1, 20) m;
+insert into api.org_entitlements (org_id, model_id)
+select bench.uid(1, o), bench.uid(6, (o + k) % 20 + 1) from generate_series(1, :orgs) o, generate_series(0, 4) k;
+insert into api.org_models (org_id, model_id)
+select bench.uid(1, o), bench.uid(6, (o + k) % 20 + 1) from generate_series(1, :orgs) o, generate_series(0, 2) k;
+
+-- The usage counters, as the triggers would have kept them (they are skipped while loading).
+insert into api.usage_counters (org_id, counter, used)
+select bench.uid(1, o), v.counter, v.used
+  from generate_series(1, :orgs) o,
+       (values ('members', :members), ('projects', :projects), ('tasks', :tasks), ('api_tokens', 2)) v (counter, used);
 
 -- Refresh tokens for one benchmark run: `chains` sessions (of members of orgs 1, 2, …), each with
 -- `per_chain` unused tokens named 'bench-rt-<run>-<chain>-<n>' (n from 1). The wrk scripts start

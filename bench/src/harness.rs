@@ -35,6 +35,8 @@ pub struct Bench {
     pub args: Args,
     pub size: DataSize,
     pub db: Database,
+    /// The data set's database: bench_<orgs>.
+    pub db_name: String,
     pub admin: Client,
     pub postmaster: u32,
     pub pgbench: PathBuf,
@@ -82,7 +84,8 @@ pub async fn run(args: Args) -> Result<()> {
 
 impl Bench {
     async fn set_up(args: Args) -> Result<Bench> {
-        let size = if args.quick { DataSize { orgs: 100, ..DataSize::FULL } } else { DataSize::FULL };
+        let size = DataSize { orgs: if args.quick { 100 } else { args.orgs }, ..DataSize::FULL };
+        let db_name = format!("bench_{}", size.orgs);
         raise_open_files_limit();
         ensure!(
             args.rowgate.exists(),
@@ -97,22 +100,22 @@ impl Bench {
         std::fs::create_dir_all(&work)?;
 
         let db = Database::start(&args.dir.join("pg"), args.port_base, args.pg_stat_statements).await?;
-        if args.reuse_data && db.has_data("bench", size).await? {
-            println!("reusing the data set in {}", args.dir.display());
-            database::migrate(&args.rowgate, &db.url("postgres", "bench")).await?;
+        if args.reuse_data && db.has_data(&db_name, size).await? {
+            println!("reusing the data set in {} ({db_name})", args.dir.display());
+            database::migrate(&args.rowgate, &db.url("postgres", &db_name)).await?;
         } else {
-            println!("generating the data set ({} orgs × {} tasks)…", size.orgs, size.tasks);
+            println!("generating the data set ({} orgs × {} tasks) in {db_name}…", size.orgs, size.tasks);
             let started = std::time::Instant::now();
-            db.create("bench", &args.rowgate, size).await?;
+            db.create(&db_name, &args.rowgate, size).await?;
             println!("  done in {:.0} s", started.elapsed().as_secs_f64());
         }
-        let admin = db.connect("postgres", "bench").await?;
+        let admin = db.connect("postgres", &db_name).await?;
         if args.pg_stat_statements {
             admin.batch_execute("create extension if not exists pg_stat_statements").await?;
         }
         let postmaster = db.postmaster_pid()?;
         let common = Common {
-            database_url: db.url("authenticator", "bench"),
+            database_url: db.url("authenticator", &db_name),
             jwt_secret: random_secret(),
             pool: args.pool,
             log_dir: work.clone(),
@@ -151,6 +154,7 @@ impl Bench {
             args,
             size,
             db,
+            db_name,
             admin,
             postmaster,
             pgbench,
@@ -424,7 +428,7 @@ impl Bench {
     async fn capture_floors(&mut self, scenarios: &[Scenario]) -> Result<()> {
         println!("capturing the SQL rowgate sends…");
         let cap = Capture::start(([127, 0, 0, 1], self.args.port_base).into()).await?;
-        let url = format!("postgres://authenticator@{}/bench", cap.addr);
+        let url = format!("postgres://authenticator@{}/{}", cap.addr, self.db_name);
         let capturer = systems::start_rowgate(
             &self.args.rowgate,
             &self.common,
@@ -534,6 +538,7 @@ impl Bench {
                 self.results.errors.push(format!("the scale curves stopped: {e:#}"));
             }
         }
+        crate::tenancy::run(self).await;
         self.save()
     }
 
@@ -541,7 +546,11 @@ impl Bench {
     fn save(&self) -> Result<()> {
         let markdown = report::markdown(&self.results);
         std::fs::write(&self.args.out, markdown).with_context(|| format!("write {}", self.args.out.display()))?;
-        let json = self.args.out.with_file_name("results.json");
+        // RESULTS.md's is results.json (as always); another report's, <its name>.json.
+        let json = match self.args.out.file_name().and_then(|n| n.to_str()) {
+            Some("RESULTS.md") => self.args.out.with_file_name("results.json"),
+            _ => self.args.out.with_extension("json"),
+        };
         std::fs::write(&json, serde_json::to_string_pretty(&self.results)?)?;
         println!("\nwrote {} and {}", self.args.out.display(), json.display());
         Ok(())

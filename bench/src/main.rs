@@ -14,6 +14,7 @@ mod sample;
 mod scale;
 mod scenarios;
 mod systems;
+mod tenancy;
 mod tokens;
 mod wrk;
 
@@ -86,6 +87,18 @@ pub struct Args {
     /// First of the local ports used (PostgreSQL, then the gateways); below the ephemeral range.
     #[arg(long, default_value_t = 25_400)]
     pub port_base: u16,
+    /// Organizations in the data set (10 members, 100 projects and 1,000 tasks each); its
+    /// database is bench_<orgs>, so data sets of two sizes live side by side.
+    #[arg(long, default_value_t = 1000)]
+    pub orgs: u64,
+    /// Also register this many orgs × 10 members through the API (a database of their own) and
+    /// report how fast; 0 skips it.
+    #[arg(long, default_value_t = 0)]
+    pub register: u64,
+    /// The results (the .json beside a report) of another run, usually at another --orgs, to
+    /// set this run's REST figures beside.
+    #[arg(long)]
+    pub compare_with: Option<PathBuf>,
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {

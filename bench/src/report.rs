@@ -42,6 +42,10 @@ pub struct Results {
     pub peer_failures: BTreeMap<String, String>,
     /// Phases that stopped early, with why.
     pub errors: Vec<String>,
+    /// Tenants at scale (bench/src/tenancy.rs).
+    pub tenancy: Option<crate::tenancy::Tenancy>,
+    /// Another run's results (`--compare-with`), for the REST figures side by side.
+    pub compared: Option<serde_json::Value>,
 }
 
 async fn first_line(cmd: &Path, args: &[&str]) -> String {
@@ -256,6 +260,7 @@ pub fn markdown(r: &Results) -> String {
 
     profile_section(&mut md, r);
     scale_section(&mut md, r);
+    crate::tenancy::report::section(&mut md, r, &cells_summary(&r.samples));
 
     let _ = writeln!(md, "\n## The SQL the floor replays\n");
     let _ = writeln!(
@@ -489,4 +494,15 @@ fn scale_section(md: &mut String, r: &Results) {
             );
         }
     }
+}
+
+/// `(scenario, connections) → (rowgate p99 µs, × floor)` of `samples`, means over the rounds.
+pub fn cells_summary(samples: &[Sample]) -> BTreeMap<(String, usize), (f64, Option<f64>)> {
+    let cells = cells(samples);
+    let (rg, fl) = (System::Rowgate.name(), System::Floor.name());
+    cells
+        .iter()
+        .filter(|((_, _, sys), _)| *sys == rg)
+        .map(|((s, c, _), a)| ((s.to_string(), *c), (a.p99_us, ratio(Some(a), cells.get(&(s, *c, fl))))))
+        .collect()
 }

@@ -51,10 +51,11 @@ pub enum Scenario {
     Patch,
     Rpc,
     Refresh,
+    Access,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Single,
         Scenario::Page,
         Scenario::Embed,
@@ -63,6 +64,7 @@ impl Scenario {
         Scenario::Patch,
         Scenario::Rpc,
         Scenario::Refresh,
+        Scenario::Access,
     ];
 
     pub fn name(self) -> &'static str {
@@ -75,6 +77,7 @@ impl Scenario {
             Scenario::Patch => "patch",
             Scenario::Rpc => "rpc",
             Scenario::Refresh => "refresh",
+            Scenario::Access => "access",
         }
     }
 
@@ -92,6 +95,7 @@ impl Scenario {
             Scenario::Patch => "PATCH one task",
             Scenario::Rpc => "GET /rpc/list_api_tokens (owner)",
             Scenario::Refresh => "POST /auth/v1/token?grant_type=refresh_token",
+            Scenario::Access => "GET /rpc/has_model_access (a member, an enabled model)",
         }
     }
 
@@ -157,6 +161,8 @@ impl Scenario {
                 body: Some(r#"{"done":true}"#.into()),
             },
             Scenario::Rpc => get(format!("/rpc/list_api_tokens?org={org_id}"), vec![]),
+            // data.sql: org o has models (o + k) % 20 + 1 enabled for k = 0, 1, 2.
+            Scenario::Access => get(format!("/rpc/has_model_access?model_id={}", uid(6, org % 20 + 1)), vec![]),
             Scenario::Refresh => HttpRequest {
                 method: "POST",
                 path: REFRESH_PATH.into(),

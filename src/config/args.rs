@@ -222,4 +222,8 @@ pub struct ServeArgs {
     /// Reverse proxies (CIDR list) whose X-Forwarded-For names the client.
     #[arg(long, env = "ROWGATE_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
+    /// How often the maintenance job runs (purging deleted orgs, pruning expired auth rows),
+    /// e.g. 10min; one instance runs it per interval however many there are; off disables it.
+    #[arg(long, env = "ROWGATE_MAINTENANCE_INTERVAL")]
+    pub maintenance_interval: Option<String>,
 }

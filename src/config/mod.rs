@@ -82,6 +82,8 @@ pub struct Config {
     pub limits: Limits,
     /// Read replicas (`replicas.rs`).
     pub replicas: ReplicaSettings,
+    /// `ROWGATE_MAINTENANCE_INTERVAL`; `None` when off.
+    pub maintenance_interval: Option<Duration>,
 }
 
 impl Config {

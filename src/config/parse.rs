@@ -98,6 +98,16 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         Some(other) => return Err(err("ROWGATE_LOG_FORMAT", format!("expected json or text, got {other:?}"))),
     };
     let database_url = database_url(pick(&a.database_url, "PGRST_DB_URI"))?;
+    let maintenance_interval = match a.maintenance_interval.as_deref().map(str::trim) {
+        None => Some(Duration::from_secs(600)),
+        Some("off") => None,
+        Some(v) => match duration("ROWGATE_MAINTENANCE_INTERVAL", v)? {
+            d if d < Duration::from_secs(1) => {
+                return Err(err("ROWGATE_MAINTENANCE_INTERVAL", format!("at least 1s (or off), got {v:?}")))
+            }
+            d => Some(d),
+        },
+    };
 
     Ok(Config {
         database_url,
@@ -134,6 +144,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         log_format,
         limits: super::limits::resolve(a)?,
         replicas: super::replicas::resolve(a)?,
+        maintenance_interval,
     })
 }
 
@@ -328,6 +339,20 @@ mod tests {
     fn empty_anon_role_disables_anonymous() {
         let c = resolve(&ServeArgs { db_anon_role: Some(String::new()), ..Default::default() }, &no_env).unwrap();
         assert_eq!(c.anon_role, None);
+    }
+
+    #[test]
+    fn maintenance_interval() {
+        let with =
+            |v: &str| resolve(&ServeArgs { maintenance_interval: Some(v.into()), ..Default::default() }, &no_env);
+        assert_eq!(
+            resolve(&ServeArgs::default(), &no_env).unwrap().maintenance_interval,
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(with("2min").unwrap().maintenance_interval, Some(Duration::from_secs(120)));
+        assert_eq!(with("off").unwrap().maintenance_interval, None);
+        assert!(with("500ms").unwrap_err().to_string().starts_with("ROWGATE_MAINTENANCE_INTERVAL: at least 1s"));
+        assert!(with("often").unwrap_err().to_string().starts_with("ROWGATE_MAINTENANCE_INTERVAL: "));
     }
 
     #[test]

@@ -36,7 +36,8 @@ pub struct Outcome {
     pub committed: bool,
 }
 
-pub async fn run(conn: &mut Conn, tx: Transaction<'_>) -> Result<Outcome, DbError> {
+/// The pipeline of `tx`: its steps, and where its main and EXPLAIN statements are.
+fn steps_of<'a>(tx: &'a Transaction<'a>) -> (Vec<Step<'a>>, usize, Option<usize>) {
     let none: &[String] = &[];
     let mut steps = Vec::with_capacity(7);
     steps.push(Step::new(tx.begin, none));
@@ -59,7 +60,12 @@ pub async fn run(conn: &mut Conn, tx: Transaction<'_>) -> Result<Outcome, DbErro
         }
         Finish::Decide(_) => {}
     }
+    (steps, main_at, explain_at)
+}
 
+pub async fn run(conn: &mut Conn, tx: Transaction<'_>) -> Result<Outcome, DbError> {
+    let none: &[String] = &[];
+    let (steps, main_at, explain_at) = steps_of(&tx);
     let replies = conn.pipeline(&steps).await?;
     if let Some(e) = replies.error {
         // The first failure is the cause; PostgreSQL skipped the rest.
@@ -86,4 +92,23 @@ pub async fn run(conn: &mut Conn, tx: Transaction<'_>) -> Result<Outcome, DbErro
         }
     };
     Ok(Outcome { main, rest, explain, committed })
+}
+
+/// Runs `tx` (which must end in COMMIT) with the main statement's rows streamed to `sink` as they
+/// arrive, one piece per row (its first column), instead of collected.
+pub async fn run_streamed(
+    conn: &mut Conn,
+    tx: Transaction<'_>,
+    sink: &tokio::sync::mpsc::Sender<crate::body::Piece>,
+) -> Result<(), DbError> {
+    if !matches!(tx.finish, Finish::Commit) || tx.explain.is_some() {
+        return Err(DbError::Shape("a streamed statement commits and has no EXPLAIN".into()));
+    }
+    let (steps, main_at, _) = steps_of(&tx);
+    let replies = conn.pipeline_to(&steps, Some((main_at, sink))).await?;
+    if let Some(e) = replies.error {
+        conn.roll_back().await?;
+        return Err(DbError::Server(e));
+    }
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! Admin listener: `/live`, `/ready` (and `/health`), `/metrics`.
+//! Admin listener: `/live`, `/ready`, `/health` (a JSON report, `health.rs`), `/metrics`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +15,14 @@ pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Bo
     let status = match req.uri().path() {
         "/metrics" => return metrics(&state),
         "/live" => StatusCode::OK,
-        "/ready" | "/health" => {
+        "/health" => {
+            let (ready, report) = super::health::report(&state).await;
+            let mut resp = Response::new(full(report.to_string()));
+            *resp.status_mut() = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+            resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            return resp;
+        }
+        "/ready" => {
             if ready(&state).await {
                 StatusCode::OK
             } else {

@@ -61,6 +61,7 @@ impl Observed {
         match code.as_deref() {
             Some("42501") => metrics.denial(self.kind),
             Some("PGRST003") => metrics.pool_timeout(),
+            Some("quota_exceeded") => metrics.quota_rejection(self.kind),
             _ => {}
         }
         let headers = resp.headers_mut();

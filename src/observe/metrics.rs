@@ -80,6 +80,15 @@ impl From<crate::db::pool::Status> for PoolGauges {
     }
 }
 
+/// Orgs with one status on one plan, as the tenant gauge last read them
+/// (`internal.tenant_gauges()`, refreshed on a timer, not per scrape).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct TenantCount {
+    pub status: String,
+    pub plan: String,
+    pub orgs: u64,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     pub(super) requests: [[AtomicU64; STATUS_SLOTS]; KINDS],
@@ -91,12 +100,22 @@ pub struct Metrics {
     pub(super) schema_load: Histogram<12>,
     pub(super) schema_last_load_micros: AtomicU64,
     pub(super) auth_events: [AtomicU64; AuthEvent::ALL.len()],
+    /// Requests refused by a plan's quota (code `quota_exceeded`), by kind.
+    pub(super) quota_rejections: [AtomicU64; KINDS],
+    /// The tenant gauge; `None` until first read.
+    pub(super) tenants: arc_swap::ArcSwapOption<Vec<TenantCount>>,
+    /// When the schema cache last loaded (Unix milliseconds; 0: never).
+    schema_loaded_at_ms: AtomicU64,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 fn zeros<const N: usize>() -> [AtomicU64; N] {
@@ -114,7 +133,31 @@ impl Metrics {
             schema_load: Histogram::new(&histogram::SCHEMA_LOAD),
             schema_last_load_micros: AtomicU64::new(0),
             auth_events: zeros(),
+            quota_rejections: zeros(),
+            tenants: arc_swap::ArcSwapOption::empty(),
+            schema_loaded_at_ms: AtomicU64::new(0),
         }
+    }
+
+    /// A request refused by a plan's quota (`quota_exceeded`).
+    pub fn quota_rejection(&self, kind: Kind) {
+        self.quota_rejections[kind.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Replaces the tenant gauge with what the database just counted.
+    pub fn set_tenants(&self, counts: Vec<TenantCount>) {
+        self.tenants.store(Some(std::sync::Arc::new(counts)));
+    }
+
+    /// The tenant gauge as last read.
+    pub fn tenants(&self) -> Option<std::sync::Arc<Vec<TenantCount>>> {
+        self.tenants.load_full()
+    }
+
+    /// How long ago the schema cache last loaded; `None` before its first load.
+    pub fn schema_age(&self) -> Option<Duration> {
+        let at = self.schema_loaded_at_ms.load(Ordering::Relaxed);
+        (at > 0).then(|| Duration::from_millis(unix_ms().saturating_sub(at)))
     }
 
     /// One answered request: its kind, status and time from first byte read to response built.
@@ -139,6 +182,7 @@ impl Metrics {
         self.schema_loads[0].fetch_add(1, Ordering::Relaxed);
         self.schema_load.observe(micros);
         self.schema_last_load_micros.store(micros, Ordering::Relaxed);
+        self.schema_loaded_at_ms.store(unix_ms().max(1), Ordering::Relaxed);
     }
 
     pub fn schema_load_failed(&self) {

@@ -169,6 +169,29 @@ impl Collector for Scrape {
         counter(&mut enc, "rowgate_jwt_cache_hits", "Tokens found in the verified-token cache", self.jwt_cache.0)?;
         counter(&mut enc, "rowgate_jwt_cache_misses", "Tokens verified by signature (not cached)", self.jwt_cache.1)?;
 
+        let mut quota = enc.encode_descriptor(
+            "rowgate_quota_rejections",
+            "Requests refused by an organization's plan (code quota_exceeded), by kind",
+            None,
+            MetricType::Counter,
+        )?;
+        for kind in Kind::ALL {
+            let n = m.quota_rejections[kind.index()].load(Ordering::Relaxed);
+            quota.encode_family(&[("kind", kind.as_str())])?.encode_counter::<NoLabelSet, _, u64>(&n, None)?;
+        }
+        if let Some(tenants) = m.tenants() {
+            let mut gauge = enc.encode_descriptor(
+                "rowgate_tenants",
+                "Organizations by status and plan (read from the database every 30 s, not per scrape)",
+                None,
+                MetricType::Gauge,
+            )?;
+            for t in tenants.iter() {
+                let labels = [("status", t.status.as_str()), ("plan", t.plan.as_str())];
+                gauge.encode_family(&labels)?.encode_gauge(&(t.orgs as i64))?;
+            }
+        }
+
         let mut auth = enc.encode_descriptor(
             "rowgate_auth_events",
             "Auth events: login, login_failure, token_refresh, refresh_reuse, rate_limited",
@@ -236,6 +259,8 @@ mod tests {
         m.denial(Kind::Write);
         m.schema_loaded(Duration::from_millis(12));
         m.auth_event(AuthEvent::RateLimited);
+        m.quota_rejection(Kind::Write);
+        m.set_tenants(vec![super::super::TenantCount { status: "active".into(), plan: "standard".into(), orgs: 9000 }]);
         let pool = PoolGauges { max_size: 10, size: 2, available: 1, waiting: 0 };
         let replicas = ReplicaGauges {
             replicas: vec![("r1:5432 (database app, user authenticator)".into(), true, 0.25)],
@@ -266,6 +291,9 @@ mod tests {
             "rowgate_replica_lag_seconds{replica=\"r1:5432 (database app, user authenticator)\"} 0.25",
             "rowgate_db_reads_total{target=\"replica\"} 7",
             "rowgate_replica_fallbacks_total{reason=\"replica_failed\"} 1",
+            "rowgate_quota_rejections_total{kind=\"write\"} 1",
+            "rowgate_quota_rejections_total{kind=\"rpc\"} 0",
+            "rowgate_tenants{status=\"active\",plan=\"standard\"} 9000",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }

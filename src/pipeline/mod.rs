@@ -9,9 +9,11 @@ mod options;
 mod read;
 mod root;
 mod rpc;
+mod stream;
 mod transaction;
 mod write;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,6 +29,7 @@ use crate::auth::Identity;
 use crate::body::Body;
 use crate::observe::{self, Phase};
 use crate::plan;
+use crate::rate_limit::client_ip::ClientIp;
 use crate::request::{self, Action, ApiRequest, RequestError, Target, WriteMethod};
 use crate::schema::SchemaCache;
 use crate::state::AppState;
@@ -38,6 +41,10 @@ struct Call<'a> {
     identity: &'a Identity,
     /// `Prefer: timezone=`, applied by the context statement.
     timezone: Option<&'a str>,
+    /// The client address the router resolved (`rate_limit::client_ip`), if any.
+    client: Option<IpAddr>,
+    /// The same as text for `request.client_ip` (empty when unknown).
+    client_ip: String,
 }
 
 /// Serves a REST request (path, query string, headers and the whole body).
@@ -52,7 +59,9 @@ pub async fn serve(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Resp
     // PostgreSQL itself validates the zone: an unknown one fails the transaction (400, 22023)
     // whatever `handling` says, as in PostgREST.
     let timezone = api.prefer.timezone.as_deref();
-    let call = Call { state, api: &api, identity: &identity, timezone };
+    let client = parts.extensions.get::<ClientIp>().map(|c| c.0);
+    let client_ip = client.map(|ip| ip.to_string()).unwrap_or_default();
+    let call = Call { state, api: &api, identity: &identity, timezone, client, client_ip };
 
     match (&api.action, &api.target) {
         (Action::Read { .. }, Target::Relation(name)) => read::read(&call, name).await,

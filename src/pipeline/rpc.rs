@@ -20,6 +20,18 @@ pub(super) async fn call(call: &Call<'_>, name: &str) -> Result<Response<Body>, 
             (plan, st)
         })
     })?;
+    // Functions that create accounts (or delete one with its password) are limited per client
+    // IP like /auth/v1's credential paths; the function says so itself (`rowgate.rate_limit`).
+    if plan.function.auth_rate_limited() {
+        if let Some(ip) = call.client {
+            call.state.rate_limits.check_auth(ip).inspect_err(|_| {
+                call.state.metrics.auth_event(observe::AuthEvent::RateLimited);
+            })?;
+        }
+    }
+    if matches!(plan.result, RpcResult::Stream) && call.api.plan.is_none() {
+        return super::stream::respond(call.state, &call.tx_context(), plan.read_only, st.main).await;
+    }
     let (rollback, _) = call.tx_outcome();
     // A singular answer or `max-affected` that fails rolls a writing call back, so its end waits
     // for the row count; a read-only one has nothing to undo.

@@ -24,7 +24,8 @@ use crate::state::AppState;
 
 /// Who a transaction runs as and what it knows of its request.
 pub struct TxContext<'a> {
-    /// The `set_config` context statement's values.
+    /// The `set_config` context statement's values (`role_settings` is filled from the schema
+    /// cache when the transaction runs).
     pub request: context::RequestContext<'a>,
     /// Whether a token was sent (42501 is 403 with one, 401 without).
     pub has_token: bool,
@@ -51,6 +52,17 @@ pub async fn run_transaction(
     run_on(&state.pool, state, ctx, read_only, main, explain, finish).await
 }
 
+/// The context statement of a transaction for `ctx` (with the role's own settings from the
+/// schema cache) and its `BEGIN` (the role's isolation level).
+pub(super) fn context_of(state: &AppState, ctx: &TxContext<'_>, read_only: bool) -> (Statement, &'static str) {
+    let cache = state.schema.load_full();
+    let settings = cache.as_deref().and_then(|c| c.role_settings(ctx.request.role));
+    let role_settings = settings.map_or(&[][..], |s| s.settings.as_slice());
+    let isolation = settings.map(|s| s.isolation).unwrap_or_default();
+    let statement = context::context_statement(&context::RequestContext { role_settings, ..ctx.request });
+    (statement, context::begin(isolation, read_only))
+}
+
 /// [`run_transaction`] on the database `pool` connects to.
 async fn run_on(
     pool: &Pool,
@@ -61,16 +73,10 @@ async fn run_on(
     explain: Option<&Statement>,
     finish: Finish<'_>,
 ) -> Result<Outcome, DbFailure> {
-    // The role's own settings, from the schema cache: bound in the context statement.
-    let cache = state.schema.load_full();
-    let settings = cache.as_deref().and_then(|c| c.role_settings(ctx.request.role));
-    let role_settings = settings.map_or(&[][..], |s| s.settings.as_slice());
-    let isolation = settings.map(|s| s.isolation).unwrap_or_default();
-    let statement = context::context_statement(&context::RequestContext { role_settings, ..ctx.request });
+    let (statement, begin) = context_of(state, ctx, read_only);
     let reported = |e: DbError| e.reported(ctx.has_token);
     let mut conn = observe::time_async(Phase::Transaction, Lease::get(pool)).await.map_err(reported)?;
     let pre_request = if ctx.pre_request { state.pre_request_sql.as_deref() } else { None };
-    let begin = context::begin(isolation, read_only);
     let tx = Transaction { begin, context: &statement, pre_request, main, explain, finish };
     observe::time_async(Phase::Transaction, execute::run(&mut conn, tx)).await.map_err(reported)
 }
@@ -100,24 +106,7 @@ impl Call<'_> {
                 (&explained, if read_only { Finish::Commit } else { Finish::Rollback })
             }
         };
-        let (extra_search_path, statement_timeout_ms) = TxContext::settings(self.state);
-        let ctx = TxContext {
-            request: context::RequestContext {
-                schema: &api.schema,
-                extra_search_path,
-                role: &self.identity.role,
-                claims: &self.identity.claims,
-                method: &api.method,
-                path: &api.path,
-                headers: &api.headers_json,
-                cookies: &api.cookies_json,
-                statement_timeout_ms,
-                timezone: self.timezone.unwrap_or(""),
-                role_settings: &[],
-            },
-            has_token: self.identity.has_token,
-            pre_request: true,
-        };
+        let ctx = self.tx_context();
         let Some(replicas) = &self.state.replicas else {
             return Ok(run_transaction(self.state, &ctx, read_only, main, explain, finish).await?);
         };
@@ -159,6 +148,30 @@ impl Call<'_> {
         }
         replicas.count_read(false);
         run_transaction(self.state, ctx, true, main, explain, finish).await
+    }
+
+    /// The context of this request's transaction (see [`TxContext`]).
+    pub(super) fn tx_context(&self) -> TxContext<'_> {
+        let api = self.api;
+        let (extra_search_path, statement_timeout_ms) = TxContext::settings(self.state);
+        TxContext {
+            request: context::RequestContext {
+                schema: &api.schema,
+                extra_search_path,
+                role: &self.identity.role,
+                claims: &self.identity.claims,
+                method: &api.method,
+                path: &api.path,
+                headers: &api.headers_json,
+                cookies: &api.cookies_json,
+                statement_timeout_ms,
+                timezone: self.timezone.unwrap_or(""),
+                client_ip: &self.client_ip,
+                role_settings: &[],
+            },
+            has_token: self.identity.has_token,
+            pre_request: true,
+        }
     }
 
     /// Whether the transaction rolls back, and whether a `Prefer: tx` was honoured.

@@ -81,6 +81,10 @@ pub enum PlanError {
     /// PGRST128
     #[error("Function must return SETOF or TABLE when max-affected preference is used with handling=strict")]
     MaxAffectedOnSingle,
+    /// 55000 (PostgreSQL's own code and words) answered 405 rather than PostgREST's 500: a write
+    /// to a view PostgreSQL cannot write (not automatically updatable, no INSTEAD OF trigger).
+    #[error("cannot {verb} view \"{view}\"")]
+    ReadOnlyView { verb: &'static str, view: String },
     /// A `GET /rpc/fn` parameter that is not an argument of the function, and not a filter either.
     #[error("{0}")]
     Request(#[from] RequestError),
@@ -91,7 +95,7 @@ impl ClientError for PlanError {
         match self {
             PlanError::AmbiguousRelationship { .. } | PlanError::AmbiguousFunction(_) => 300,
             PlanError::RelationNotFound { .. } | PlanError::FunctionNotFound { .. } | PlanError::InvalidPath => 404,
-            PlanError::InvalidPut => 405,
+            PlanError::InvalidPut | PlanError::ReadOnlyView { .. } => 405,
             PlanError::UnacceptableMedia(_) => 406,
             PlanError::Request(e) => e.status(),
             _ => 400,
@@ -118,6 +122,7 @@ impl ClientError for PlanError {
             PlanError::InvalidBody(_) => "PGRST102",
             PlanError::UnknownPayloadColumn { .. } => "PGRST204",
             PlanError::InvalidPut => "PGRST105",
+            PlanError::ReadOnlyView { .. } => "55000",
             PlanError::PutWithLimit => "PGRST114",
             PlanError::PutKeyMismatch => "PGRST115",
             PlanError::Request(e) => return e.code(),

@@ -32,6 +32,8 @@ pub enum RpcResult<'a> {
     Scalar {
         set: bool,
     },
+    /// `rowgate.stream = 'json'`: the rows' text, concatenated, streamed as the body.
+    Stream,
     Void,
 }
 
@@ -160,6 +162,7 @@ pub fn plan_rpc<'a>(
         match (first_path, filters.is_empty()) {
             (Some(Some(embed)), _) => return Err(PlanError::NotEmbedded(embed.clone())),
             (Some(None), _) | (None, false) => return Err(PlanError::FilterOnScalar(function.name.clone())),
+            (None, true) if function.streams_json() => RpcResult::Stream,
             (None, true) => RpcResult::Scalar { set: function.returns_set },
         }
     };

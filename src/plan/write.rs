@@ -6,7 +6,7 @@ use crate::request::ast::{Condition, Operation, Operator};
 use crate::request::body::Payload;
 use crate::request::preferences::{Resolution, ReturnPreference};
 use crate::request::{ApiRequest, MediaType, WriteMethod};
-use crate::schema::{Column, Relation, SchemaCache};
+use crate::schema::{Column, Relation, RelationKind, SchemaCache};
 
 use super::error::PlanError;
 use super::read::find_relation;
@@ -53,6 +53,26 @@ pub struct WritePlan<'a> {
     pub checks: Vec<Check>,
 }
 
+/// A view PostgreSQL cannot write for this method (a join, an aggregate: not automatically
+/// updatable) is refused here with 405, instead of PostgreSQL's 55000 answered as a 500.
+fn check_writable(relation: &Relation, method: WriteMethod, upsert: bool) -> Result<(), PlanError> {
+    if relation.kind != RelationKind::View {
+        return Ok(());
+    }
+    let refused = match method {
+        WriteMethod::Post if !relation.can_insert() => Some("insert into"),
+        WriteMethod::Post if upsert && !relation.can_update() => Some("update"),
+        WriteMethod::Put if !relation.can_insert() => Some("insert into"),
+        WriteMethod::Put | WriteMethod::Patch if !relation.can_update() => Some("update"),
+        WriteMethod::Delete if !relation.can_delete() => Some("delete from"),
+        _ => None,
+    };
+    match refused {
+        Some(verb) => Err(PlanError::ReadOnlyView { verb, view: relation.name.clone() }),
+        None => Ok(()),
+    }
+}
+
 pub fn plan_write<'a>(
     req: &'a ApiRequest,
     method: WriteMethod,
@@ -60,6 +80,7 @@ pub fn plan_write<'a>(
     cache: &'a SchemaCache,
 ) -> Result<WritePlan<'a>, PlanError> {
     let relation = find_relation(cache, &req.schema, name)?;
+    check_writable(relation, method, req.prefer.resolution.is_some())?;
     let mut tree = plan_tree(cache, relation, &req.query.select, &req.query)?;
     expand_star(&mut tree);
     let returning = req.prefer.return_.unwrap_or_default();

@@ -152,6 +152,15 @@ impl RateLimits {
         }
     }
 
+    /// The auth limiter alone, for an RPC declared `rowgate.rate_limit = 'auth'` (it was not
+    /// on a credential path, so `check_client` did not apply it).
+    pub fn check_auth(&self, ip: IpAddr) -> Result<(), Limited> {
+        match &self.auth {
+            Some(l) => l.check(&client_ip::key(ip), Scope::Auth),
+            None => Ok(()),
+        }
+    }
+
     /// After authentication: the per-subject limit.
     pub fn check_subject(&self, identity: &Identity) -> Result<(), Limited> {
         let Some(l) = &self.subject else { return Ok(()) };

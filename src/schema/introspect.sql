@@ -81,6 +81,11 @@ fns as (
          rt.typtype::text as return_typtype,
          rn.nspname as return_rel_schema, rc.relname as return_rel_name,
          p.pronargs as nargs, p.pronargdefaults as nargdefaults,
+         -- rowgate's own function options (`create function … set rowgate.stream = 'json'`).
+         (select substr(c, length('rowgate.stream=') + 1) from unnest(p.proconfig) c
+           where c like 'rowgate.stream=%' limit 1) as stream,
+         (select substr(c, length('rowgate.rate_limit=') + 1) from unnest(p.proconfig) c
+           where c like 'rowgate.rate_limit=%' limit 1) as rate_limit,
          obj_description(p.oid, 'pg_proc') as comment,
          coalesce((
            select json_agg(json_build_object(

@@ -156,6 +156,14 @@ pub struct Function {
     pub nargdefaults: i32,
     pub comment: Option<String>,
     pub args: Vec<FunctionArg>,
+    /// `set rowgate.stream = 'json'`: a `setof text` whose rows are the pieces of one JSON
+    /// document, sent on as they arrive (see [`Function::streams_json`]).
+    #[serde(default)]
+    pub stream: Option<String>,
+    /// `set rowgate.rate_limit = 'auth'`: calls count against the auth limiter
+    /// (`ROWGATE_RATE_LIMIT_AUTH`), like `/auth/v1/signup`.
+    #[serde(default)]
+    pub rate_limit: Option<String>,
     /// The row shape of `RETURNS TABLE(...)` / OUT parameters, built after loading.
     #[serde(skip)]
     pub out_relation: Option<Relation>,
@@ -176,6 +184,17 @@ impl Function {
 
     pub fn is_void(&self) -> bool {
         self.return_type == "void"
+    }
+
+    /// Declared `rowgate.stream = 'json'` and returning `setof text`: the response body is its
+    /// rows concatenated, streamed (the tenancy kit's exports).
+    pub fn streams_json(&self) -> bool {
+        self.stream.as_deref() == Some("json") && self.returns_set && self.return_type == "text"
+    }
+
+    /// Declared `rowgate.rate_limit = 'auth'`: limited per client IP like the credential paths.
+    pub fn auth_rate_limited(&self) -> bool {
+        self.rate_limit.as_deref() == Some("auth")
     }
 
     /// Volatile functions may write: POST runs them READ WRITE.

@@ -18,6 +18,7 @@ pub enum AuthCall {
     AdminListUsers,
     AdminCreateUser { email: String, password: String, super_admin: bool },
     AdminSetDisabled { id: String, disabled: bool },
+    AdminDeleteUser { id: String },
     BootstrapNeeded,
 }
 
@@ -41,6 +42,7 @@ impl AuthCall {
             AuthCall::AdminSetDisabled { id, disabled } => {
                 ("select auth.admin_set_disabled($1::uuid, $2::boolean)::text", vec![id, disabled.to_string()])
             }
+            AuthCall::AdminDeleteUser { id } => ("select auth.admin_delete_user($1::uuid)::text", vec![id]),
             AuthCall::BootstrapNeeded => ("select auth.bootstrap_needed()::text", vec![]),
         };
         Statement { sql: Cow::Borrowed(sql), params }
@@ -61,6 +63,11 @@ mod tests {
         assert_eq!(st.sql, "select auth.admin_set_disabled($1::uuid, $2::boolean)::text");
         assert_eq!(st.params, vec!["u", "true"]);
         assert_eq!(AuthCall::GetUser.statement().sql, "select auth.get_user()::text");
+        let st = AuthCall::AdminDeleteUser { id: "u".into() }.statement();
+        assert_eq!(
+            (st.sql.as_ref(), st.params),
+            ("select auth.admin_delete_user($1::uuid)::text", vec!["u".to_string()])
+        );
         assert!(AuthCall::GetUser.statement().params.is_empty());
     }
 }

@@ -20,31 +20,33 @@ pub fn begin(isolation: Isolation, read_only: bool) -> &'static str {
 
 /// The statement's head and tail around the role's own settings; order as PostgREST:
 /// search_path, the role's settings (after our statement_timeout, so a role's timeout wins),
-/// role, claims, request.
+/// role, claims, request; then rowgate's own `request.client_ip`.
 const HEAD: &str = "select set_config('search_path', $1, true), set_config('statement_timeout', $8, true)";
 const TAIL: &str = ", set_config('role', $2, true), set_config('request.jwt.claims', $3, true), \
 set_config('request.method', $4, true), set_config('request.path', $5, true), \
 set_config('request.headers', $6, true), set_config('request.cookies', $7, true), \
-set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true)";
+set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true), \
+set_config('request.client_ip', $10, true)";
 
 /// The text for a role without settings: fixed, so every connection prepares it once.
 pub const CONTEXT_SQL: &str = "select set_config('search_path', $1, true), set_config('statement_timeout', $8, true), \
 set_config('role', $2, true), set_config('request.jwt.claims', $3, true), \
 set_config('request.method', $4, true), set_config('request.path', $5, true), \
 set_config('request.headers', $6, true), set_config('request.cookies', $7, true), \
-set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true)";
+set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true), \
+set_config('request.client_ip', $10, true)";
 
 /// Texts for up to this many role settings are built once; more (rare) are built per request.
 const PREBUILT: usize = 16;
 
-/// The text for `n` role settings: `set_config($10, $11, true)` per setting, names and values
+/// The text for `n` role settings: `set_config($11, $12, true)` per setting, names and values
 /// bound. One text per count, so a role's transactions reuse one prepared statement.
 fn context_sql(n: usize) -> std::borrow::Cow<'static, str> {
     static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let build = |n: usize| {
         let mut sql = String::from(HEAD);
         for i in 0..n {
-            sql.push_str(&format!(", set_config(${}, ${}, true)", 10 + 2 * i, 11 + 2 * i));
+            sql.push_str(&format!(", set_config(${}, ${}, true)", 11 + 2 * i, 12 + 2 * i));
         }
         sql.push_str(TAIL);
         sql
@@ -68,6 +70,9 @@ pub struct RequestContext<'a> {
     pub statement_timeout_ms: u64,
     /// `Prefer: timezone=`; empty keeps the session's.
     pub timezone: &'a str,
+    /// The client address the gateway resolved (behind `ROWGATE_TRUSTED_PROXIES`), for rules in
+    /// SQL such as the registration caps; empty when unknown.
+    pub client_ip: &'a str,
     /// The role's own settings (`alter role … set k = v`), names and values.
     pub role_settings: &'a [(String, String)],
 }
@@ -78,7 +83,7 @@ pub fn context_statement(ctx: &RequestContext) -> Statement {
         search_path.push_str(", ");
         search_path.push_str(&quote_ident(s));
     }
-    let mut params = Vec::with_capacity(9 + 2 * ctx.role_settings.len());
+    let mut params = Vec::with_capacity(10 + 2 * ctx.role_settings.len());
     params.extend([
         search_path,
         ctx.role.to_string(),
@@ -89,6 +94,7 @@ pub fn context_statement(ctx: &RequestContext) -> Statement {
         ctx.cookies.to_string(),
         ctx.statement_timeout_ms.to_string(),
         ctx.timezone.to_string(),
+        ctx.client_ip.to_string(),
     ]);
     for (name, value) in ctx.role_settings {
         params.push(name.clone());
@@ -121,6 +127,7 @@ mod tests {
             cookies: "{}",
             statement_timeout_ms: 8000,
             timezone: "",
+            client_ip: "192.0.2.1",
             role_settings: settings,
         }
     }
@@ -133,7 +140,8 @@ mod tests {
         assert_eq!(st.params[0], "\"api\", \"public\"");
         assert_eq!(st.params[1], "anon");
         assert_eq!(st.params[7], "8000");
-        assert_eq!(st.params.len(), 9);
+        assert_eq!(st.params[9], "192.0.2.1");
+        assert_eq!(st.params.len(), 10);
         assert_eq!(pre_request_sql("api", "check"), "select \"api\".\"check\"()");
     }
 
@@ -145,19 +153,20 @@ mod tests {
         assert_eq!(
             st.sql,
             "select set_config('search_path', $1, true), set_config('statement_timeout', $8, true), \
-             set_config($10, $11, true), set_config($12, $13, true), set_config('role', $2, true), \
+             set_config($11, $12, true), set_config($13, $14, true), set_config('role', $2, true), \
              set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
              set_config('request.path', $5, true), set_config('request.headers', $6, true), \
              set_config('request.cookies', $7, true), \
-             set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true)"
+             set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true), \
+             set_config('request.client_ip', $10, true)"
         );
-        assert_eq!(st.params[9..], ["statement_timeout", "1s", "app.x", "y"]);
+        assert_eq!(st.params[10..], ["statement_timeout", "1s", "app.x", "y"]);
         // The same count, the same (static) text; many settings still work.
         let other = vec![("a.b".to_string(), "1".to_string()), ("c.d".to_string(), "2".to_string())];
         assert!(matches!(context_statement(&ctx(&other)).sql, std::borrow::Cow::Borrowed(_)));
         let many: Vec<(String, String)> = (0..20).map(|i| (format!("x.k{i}"), i.to_string())).collect();
         let st = context_statement(&ctx(&many));
-        assert!(st.sql.contains("set_config($48, $49, true), set_config('role'"), "{}", st.sql);
-        assert_eq!(st.params.len(), 49);
+        assert!(st.sql.contains("set_config($49, $50, true), set_config('role'"), "{}", st.sql);
+        assert_eq!(st.params.len(), 50);
     }
 }

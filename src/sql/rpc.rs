@@ -93,6 +93,12 @@ pub fn render_rpc(plan: &RpcPlan) -> ReadStatements {
             b.push(TAIL);
             ReadStatements { main: b.finish(), explain: None }
         }
+        // One row per piece, sent on as it comes (no aggregate: nothing is built whole).
+        RpcResult::Stream => {
+            let mut b = call;
+            b.push("SELECT \"pgrst_call\"::text FROM ").push(&call_sql).push(" AS \"pgrst_call\"");
+            ReadStatements { main: b.finish(), explain: None }
+        }
         RpcResult::Void => {
             let mut b = call;
             b.push("WITH pgrst_source AS (SELECT ").push(&call_sql).push(")");

@@ -298,12 +298,16 @@ async fn the_probe_finds_exactly_the_leaks_and_changes_nothing() {
     assert_eq!(
         tables,
         BTreeSet::from([
+            "api.access_report",
             "api.audit_log",
             "api.invitations",
             "api.memberships",
+            "api.org_entitlements",
             "api.org_models",
+            "api.org_usage",
             "api.projects",
-            "api.tasks"
+            "api.tasks",
+            "api.usage_counters"
         ])
     );
     assert_eq!((probe["leaks"].as_u64(), probe["inconclusive"].as_u64()), (Some(0), Some(0)), "{probe:#}");

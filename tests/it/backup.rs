@@ -52,7 +52,7 @@ select json_build_object(
                  and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')),
   'column_acls', (select json_object_agg(format('%s.%I', a.attrelid::regclass, a.attname), a.attacl::text)
                   from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
-                 where a.attacl is not null and n.nspname !~ '^pg_'),
+                 where a.attacl is not null and not a.attisdropped and n.nspname !~ '^pg_'),
   'policies', (select json_agg(p order by schemaname, tablename, policyname) from pg_policies p),
   'functions', (select json_object_agg(p.oid::regprocedure::text, json_build_object(
                    'owner', pg_get_userbyid(p.proowner), 'acl', coalesce(p.proacl, acldefault('f', p.proowner))::text, 'security_definer', p.prosecdef,

@@ -4,10 +4,10 @@
 //! client trusts nothing but the root in Caddy's data dir), /rest/v1 (prefix stripped) and
 //! /auth/v1 routing with supabase-js using the site origin, /realtime/v1 routed to rowgate,
 //! /config.json from SPA_ANON_KEY, security headers on API and static responses, the
-//! single-page-app fallback, the admin listener's paths unreachable whatever the
-//! spelling, active health checks of /ready on the admin port (an impostor instance whose /ready
-//! fails never gets a request), load spread over both instances, X-Forwarded-For set by Caddy,
-//! and no failed request while one instance is stopped under load.
+//! single-page-app fallback, the admin listener's paths unreachable whatever the spelling (but
+//! for the public /health: status only), active health checks of /ready on the admin port (an
+//! impostor instance whose /ready fails never gets a request), load spread over both instances,
+//! X-Forwarded-For set by Caddy, and no failed request while one instance is stopped under load.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -287,6 +287,7 @@ async fn caddy_in_front_of_two_instances() {
         ("ROWGATE_UPSTREAMS", upstreams),
         ("ROWGATE_ADMIN_PORT", ports.1.to_string()),
         ("SPA_ANON_KEY", "anon-key-for-the-console".into()),
+        ("ROWGATE_ADMIN_UPSTREAMS", [GATEWAY_A, GATEWAY_B, IMPOSTOR].map(|ip| format!("{ip}:{}", ports.1)).join(" ")),
     ]);
     let http = caddy.client().await;
 
@@ -370,7 +371,8 @@ async fn caddy_in_front_of_two_instances() {
         "/rest/v1//metrics",
         "/ready",
         "/live",
-        "/health",
+        "/health/",
+        "/health/../metrics",
         "/rest/v1/ready",
         "/rest/v1/live",
         "/auth/v1/../ready",
@@ -378,6 +380,13 @@ async fn caddy_in_front_of_two_instances() {
         let (status, body) = caddy.raw_get(path);
         assert_eq!(status, 404, "{path}: {body}");
         assert!(!body.contains("# TYPE") && !body.contains(INDEX_HTML), "{path}: {body}");
+    }
+
+    // The public /health: the status of the instances' /ready, nothing of the admin report (the
+    // impostor's /ready fails: health checks keep it out of this one too).
+    for _ in 0..5 {
+        let (status, body) = caddy.raw_get("/health");
+        assert_eq!((status, body.as_str()), (200, ""), "/health");
     }
 
     // supabase-js with the site origin as its URL: sign-in, reads under RLS, refresh, sign-out.
@@ -475,6 +484,7 @@ async fn caddy_in_front_of_two_instances() {
     assert!(failed.is_empty(), "{} failed requests: {:?}\nCaddy's log:\n{}", failed.len(), failed, caddy.log());
     assert!(before.contains(&"gw_b") && before.contains(&"gw_a"), "both served before the stop: {before:?}");
     assert!(!after.is_empty() && after.iter().all(|w| *w == "gw_a"), "only gw_a after the stop: {after:?}");
+    assert_eq!(caddy.raw_get("/health").0, 200, "one instance left, still ready");
     assert_eq!(impostor.api_requests.load(Ordering::SeqCst), impostor_before, "the impostor got API traffic");
     drop(gw_a);
     eprintln!("caddy test took {:?}", began.elapsed());

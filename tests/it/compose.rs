@@ -516,7 +516,9 @@ async fn the_compose_commands_run_as_compose_runs_them() {
     // in the passive settings: retry elsewhere when an instance cannot be reached, avoid it for
     // a while, and never reuse an idle connection that rowgate may be closing.
     let config: Value = serde_json::from_str(&config).expect("JSON config");
-    let proxies = reverse_proxies(&config);
+    let (health, proxies): (Vec<&Value>, Vec<&Value>) =
+        reverse_proxies(&config).into_iter().partition(|p| p.to_string().contains(r#""port":"3001""#));
+    assert_eq!(health.len(), 1, "the public /health asks the admin port: {health:?}");
     assert_eq!(proxies.len(), 3, "/rest/v1, /auth/v1 and /realtime/v1");
     for p in proxies {
         assert!(p["health_checks"].get("active").is_none(), "ignored on dynamic upstreams: {p}");

@@ -10,6 +10,7 @@
 //! nothing but is a membership payload, the super admin, a `service_role` token, and two API
 //! tokens of org A (member and viewer ceilings) created by A's owner.
 
+mod cell;
 mod counts;
 mod embedding;
 mod errors;
@@ -60,7 +61,8 @@ pub const B_SECRETS: [&str; 16] = [
 
 /// On top of the shared tenant world and its suspended and pending orgs: the rest of B's people,
 /// a target viewer in A and in B, a second user in no org, a second (task-less) project in each of
-/// A and B, two more tasks in B, an invitation and an audit row in each.
+/// A and B, two more tasks in B, an invitation and an audit row in each, two plans (the rows the
+/// matrix aims at in api.plans).
 const WORLD: &str = r#"
 insert into auth.users (id, email) values
   ('a0000000-0000-0000-0000-000000000005', 'target@a.test'),
@@ -84,6 +86,7 @@ insert into api.tasks (org_id, id, project_id, title) values
 insert into api.invitations (org_id, id, email, role, token_hash) values
   ('0a000000-0000-0000-0000-000000000000', '3a000000-0000-0000-0000-000000000001', 'invitee@a.test', 'viewer', 'hash-of-a'),
   ('0b000000-0000-0000-0000-000000000000', '3b000000-0000-0000-0000-000000000001', 'invitee@b.test', 'viewer', 'hash-of-b');
+insert into api.plans (id, name, max_members) values ('plan_a', 'Plan A', 50), ('plan_b', 'Plan B', 50);
 insert into api.audit_log (org_id, id, action, table_name, row_key) values
   ('0a000000-0000-0000-0000-000000000000', '4a000000-0000-0000-0000-000000000001', 'INSERT', 'projects', '{"note": "a"}'),
   ('0b000000-0000-0000-0000-000000000000', '4b000000-0000-0000-0000-000000000001', 'INSERT', 'projects', '{"note": "b"}');
@@ -345,8 +348,8 @@ impl World {
     }
 }
 
-/// The exposed tables of the reference schema.
-pub const TABLES: [&str; 9] = [
+/// The exposed tables and views of the reference schema.
+pub const TABLES: [&str; 14] = [
     "platform_settings",
     "organizations",
     "memberships",
@@ -356,6 +359,11 @@ pub const TABLES: [&str; 9] = [
     "models",
     "org_models",
     "audit_log",
+    "plans",
+    "usage_counters",
+    "org_entitlements",
+    "org_usage",
+    "access_report",
 ];
 
 pub async fn rows_of(db: &tokio_postgres::Client, sql: &str) -> Value {

@@ -13,7 +13,7 @@ use crate::harness::*;
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// Cheapest first, so that a mutant is usually caught early.
-const SUITE_ORDER: [&str; 9] = [
+const SUITE_ORDER: [&str; 16] = [
     "01_catalog.sql",
     "10_tables.sql",
     "60_unfiltered.sql",
@@ -23,6 +23,13 @@ const SUITE_ORDER: [&str; 9] = [
     "25_invitations.sql",
     "30_oracles.sql",
     "40_org_status.sql",
+    "70_lifecycle.sql",
+    "72_quotas.sql",
+    "74_entitlements.sql",
+    "76_audit.sql",
+    "78_privacy.sql",
+    "80_platform.sql",
+    "82_registration.sql",
 ];
 
 /// A database with the reference schema as `rowgate migrate` leaves it (plus the embedded demo)

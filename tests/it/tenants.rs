@@ -2,8 +2,8 @@
 //! audit, backup): its ids, the SQL that seeds it, and [`seed`].
 //!
 //! [`BASE`] holds two active orgs: A with an owner, an admin, a member and a viewer, B with an
-//! owner; a project and a task in each; three models, one enabled for each org; a user in no org
-//! and the super admin. Files add what they need on top: [`STATUS_ORGS`] (a suspended and a
+//! owner; a project and a task in each; three models, one enabled for each org (each org is
+//! entitled to its own and to the unused one); a user in no org and the super admin. Files add what they need on top: [`STATUS_ORGS`] (a suspended and a
 //! pending org) or rows of their own, passed to [`seed`] after the base.
 
 use crate::harness::TestDb;
@@ -34,7 +34,7 @@ pub const PROJ_S: &str = "1c000000-0000-0000-0000-000000000001";
 pub const TASK_A: &str = "2a000000-0000-0000-0000-000000000001";
 pub const TASK_B: &str = "2b000000-0000-0000-0000-000000000001";
 pub const TASK_S: &str = "2c000000-0000-0000-0000-000000000001";
-/// Enabled for A only, for B only, for nobody.
+/// Enabled for A only, for B only, for nobody (entitled to both).
 pub const MODEL_A: &str = "30000000-0000-0000-0000-000000000001";
 pub const MODEL_B: &str = "30000000-0000-0000-0000-000000000002";
 pub const MODEL_FREE: &str = "30000000-0000-0000-0000-000000000003";
@@ -70,6 +70,11 @@ insert into api.models (id, name) values
   ('30000000-0000-0000-0000-000000000001', 'model-a'),
   ('30000000-0000-0000-0000-000000000002', 'model-b'),
   ('30000000-0000-0000-0000-000000000003', 'model-unused');
+insert into api.org_entitlements (org_id, model_id) values
+  ('0a000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000001'),
+  ('0a000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000003'),
+  ('0b000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000002'),
+  ('0b000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000003');
 insert into api.org_models (org_id, model_id) values
   ('0a000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000001'),
   ('0b000000-0000-0000-0000-000000000000', '30000000-0000-0000-0000-000000000002');

@@ -11,7 +11,7 @@ create temporary table request_roles as
    where m.member = 'authenticator'::regrole;
 -- Tables without org_id: they must be named here (global by design, see docs/tenancy.md).
 create temporary table global_tables (tbl text primary key);
-insert into global_tables values ('platform_settings'), ('organizations'), ('models'), ('todos');
+insert into global_tables values ('platform_settings'), ('organizations'), ('models'), ('plans'), ('todos');
 
 create temporary table rels as
   select c.oid, c.relname::text as tbl, c.relkind, c.relrowsecurity, c.relforcerowsecurity, c.relowner, c.reloptions,

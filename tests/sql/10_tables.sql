@@ -4,7 +4,7 @@
 -- and no action may change the org it did not target. See tests/sql/lib/fixture.sql for the actors.
 begin;
 \ir lib/fixture.sql
-select plan(1 + 9 * 5 * 13 * 2);
+select plan(1 + 14 * 5 * 13 * 2);
 
 -- A table added to `api` without a place in this matrix fails here.
 select set_eq(

@@ -4,7 +4,7 @@
 -- not target.
 begin;
 \ir lib/fixture.sql
-select plan(1 + 12 * 13 * 2);
+select plan(1 + 24 * 13 * 2);
 
 -- One line per function, or several (`what` tells them apart) where who may call it depends on
 -- the arguments: accept_invitation is called with four invitations of the target org (see
@@ -37,9 +37,47 @@ insert into calls (fn, what, stmt, cells) values
   ('api.accept_invitation(text)', ' of a link',
    'select count(*) from api.accept_invitation(isolation_test.invitation_token(''{x}'', ''link_{x}''))',
                                                                                   '.    B       B       B        B        A       A       A        A        AB    AB    .       . '),
-  ('api.set_org_status(uuid, text)', '',
-   'select count(*) from api.set_org_status(isolation_test.id(''{x}''), ''suspended'')',
+  ('api.set_org_status(uuid, text, text)', '',
+   'select count(*) from api.set_org_status(isolation_test.id(''{x}''), ''suspended'', ''a reason'')',
                                                                                   '.    .       .       .        .        .       .       .        .        .     AB    .       . '),
+  ('api.set_org_plan(uuid, text)', '',
+   'select count(*) from api.set_org_plan(isolation_test.id(''{x}''), ''plan_{x}'')',
+                                                                                  '.    .       .       .        .        .       .       .        .        .     AB    .       . '),
+  ('api.admin_create_organization(text, text, text)', '',
+   'select count(*) from api.admin_create_organization(''Customer of {x}'', ''owner_{x}@isolation.test'')',
+                                                                                  '.    .       .       .        .        .       .       .        .        .     AB    .       . '),
+  ('api.admin_list_organizations()', '',
+   'select count(*) from api.admin_list_organizations() where org_id = isolation_test.id(''{x}'')',
+                                                                                  '.    .       .       .        .        .       .       .        .        .     AB    .       . '),
+  ('api.transfer_ownership(uuid, uuid, text)', '',
+   'select count(*) from api.transfer_ownership(isolation_test.id(''{x}''), isolation_test.id(''admin_{x}''))',
+                                                                                  '.    A       .       .        .        B       .       .        .        .     AB    .       . '),
+  ('api.delete_organization(uuid)', '',
+   'select count(*) from api.delete_organization(isolation_test.id(''{x}''))',
+                                                                                  '.    A       .       .        .        B       .       .        .        .     AB    .       . '),
+  -- Orgs A and B are not pending deletion: refused to everyone (70_lifecycle.sql restores one).
+  ('api.restore_organization(uuid)', '',
+   'select count(*) from api.restore_organization(isolation_test.id(''{x}''))',
+                                                                                  '.    .       .       .        .        .       .       .        .        .     .     .       . '),
+  ('api.grant_entitlement(uuid, uuid, timestamptz)', '',
+   'select count(*) from api.grant_entitlement(isolation_test.id(''{x}''), isolation_test.id(''model_extra''))',
+                                                                                  '.    .       .       .        .        .       .       .        .        .     AB    AB      . '),
+  ('api.revoke_entitlement(uuid, uuid)', '',
+   'select count(*) from api.revoke_entitlement(isolation_test.id(''{x}''), isolation_test.id(''model_{x}''))',
+                                                                                  '.    .       .       .        .        .       .       .        .        .     AB    AB      . '),
+  ('api.has_model_access(uuid)', ' (a row when true)',
+   'select count(*) from api.has_model_access(isolation_test.id(''model_{x}'')) h where h',
+                                                                                  '.    A       A       A        A        B       B       B        B        .     .     .       A '),
+  ('api.export_my_data()', '',
+   'select count(*) from api.export_my_data()',
+                                                                                  '.    AB      AB      AB       AB       AB      AB      AB       AB       AB    AB    .       . '),
+  ('api.export_org(uuid)', '',
+   'select count(*) from api.export_org(isolation_test.id(''{x}''))',
+                                                                                  '.    A       .       .        .        B       .       .        .        .     AB    .       . '),
+  -- The fixture's users have no password: refused to everyone (75_erasure.sql deletes accounts).
+  ('api.delete_my_account(text)', '',
+   'select count(*) from api.delete_my_account(''correct horse'')',
+                                                                                  '.    .       .       .        .        .       .       .        .        .     .     .       . '),
   ('api.create_api_token(uuid, text, text, timestamptz)', '',
    'select count(*) from api.create_api_token(isolation_test.id(''{x}''), ''new'', ''viewer'')',
                                                                                   '.    A       A       .        .        B       B       .        .        .     .     .       . '),

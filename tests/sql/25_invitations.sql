@@ -22,7 +22,8 @@ insert into isolation_test.actors values
   (110, 'nobody', 'authenticated', jsonb_build_object('role', 'authenticated', 'sub', isolation_test.id('no such user')));
 
 -- Runs `stmt` as `actor` and keeps what it did (unlike isolation_test.attempt): its single value
--- as text, or 'error SQLSTATE: message' (the failed statement changed nothing).
+-- as text, or 'error SQLSTATE: message' (the failed statement changed nothing; a quota: 'error
+-- quota_exceeded: details').
 create function pg_temp.run(actor text, stmt text) returns text
 language plpgsql as $$
 declare
@@ -34,6 +35,10 @@ begin
     perform isolation_test.act_as_admin();
     return coalesce(result, 'null');
   exception when others then
+    -- A quota (RAISE SQLSTATE 'PGRST' with a JSON message): its code and details.
+    if sqlstate = 'PGRST' then
+      return 'error ' || (sqlerrm::jsonb ->> 'code') || ': ' || (sqlerrm::jsonb ->> 'details');
+    end if;
     return 'error ' || sqlstate || ': ' || sqlerrm;
   end;
 end
@@ -240,7 +245,7 @@ select is(pg_temp.j(pg_temp.run(u, pg_temp.accept((select value from saved where
           format('%s joins the pending org', u))
   from unnest(array['loner', 'stranger']) u;
 select is(pg_temp.run('super', pg_temp.accept((select value from saved where name = 'pending'))),
-          'error PT403: organization pending approval: at most 3 memberships', 'a fourth member is refused');
+          'error quota_exceeded: organization pending approval: at most 3 members', 'a fourth member is refused');
 select is((select use_count from api.invitations
             where token_hash = encode(digest((select value from saved where name = 'pending'), 'sha256'), 'hex')),
           2, 'and consumed no use');
@@ -305,7 +310,7 @@ select is(pg_temp.run('loner', format($$with p as (insert into api.projects (org
           '1', 'the pending org creates its first project');
 select is(pg_temp.run('loner', format($$insert into api.projects (org_id, name) values (%L, 'second') returning 1$$,
                                       (select value from saved where name = 'pending_org'))),
-          'error PT403: organization pending approval: at most 1 projects', 'but not a second one');
+          'error quota_exceeded: organization pending approval: at most 1 projects', 'but not a second one');
 select is(pg_temp.run('loner', format('select api.set_org_status(%L, ''active'')', (select value from saved where name = 'pending_org'))),
           'error PT403: only the super admin changes an organization''s status', 'its owner cannot approve it');
 select is(pg_temp.run('super', format('select api.set_org_status(%L, ''active'') ->> ''status''',

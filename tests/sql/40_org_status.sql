@@ -23,12 +23,12 @@ select is(isolation_test.attempt('owner_s', $$insert into api.memberships (org_i
 select is(isolation_test.attempt('super', $$select count(*) from api.set_org_status(isolation_test.id('s'), 'active')$$),
           'allowed', 'the super admin reactivates it');
 
--- Pending: within the limits (1 project, 3 members by default), then refused.
+-- Pending: within the limits of the `pending` plan (1 project, 3 members by default), then refused.
 select is(isolation_test.attempt('owner_p', $$insert into api.projects (org_id, name) values (isolation_test.id('p'), 'first')$$),
           'allowed', 'a pending org creates its first project');
 insert into api.projects (org_id, name) values (isolation_test.id('p'), 'first');
 select is(isolation_test.attempt('owner_p', $$insert into api.projects (org_id, name) values (isolation_test.id('p'), 'second')$$),
-          'denied (PT403)', 'but not a second one');
+          'denied (quota_exceeded)', 'but not a second one (the pending plan''s limit)');
 select is(isolation_test.attempt('owner_p', $$insert into api.memberships (org_id, user_id, role)
                                              values (isolation_test.id('p'), isolation_test.id('newbie'), 'member')$$),
           'allowed', 'it adds a second member');
@@ -37,7 +37,7 @@ insert into api.memberships (org_id, user_id, role) values
   (isolation_test.id('p'), isolation_test.id('loner'), 'member');
 select is(isolation_test.attempt('owner_p', $$insert into api.memberships (org_id, user_id, role)
                                              values (isolation_test.id('p'), isolation_test.id('extra_a'), 'member')$$),
-          'denied (PT403)', 'but not a fourth');
+          'denied (quota_exceeded)', 'but not a fourth');
 select is(isolation_test.attempt('owner_p', $$select count(*) from api.set_org_status(isolation_test.id('p'), 'active')$$),
           'denied (PT403)', 'its owner cannot approve it');
 select is(isolation_test.attempt('owner_p', $$update api.organizations set status = 'active' where id = isolation_test.id('p')$$),

@@ -4,14 +4,14 @@
 -- proves the permissive policies; this proves the second layer (rolled back like everything here).
 begin;
 \ir lib/fixture.sql
-select plan(1 + 6 * 5 * 13 * 2);
+select plan(1 + 8 * 5 * 13 * 2);
 
 create temporary table tenant_tables as
   select c.relname::text as tbl from pg_class c
    where c.relnamespace = 'api'::regnamespace and c.relkind in ('r', 'p')
      and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'org_id');
 select set_eq('select tbl from tenant_tables',
-              array['memberships', 'invitations', 'projects', 'tasks', 'org_models', 'audit_log'],
+              array['memberships', 'invitations', 'projects', 'tasks', 'org_models', 'org_entitlements', 'usage_counters', 'audit_log'],
               'the fenced tables are the tenant tables');
 
 do $$
@@ -33,7 +33,7 @@ create temporary table matrix (line serial, tbl text, cmd text, cells text);
 --                                       anon owner_a admin_a member_a viewer_a owner_b admin_b member_b viewer_b loner super service token_a
 insert into matrix (tbl, cmd, cells)
 select t, c, '.    A       A       A        A        B       B       B        B        .     AB    .       A'
-  from unnest(array['memberships', 'invitations', 'projects', 'tasks', 'org_models']) t,
+  from unnest(array['memberships', 'invitations', 'projects', 'tasks', 'org_models', 'org_entitlements', 'usage_counters']) t,
        unnest(array['select', 'insert', 'update', 'delete', 'upsert']) c;
 -- The audit log stays append-only whatever the policies say (trigger append_only).
 insert into matrix (tbl, cmd, cells) values

@@ -4,7 +4,7 @@
 -- `delete from <table>` change? ('.' none, 'A', 'B', 'AB'; rolled back each time.)
 begin;
 \ir lib/fixture.sql
-select plan(9 * 13);
+select plan(12 * 13);
 
 -- The orgs whose data `stmt`, run as `actor`, changed (or the error when it failed otherwise than
 -- by being refused).
@@ -25,7 +25,8 @@ begin
   exception
     when sqlstate 'RGT01' then
       outcome := sqlerrm;
-    when insufficient_privilege then
+    when insufficient_privilege or foreign_key_violation then
+      -- Refused: by a privilege or policy, or (deleting every plan) by the orgs still on one.
       outcome := '.';
     when others then
       outcome := case when sqlstate like 'PT4%' then '.' else 'error ' || sqlstate || ': ' || sqlerrm end;
@@ -38,7 +39,8 @@ create temporary table unfiltered (line serial, tbl text, cells text);
 -- Memberships: the owners cannot empty them (they would remove themselves, the last owner: refused,
 -- so nothing changes), the admins remove everyone up to admin, members and viewers remove themselves
 -- (leaving is allowed); an API token cannot make its creator (the last owner) leave. Deleting models
--- cascades to both orgs' entitlements.
+-- cascades to both orgs' entitlements. Deleting every plan is refused (orgs are on `standard`;
+-- `pending` cannot be deleted); usage counters and entitlements have no delete grant.
 --                                   anon owner_a admin_a member_a viewer_a owner_b admin_b member_b viewer_b loner super service token_a
 insert into unfiltered (tbl, cells) values
   ('platform_settings', '.    .       .       .        .        .       .       .        .        .     .     .       .'),
@@ -49,6 +51,9 @@ insert into unfiltered (tbl, cells) values
   ('tasks',             '.    A       A       A        .        B       B       B        .        .     .     .       A'),
   ('models',            '.    .       .       .        .        .       .       .        .        .     AB    .       .'),
   ('org_models',        '.    A       A       .        .        B       B       .        .        .     AB    .       .'),
+  ('plans',             '.    .       .       .        .        .       .       .        .        .     .     .       .'),
+  ('usage_counters',    '.    .       .       .        .        .       .       .        .        .     .     .       .'),
+  ('org_entitlements',  '.    .       .       .        .        .       .       .        .        .     .     .       .'),
   ('audit_log',         '.    .       .       .        .        .       .       .        .        .     .     .       .');
 
 select is(pg_temp.changed_orgs(a.name, format('delete from api.%I', u.tbl)),

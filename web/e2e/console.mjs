@@ -478,9 +478,15 @@ await step('a suspension refuses bob’s optimistic edit and rolls it back, with
 
 await step('platform settings: new orgs wait for approval; the admin approves one', async () => {
   await section(admin, 'Settings', 'Platform settings');
+  // The pending-org limits are the `pending` plan's (api.plans), shown and saved with the settings.
+  const members = admin.page.getByLabel('Members of a pending organization, at most');
+  await admin.page.waitForFunction(() => document.querySelector('input[type=number]')?.value === '3');
+  assert.equal(await members.inputValue(), '3');
+  await members.fill('4');
   await admin.page.getByLabel('Activate new organizations at once').uncheck();
   await admin.page.getByRole('button', { name: 'Save settings' }).click();
   await admin.page.getByText('Settings saved.').waitFor();
+  assert.equal(await members.inputValue(), '4');
   await axe(admin, 'platform: settings');
   await alice.page.getByLabel('Organization').selectOption({ label: '+ New organization' });
   await createOrg(alice, 'Acme Labs');

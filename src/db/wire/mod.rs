@@ -107,6 +107,18 @@ impl Conn {
 
     /// Runs `steps` in one round trip: one write, then every reply up to ReadyForQuery.
     pub async fn pipeline(&mut self, steps: &[Step<'_>]) -> Result<Replies, DbError> {
+        self.pipeline_to(steps, None).await
+    }
+
+    /// [`Conn::pipeline`], with the rows of step `stream.0` sent on to `stream.1` as they arrive
+    /// (their first column, uncopied) instead of collected. A receiver gone (its client went
+    /// away) ends the exchange with an error, leaving the connection to be discarded, so the
+    /// server stops sending rows nobody reads.
+    pub async fn pipeline_to(
+        &mut self,
+        steps: &[Step<'_>],
+        stream: Option<(usize, &tokio::sync::mpsc::Sender<crate::body::Piece>)>,
+    ) -> Result<Replies, DbError> {
         self.state = State::Unusable;
         self.write.clear();
         if self.statements.len() + steps.len() > STATEMENT_CACHE_LIMIT {
@@ -166,11 +178,19 @@ impl Conn {
                     }
                     parsed += 1;
                 }
-                Message::DataRow(body) => {
-                    if let Some(rows) = replies.rows.get_mut(step) {
-                        rows.push(Row::new(body)?);
+                Message::DataRow(body) => match stream {
+                    Some((at, sink)) if at == step => {
+                        let piece = Row::new(body)?.bytes(0)?.unwrap_or_default();
+                        if sink.send(Ok(piece)).await.is_err() {
+                            return Err(DbError::Lost("the client went away while rows were streamed to it".into()));
+                        }
                     }
-                }
+                    _ => {
+                        if let Some(rows) = replies.rows.get_mut(step) {
+                            rows.push(Row::new(body)?);
+                        }
+                    }
+                },
                 Message::CommandComplete(_) | Message::EmptyQueryResponse | Message::PortalSuspended => step += 1,
                 Message::ErrorResponse(body) if replies.error.is_none() => {
                     replies.error = Some(server_error(&body));

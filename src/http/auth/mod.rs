@@ -124,8 +124,28 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
             };
             user_call(state, parts, &identity, AuthCall::AdminSetDisabled { id, disabled }).await
         }
+        (&Method::DELETE, path) if path.starts_with("/auth/v1/admin/users/") => {
+            let identity = bearer_identity(state, parts)?;
+            let id = path.trim_start_matches("/auth/v1/admin/users/");
+            // GoTrue's answer for an id that names no user, a malformed one included.
+            if !is_uuid(id) {
+                return Err(AuthServiceError::Refused {
+                    status: 404,
+                    code: "user_not_found".into(),
+                    message: "User not found".into(),
+                });
+            }
+            user_call(state, parts, &identity, AuthCall::AdminDeleteUser { id: id.to_string() }).await
+        }
         _ => Err(AuthServiceError::NotFound),
     }
+}
+
+/// `8-4-4-4-12` hex digits (the form GoTrue's ids and `auth.users.id` have).
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// An endpoint that acts for the bearer and answers the function's JSON as it is.
@@ -142,6 +162,10 @@ async fn call_auth(
     identity: Option<&Identity>,
     call: AuthCall,
 ) -> Result<Value, AuthServiceError> {
+    let ip = client_ip(parts);
+    // Only the request id of the headers reaches SQL here (the audit log records it).
+    let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok());
+    let headers = request_id.map_or_else(|| "{}".to_string(), |id| json!({ "x-request-id": id }).to_string());
     let (extra_search_path, statement_timeout_ms) = TxContext::settings(state);
     let ctx = TxContext {
         request: RequestContext {
@@ -152,10 +176,11 @@ async fn call_auth(
             claims: identity.map_or("{}", |i| &i.claims),
             method: parts.method.as_str(),
             path: parts.uri.path(),
-            headers: "{}",
+            headers: &headers,
             cookies: "{}",
             statement_timeout_ms,
             timezone: "",
+            client_ip: &ip,
             role_settings: &[],
         },
         has_token: identity.is_some(),
@@ -218,4 +243,21 @@ fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
     *resp.status_mut() = status;
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn user_ids_are_uuids() {
+        assert!(super::is_uuid("0a000000-0000-4000-8000-00000000000A"));
+        for bad in [
+            "",
+            "0a000000000040008000000000000000",
+            "0a000000-0000-4000-8000-00000000000",
+            "../../x",
+            "0a000000-0000-4000-8000-00000000000g",
+        ] {
+            assert!(!super::is_uuid(bad), "{bad}");
+        }
+    }
 }

@@ -62,10 +62,20 @@ fn arg(name: &str, ty: &str, mode: &str) -> Value {
 /// - `films` ↔ `actors` many-to-many through `roles` (whose key holds both foreign keys);
 /// - `goods` with column defaults, `org_items` with a two-column key, `feed` (a view without one);
 /// - functions: overloads chosen by argument names, ambiguous ones, table- and row-valued ones,
-///   a scalar, a set of scalars, a void one, one taking the body, a variadic one.
+///   a scalar, a set of scalars, a void one, one taking the body, a variadic one, a streamed one;
+/// - `totals`, a view PostgreSQL cannot write.
 pub fn cache() -> SchemaCache {
     let int = |n: &str| col(n, "integer", None);
     let text = |n: &str| col(n, "text", None);
+    // A view PostgreSQL cannot write (a join or an aggregate).
+    let mut totals = rel("totals", "v", vec![int("id"), int("total")], &[]);
+    totals["updatable_mask"] = json!(0);
+    let mut export_all = func("export_all", "s", json!([arg("org", "integer", "i")]), "text", true, 0);
+    export_all["stream"] = json!("json");
+    // Declared, but not a `setof text`: not streamed.
+    let mut not_a_stream = func("not_a_stream", "s", json!([]), "text", false, 0);
+    not_a_stream["stream"] = json!("json");
+    not_a_stream["rate_limit"] = json!("auth");
     let doc = json!({
         "relations": [
             rel("people", "r", vec![int("id"), text("name")], &["id"]),
@@ -84,6 +94,7 @@ pub fn cache() -> SchemaCache {
             rel("feed", "v", vec![int("id"), text("body")], &[]),
             rel("employees", "r", vec![int("id"), text("name"), int("manager_id")], &["id"]),
             rel("awards", "r", vec![int("id"), int("film_id")], &["id"]),
+            totals,
         ],
         // Computed fields and relationships (functions of one row).
         "computed": [
@@ -128,6 +139,8 @@ pub fn cache() -> SchemaCache {
             func("window", "s", json!([arg("lo", "integer", "i"), arg("hi", "integer", "i")]), "integer", false, 1),
             func("bump", "v", json!([arg("tags", "text[]", "i"), arg("meta", "jsonb", "i"), arg("n", "integer", "i")]),
                  "integer", false, 0),
+            export_all,
+            not_a_stream,
         ]
     });
     SchemaCache::from_json(&doc.to_string()).unwrap()

@@ -309,3 +309,19 @@ fn json_body_values_become_parameter_text() {
         vec![arg("tags", "text[]", Some("{x}")), arg("meta", "jsonb", Some("\"s\"")), arg("n", "integer", Some("5"))]
     );
 }
+
+#[test]
+fn functions_declared_rowgate_stream_json_are_streamed() {
+    let cache = cache();
+    let req = get("/rpc/export_all?org=1");
+    let plan = rpc(&req, &cache).unwrap();
+    assert!(matches!(plan.result, RpcResult::Stream), "{:?}", plan.result);
+    assert!(plan.function.streams_json() && !plan.function.auth_rate_limited());
+    let req = get("/rpc/not_a_stream");
+    let plan = rpc(&req, &cache).unwrap();
+    assert!(matches!(plan.result, RpcResult::Scalar { set: false }), "only a setof text streams: {:?}", plan.result);
+    assert!(plan.function.auth_rate_limited());
+    // Filters make no sense on pieces of a document.
+    let e = rpc_error("GET", "/rpc/export_all?org=1&x=eq.1", "");
+    assert_eq!(e, PlanError::FilterOnScalar("export_all".into()));
+}

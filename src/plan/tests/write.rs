@@ -300,3 +300,21 @@ fn unknown_table_or_column_fails_before_the_body_is_read() {
         PlanError::ColumnNotFound { relation: "goods".into(), column: "nope".into() }
     );
 }
+
+#[test]
+fn writes_to_a_view_postgresql_cannot_write_are_405() {
+    for (method, uri, body, verb) in [
+        ("POST", "/totals", r#"{"id":1}"#, "insert into"),
+        ("PATCH", "/totals?id=eq.1", r#"{"total":1}"#, "update"),
+        ("DELETE", "/totals?id=eq.1", "", "delete from"),
+    ] {
+        let e = write_error(method, uri, "", body);
+        assert_eq!(e, PlanError::ReadOnlyView { verb, view: "totals".into() }, "{method}");
+        assert_eq!((e.status(), e.code().as_ref()), (405, "55000"));
+        assert_eq!(e.to_string(), format!("cannot {verb} view \"totals\""));
+    }
+    // An updatable view (the mask says so) is planned as usual.
+    let cache = cache();
+    let req = parse("POST", "/feed", &[], r#"{"id":1,"body":"x"}"#);
+    assert!(write(&req, &cache).is_ok());
+}

@@ -266,3 +266,33 @@ fn rpc_calls_bind_arguments_cast_to_catalog_types() {
     );
     assert_eq!(st.params, vec!["1", "2"]);
 }
+
+/// A function declared `rowgate.stream = 'json'`: one row per piece, no aggregate.
+#[test]
+fn streamed_rpc_calls_select_the_pieces_as_they_come() {
+    let doc = serde_json::json!({
+        "relations": [], "foreign_keys": [],
+        "functions": [{
+            "schema": "api", "name": "export_org", "volatility": "s", "returns_set": true, "variadic": false,
+            "return_type": "text", "return_typtype": "b", "return_rel_schema": null, "return_rel_name": null,
+            "nargs": 1, "nargdefaults": 0, "comment": null, "stream": "json", "rate_limit": null,
+            "args": [{"name": "org_id", "type": "uuid", "mode": "i"}]
+        }]
+    });
+    let cache = SchemaCache::from_json(&doc.to_string()).unwrap();
+    let parts = hyper::Request::builder()
+        .uri("/rpc/export_org?org_id=0a000000-0000-0000-0000-000000000000")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    let req = request::parse(&parts, &["api".to_string()]).unwrap();
+    let plan = crate::plan::rpc::plan_rpc(&req, &cache, "export_org", None).unwrap();
+    let st = crate::sql::rpc::render_rpc(&plan);
+    assert_eq!(
+        st.main.sql,
+        r#"SELECT "pgrst_call"::text FROM "api"."export_org"("org_id" := $1::uuid) AS "pgrst_call""#
+    );
+    assert_eq!(st.main.params, vec!["0a000000-0000-0000-0000-000000000000"]);
+    assert!(st.explain.is_none());
+}

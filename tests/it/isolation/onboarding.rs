@@ -265,13 +265,13 @@ async fn with_auto_activation_off_a_new_organization_is_pending() {
     let r = as_user(&w, &founder, Method::GET, "/organizations?select=status", None).await;
     assert_eq!(r.json(), json!([{"status": "pending_approval"}]));
 
-    // The pending limits (1 project, 3 members by default) hold, for links too.
+    // The pending limits (the `pending` plan: 1 project, 3 members by default) hold, for links too.
     let project = |name: &str| Some(json!({"org_id": org, "name": name}));
     let r = as_user(&w, &founder, Method::POST, "/projects", project("one")).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let r = as_user(&w, &founder, Method::POST, "/projects", project("two")).await;
-    assert_eq!(r.status, 403, "{}", r.body);
-    assert!(message(&r).contains("pending approval"), "{}", r.body);
+    assert_eq!((r.status, error_field(&r, "code")), (403, "quota_exceeded".to_string()), "{}", r.body);
+    assert!(error_field(&r, "details").contains("pending approval"), "{}", r.body);
     let r = as_user(
         &w,
         &founder,
@@ -287,8 +287,8 @@ async fn with_auto_activation_off_a_new_organization_is_pending() {
         assert_eq!(r.status, 200, "{}: {}", actor.column(), r.body);
     }
     let r = w.rpc(Actor::ViewerB, "accept_invitation", &accept(&token)).await;
-    assert_eq!(r.status, 403, "a fourth member: {}", r.body);
-    assert!(message(&r).contains("pending approval"), "{}", r.body);
+    assert_eq!((r.status, error_field(&r, "code")), (403, "quota_exceeded".to_string()), "a fourth member: {}", r.body);
+    assert!(error_field(&r, "details").contains("pending approval"), "{}", r.body);
     assert_eq!(invitation(&w, &token).await["use_count"], json!(2), "the refused join consumed no use");
 
     // Its owner cannot approve it; the super admin does, and the limits are gone.

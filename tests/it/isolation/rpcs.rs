@@ -9,17 +9,33 @@ use serde_json::{json, Value};
 use super::*;
 
 /// Every function of schema `api` in the reference schema, with the argument naming an org.
-const API_FUNCTIONS: [(&str, Option<&str>); 9] = [
+const API_FUNCTIONS: [(&str, Option<&str>); 21] = [
     ("api.accept_invitation(text)", None), // the org is the token's prefix: see below
+    ("api.admin_create_organization(text,text,text)", None), // a new org (super admin): tenancy_kit
+    ("api.admin_list_organizations()", None), // super admin: tenancy_kit
     ("api.create_api_token(uuid,text,text,timestamp with time zone)", Some("org")),
     ("api.create_invitation(uuid,text,text)", Some("org")),
     ("api.create_invite_link(uuid,text,integer,interval)", Some("org")),
     ("api.create_organization(text)", None), // a signed-in user's new org: see onboarding.rs
+    ("api.delete_my_account(text)", None),   // the caller's own account: tenancy_kit
+    ("api.delete_organization(uuid)", Some("org")),
+    ("api.export_my_data()", None), // the caller's own data: tenancy_kit
+    ("api.export_org(uuid)", Some("org_id")),
+    ("api.grant_entitlement(uuid,uuid,timestamp with time zone)", Some("org")),
+    ("api.has_model_access(uuid)", None), // the caller's own access: tenancy_kit
     ("api.list_api_tokens(uuid)", Some("org")),
     ("api.register_organization(text,text,text)", None), // anonymous sign-up, creates its own org
+    ("api.restore_organization(uuid)", Some("org")),
     ("api.revoke_api_token(uuid,uuid)", Some("org")),
-    ("api.set_org_status(uuid,text)", Some("org")),
+    ("api.revoke_entitlement(uuid,uuid)", Some("org")),
+    ("api.set_org_plan(uuid,text)", Some("org")),
+    ("api.set_org_status(uuid,text,text)", Some("org")),
+    ("api.transfer_ownership(uuid,uuid,text)", Some("org")),
 ];
+
+/// What `service_role` may execute (billing automation grants and revokes entitlements:
+/// tenancy_kit tests it); every other function of `api` refuses it by grant.
+const SERVICE_FUNCTIONS: [&str; 2] = ["grant_entitlement", "revoke_entitlement"];
 
 /// Org B's state an RPC could change.
 async fn b_state(w: &World) -> Value {
@@ -86,7 +102,38 @@ async fn rpcs_refuse_another_orgs_ids() {
         ("revoke_api_token", json!({"org": ORG_A, "id": b_token}), a_roles[2..].to_vec(), 403, "PT403"),
         (
             "set_org_status",
-            json!({"org": ORG_B, "status": "suspended"}),
+            json!({"org": ORG_B, "status": "suspended", "reason": "x"}),
+            [&a_roles[..], &[Actor::OwnerB, Actor::Loner]].concat(),
+            403,
+            "PT403",
+        ),
+        (
+            "set_org_plan",
+            json!({"org": ORG_B, "plan": "plan_a"}),
+            [&a_roles[..], &[Actor::OwnerB, Actor::Loner]].concat(),
+            403,
+            "PT403",
+        ),
+        ("delete_organization", json!({"org": ORG_B}), [&a_roles[..], &[Actor::Loner]].concat(), 403, "PT403"),
+        ("restore_organization", json!({"org": ORG_B}), [&a_roles[..], &[Actor::Loner]].concat(), 403, "PT403"),
+        ("export_org", json!({"org_id": ORG_B}), [&a_roles[..], &[Actor::Loner]].concat(), 403, "PT403"),
+        (
+            "transfer_ownership",
+            json!({"org": ORG_B, "user_id": OWNER_A}),
+            [&a_roles[..], &[Actor::Loner]].concat(),
+            403,
+            "PT403",
+        ),
+        (
+            "grant_entitlement",
+            json!({"org": ORG_B, "model_id": MODEL_A}),
+            [&a_roles[..], &[Actor::OwnerB, Actor::Loner]].concat(),
+            403,
+            "PT403",
+        ),
+        (
+            "revoke_entitlement",
+            json!({"org": ORG_B, "model_id": MODEL_B}),
             [&a_roles[..], &[Actor::OwnerB, Actor::Loner]].concat(),
             403,
             "PT403",
@@ -128,8 +175,8 @@ async fn rpcs_refuse_another_orgs_ids() {
             failures.push(format!("{function}({args}) as anon: expected 401 42501, got {} {}", r.status, r.body));
         }
     }
-    // service_role may execute no function of `api` (the SQL suite's `service`): every function,
-    // aimed at B and at A, is refused, and nothing changes.
+    // service_role may execute no function of `api` but SERVICE_FUNCTIONS (the SQL suite's
+    // `service`): every other function, aimed at B and at A, is refused, and nothing changes.
     let direct = w.without_pre_request().await;
     let orgs_before = w.rows("select * from api.organizations order by id").await;
     for (org, token) in [(ORG_B, b_token.as_str()), (ORG_A, w.token_member.0.as_str())] {
@@ -144,10 +191,21 @@ async fn rpcs_refuse_another_orgs_ids() {
             ("register_organization", json!({"email": "svc@x.test", "password": "correct horse", "org_name": "svc"})),
             ("revoke_api_token", json!({"org": org, "id": token})),
             ("set_org_status", json!({"org": org, "status": "suspended"})),
+            ("admin_create_organization", json!({"name": "svc", "owner_email": "svc@x.test"})),
+            ("admin_list_organizations", json!({})),
+            ("delete_my_account", json!({"password": "correct horse"})),
+            ("delete_organization", json!({"org": org})),
+            ("export_my_data", json!({})),
+            ("export_org", json!({"org_id": org})),
+            ("has_model_access", json!({"model_id": MODEL_A})),
+            ("restore_organization", json!({"org": org})),
+            ("set_org_plan", json!({"org": org, "plan": "plan_a"})),
+            ("transfer_ownership", json!({"org": org, "user_id": OWNER_A})),
         ];
         let named: Vec<String> = args.iter().map(|(f, _)| format!("api.{f}(")).collect();
         assert!(
-            API_FUNCTIONS.iter().all(|(f, _)| named.iter().any(|n| f.starts_with(n.as_str()))),
+            API_FUNCTIONS.iter().all(|(f, _)| named.iter().any(|n| f.starts_with(n.as_str()))
+                || SERVICE_FUNCTIONS.iter().any(|s| f.starts_with(&format!("api.{s}(")))),
             "service_role: call every function of API_FUNCTIONS"
         );
         for (function, args) in &args {

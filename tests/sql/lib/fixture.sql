@@ -50,10 +50,19 @@ insert into api.tasks (org_id, id, project_id, title)
 select isolation_test.id(x), isolation_test.id('task_' || x), isolation_test.id('project_' || x), 'task ' || x
   from unnest(array['a', 'b', 's']) x;
 
+-- The catalog: model_a and model_b are granted to (entitled) and enabled by their org; model_free
+-- is granted to both and enabled by neither; model_extra is granted to nobody.
 insert into api.models (id, name)
-select isolation_test.id('model_' || x), 'isolation model ' || x from unnest(array['a', 'b', 'free']) x;
+select isolation_test.id('model_' || x), 'isolation model ' || x from unnest(array['a', 'b', 'free', 'extra']) x;
+insert into api.org_entitlements (org_id, model_id)
+select isolation_test.id(x), isolation_test.id('model_' || m)
+  from unnest(array['a', 'b']) x, unnest(array[x, 'free']) m;
 insert into api.org_models (org_id, model_id)
 select isolation_test.id(x), isolation_test.id('model_' || x) from unnest(array['a', 'b']) x;
+
+-- Two plans of the platform, `plan_a` and `plan_b` (assigned to no org: the rows the table
+-- matrix aims at for orgs A and B).
+insert into api.plans (id, name, max_members) values ('plan_a', 'Plan A', 50), ('plan_b', 'Plan B', 50);
 
 -- Per org: `invitation_<x>`, addressed to a guest who is none of the actors (the target of the
 -- table matrix); `for_loner_<x>`, addressed to the user in no org (in another case: emails match
@@ -105,9 +114,9 @@ alter table isolation_test.actors alter column claims set not null;
 -- How each table of the matrices is read and written; {x} is the target org ('a' or 'b').
 create table isolation_test.ops (tbl text primary key, target text, upd text, ins text, ups text);
 insert into isolation_test.ops values
-  ('platform_settings', 'id', 'pending_org_max_users',
+  ('platform_settings', 'id', 'deletion_grace_period',
    'default values',
-   '(id) values (true) on conflict (id) do update set pending_org_max_users = excluded.pending_org_max_users'),
+   '(id) values (true) on conflict (id) do update set deletion_grace_period = excluded.deletion_grace_period'),
   ('organizations', 'id = isolation_test.id(''{x}'')', 'name',
    '(name) values (''new org {x}'')',
    '(id, name) values (isolation_test.id(''{x}''), ''renamed'') on conflict (id) do update set name = excluded.name'),
@@ -134,6 +143,24 @@ insert into isolation_test.ops values
    '(org_id, model_id) values (isolation_test.id(''{x}''), isolation_test.id(''model_free''))',
    '(org_id, model_id) values (isolation_test.id(''{x}''), isolation_test.id(''model_{x}''))
       on conflict (org_id, model_id) do update set created_at = excluded.created_at'),
+  ('plans', 'id = ''plan_{x}''', 'name',
+   '(id, name) values (''new_plan_{x}'', ''New plan {x}'')',
+   '(id, name) values (''plan_{x}'', ''renamed'') on conflict (id) do update set name = excluded.name'),
+  ('usage_counters', 'org_id = isolation_test.id(''{x}'') and counter = ''members''', 'used',
+   '(org_id, counter, used) values (isolation_test.id(''{x}''), ''forged'', 1)',
+   '(org_id, counter, used) values (isolation_test.id(''{x}''), ''members'', 99)
+      on conflict (org_id, counter) do update set used = excluded.used'),
+  ('org_entitlements', 'org_id = isolation_test.id(''{x}'') and model_id = isolation_test.id(''model_{x}'')', 'expires_at',
+   '(org_id, model_id) values (isolation_test.id(''{x}''), isolation_test.id(''model_extra''))',
+   '(org_id, model_id) values (isolation_test.id(''{x}''), isolation_test.id(''model_{x}''))
+      on conflict (org_id, model_id) do update set expires_at = excluded.expires_at'),
+  -- The views: read only (the joins make them not updatable: PostgreSQL refuses every write).
+  ('org_usage', 'org_id = isolation_test.id(''{x}'')', 'name',
+   '(org_id, name) values (isolation_test.id(''{x}''), ''forged'')',
+   '(org_id, name) values (isolation_test.id(''{x}''), ''forged'') on conflict do nothing'),
+  ('access_report', 'org_id = isolation_test.id(''{x}'')', 'role',
+   '(org_id, role) values (isolation_test.id(''{x}''), ''owner'')',
+   '(org_id, role) values (isolation_test.id(''{x}''), ''owner'') on conflict do nothing'),
   ('audit_log', 'org_id = isolation_test.id(''{x}'')', 'action',
    '(org_id, action, table_name, row_key) values (isolation_test.id(''{x}''), ''INSERT'', ''forged'', ''{}'')',
    '(org_id, id, action, table_name, row_key) values (isolation_test.id(''{x}''), isolation_test.id(''forged''),
@@ -173,6 +200,19 @@ begin
 end
 $$;
 
+-- The rows `query` returns when run as `actor`, as one JSON array (errors propagate).
+create function isolation_test.rows_as(actor text, query text) returns jsonb
+language plpgsql as $$
+declare
+  r jsonb;
+begin
+  perform isolation_test.act_as(actor);
+  execute format('select coalesce(jsonb_agg(to_jsonb(q)), ''[]'') from (%s) q', query) into r;
+  perform isolation_test.act_as_admin();
+  return r;
+end
+$$;
+
 -- A digest of everything org x owns: its row in organizations, its rows in every table with an
 -- org_id column, and its API tokens. Read as the superuser.
 create function isolation_test.org_digest(x text) returns text
@@ -209,6 +249,7 @@ language plpgsql as $$
 declare
   n bigint;
   outcome text;
+  detail text;
   before text := case when other is not null then isolation_test.org_digest(other) end;
 begin
   begin
@@ -231,7 +272,12 @@ begin
     when insufficient_privilege then
       outcome := 'denied (42501)';
     when others then
+      get stacked diagnostics detail = pg_exception_detail;
       outcome := case when sqlstate like 'PT4%' then 'denied (' || sqlstate || ')'
+                      -- RAISE SQLSTATE 'PGRST' with a 4xx status: a quota, in PostgREST's own form.
+                      when sqlstate = 'PGRST' and detail ~ '"status":\s*4' then 'denied (' || (sqlerrm::jsonb ->> 'code') || ')'
+                      -- A write to a view PostgreSQL cannot update.
+                      when sqlstate = '55000' and sqlerrm ~ '^cannot (insert into|update|delete from) view' then 'denied (55000)'
                       else 'error ' || sqlstate || ': ' || sqlerrm end;
   end;
   return outcome;

@@ -103,8 +103,18 @@ export interface AuditEntry {
 export interface PlatformSettings {
   id: boolean;
   auto_activate_new_orgs: boolean;
-  pending_org_max_users: number;
-  pending_org_max_projects: number;
+}
+
+/** api.plans: an org's limits (NULL: no limit); `pending` holds orgs awaiting approval. */
+export interface Plan {
+  id: string;
+  name: string;
+  max_members: number | null;
+  max_projects: number | null;
+  max_tasks: number | null;
+  max_api_tokens: number | null;
+  max_storage_mb: number | null;
+  limits: Record<string, number>;
 }
 
 export const STATUS_LABEL: Record<OrgStatus, string> = {

@@ -2,14 +2,14 @@
 //! from a token): every organization with its status and api.set_org_status (approve, suspend,
 //! reactivate), api.platform_settings (policies/platform_settings.sql), the model catalog
 //! (policies/models.sql) and the users (/auth/v1/admin/users, auth.may_administer()).
-//! TODO(issue 17): a reason with every status change, plans and usage per org (org_usage),
-//! pending deletion and restore, ownership moves, data export.
+//! TODO(issue 20): plans and usage per org (org_usage), pending deletion and restore,
+//! ownership moves, data export.
 
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '@supabase/supabase-js';
 import { adminApi, run, supabase } from '../../api/client';
 import { ApiError, describe } from '../../api/errors';
-import type { Model, Organization, OrgStatus, PlatformSettings } from '../../api/types';
+import type { Model, Organization, OrgStatus, Plan, PlatformSettings } from '../../api/types';
 import { useApp } from '../../state';
 import { ConfirmButton, Notice, Page, shortId, useAction, useLoad, when } from '../../ui/kit';
 import { StatusBadge } from '../orgs/orgs';
@@ -93,9 +93,26 @@ export function AdminOrgs() {
   );
 }
 
+/** The settings form: api.platform_settings plus the limits of the `pending` plan (api.plans). */
+interface SettingsForm {
+  auto_activate_new_orgs: boolean;
+  max_members: number | null;
+  max_projects: number | null;
+}
+
 export function AdminSettings() {
-  const settings = useLoad(() => run<PlatformSettings>(supabase.from('platform_settings').select('*').single()), []);
-  const [form, setForm] = useState<PlatformSettings | null>(null);
+  const settings = useLoad(async (): Promise<SettingsForm> => {
+    const [platform, pending] = await Promise.all([
+      run<PlatformSettings>(supabase.from('platform_settings').select('*').single()),
+      run<Plan>(supabase.from('plans').select('*').eq('id', 'pending').single()),
+    ]);
+    return {
+      auto_activate_new_orgs: platform.auto_activate_new_orgs,
+      max_members: pending.max_members,
+      max_projects: pending.max_projects,
+    };
+  }, []);
+  const [form, setForm] = useState<SettingsForm | null>(null);
   const [saved, setSaved] = useState(false);
   const save = useAction();
   useEffect(() => setForm(settings.data ?? null), [settings.data]);
@@ -105,22 +122,29 @@ export function AdminSettings() {
     if (!form) return;
     setSaved(false);
     void save.act(async () => {
+      const plans = await run<Plan[]>(
+        supabase
+          .from('plans')
+          .update({ max_members: form.max_members, max_projects: form.max_projects })
+          .eq('id', 'pending')
+          .select(),
+      );
       const rows = await run<PlatformSettings[]>(
         supabase
           .from('platform_settings')
-          .update({
-            auto_activate_new_orgs: form.auto_activate_new_orgs,
-            pending_org_max_users: form.pending_org_max_users,
-            pending_org_max_projects: form.pending_org_max_projects,
-          })
+          .update({ auto_activate_new_orgs: form.auto_activate_new_orgs })
           .eq('id', true)
           .select(),
       );
-      if (rows.length === 0) throw new ApiError('Only platform administrators may change the settings.', '42501');
-      settings.set(rows[0]);
+      // RLS hides the rows from anyone but a super admin: an update that matched nothing.
+      if (rows.length === 0 || plans.length === 0) {
+        throw new ApiError('Only platform administrators may change the settings.', '42501');
+      }
+      settings.set({ auto_activate_new_orgs: rows[0].auto_activate_new_orgs, ...plans[0] });
       setSaved(true);
     });
   };
+  const limit = (value: string) => (value === '' ? null : Number(value));
 
   return (
     <Page title="Platform settings">
@@ -135,15 +159,17 @@ export function AdminSettings() {
             />
             Activate new organizations at once
           </label>
-          <p class="hint">Otherwise new organizations wait for approval and work within the limits below meanwhile.</p>
+          <p class="hint">
+            Otherwise new organizations wait for approval and work within the limits of the pending plan below
+            meanwhile (empty: no limit).
+          </p>
           <label>
             Members of a pending organization, at most
             <input
               type="number"
-              min={1}
-              required
-              value={form.pending_org_max_users}
-              onInput={(e) => setForm({ ...form, pending_org_max_users: Number(e.currentTarget.value) })}
+              min={0}
+              value={form.max_members ?? ''}
+              onInput={(e) => setForm({ ...form, max_members: limit(e.currentTarget.value) })}
             />
           </label>
           <label>
@@ -151,9 +177,8 @@ export function AdminSettings() {
             <input
               type="number"
               min={0}
-              required
-              value={form.pending_org_max_projects}
-              onInput={(e) => setForm({ ...form, pending_org_max_projects: Number(e.currentTarget.value) })}
+              value={form.max_projects ?? ''}
+              onInput={(e) => setForm({ ...form, max_projects: limit(e.currentTarget.value) })}
             />
           </label>
           <Notice kind="error">{save.error}</Notice>
@@ -216,6 +241,9 @@ export function AdminModels() {
           e.preventDefault();
           setGranted(null);
           void enable.act(async () => {
+            // The platform grants the entitlement (api.grant_entitlement), then enables the model
+            // for the org, as its owners could (api.org_models refuses what was not granted).
+            await run(supabase.rpc('grant_entitlement', { org: grant.org, model_id: grant.model }));
             await run(supabase.from('org_models').insert({ org_id: grant.org, model_id: grant.model }));
             const org = orgs.data?.find((o) => o.id === grant.org)?.name;
             const model = models.data?.find((m) => m.id === grant.model)?.name;
