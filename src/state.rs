@@ -32,4 +32,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Per-IP, per-subject and `/auth/v1` rate limits (`rate_limit/`).
     pub rate_limits: RateLimits,
+    /// `/realtime/v1`: subscriptions, connections and the state of change capture.
+    pub realtime: Arc<crate::realtime::Hub>,
 }

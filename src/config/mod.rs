@@ -4,6 +4,7 @@
 mod args;
 pub mod limits;
 pub(crate) mod parse;
+mod realtime;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use thiserror::Error;
 pub use crate::tls::server::TlsSettings;
 pub use args::{AuditArgs, AuditFormat, Cli, Command, KeysCommand, ServeArgs, TokenArgs};
 pub use limits::{Limits, RateSpec, TrustedProxies};
+pub use realtime::RealtimeSettings;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{var}: {problem}")]
@@ -78,6 +80,7 @@ pub struct Config {
     pub log_format: Option<LogFormat>,
     /// Connection limits, timeouts and rate limits (`limits.rs`).
     pub limits: Limits,
+    pub realtime: RealtimeSettings,
 }
 
 impl Config {

@@ -44,7 +44,8 @@ async fn ready(state: &AppState) -> bool {
 /// Prometheus scrape: the counters plus the pool and JWT cache sampled now.
 fn metrics(state: &AppState) -> Response<Body> {
     let pool = state.pool.status().into();
-    match observe::scrape::encode(&state.metrics, pool, state.auth.cache_stats()) {
+    let channels = state.realtime.counts().0 as u64;
+    match observe::scrape::encode(&state.metrics, pool, state.auth.cache_stats(), channels) {
         Ok(text) => {
             let mut resp = Response::new(full(text));
             resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(observe::scrape::CONTENT_TYPE));

@@ -91,6 +91,8 @@ pub struct Metrics {
     pub(super) schema_load: Histogram<12>,
     pub(super) schema_last_load_micros: AtomicU64,
     pub(super) auth_events: [AtomicU64; AuthEvent::ALL.len()],
+    /// `/realtime/v1`'s counters and gauges.
+    pub realtime: super::realtime::RealtimeMetrics,
 }
 
 impl Default for Metrics {
@@ -114,6 +116,7 @@ impl Metrics {
             schema_load: Histogram::new(&histogram::SCHEMA_LOAD),
             schema_last_load_micros: AtomicU64::new(0),
             auth_events: zeros(),
+            realtime: Default::default(),
         }
     }
 

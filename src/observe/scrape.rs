@@ -18,9 +18,14 @@ use super::{Kind, ObserveError};
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Everything `/metrics` shows, as text.
-pub fn encode(metrics: &Arc<Metrics>, pool: PoolGauges, jwt_cache: (u64, u64)) -> Result<String, ObserveError> {
+pub fn encode(
+    metrics: &Arc<Metrics>,
+    pool: PoolGauges,
+    jwt_cache: (u64, u64),
+    realtime_channels: u64,
+) -> Result<String, ObserveError> {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Scrape { metrics: metrics.clone(), pool, jwt_cache }));
+    registry.register_collector(Box::new(Scrape { metrics: metrics.clone(), pool, jwt_cache, realtime_channels }));
     let mut out = String::with_capacity(16 * 1024);
     prometheus_client::encoding::text::encode(&mut out, &registry)?;
     Ok(out)
@@ -32,6 +37,7 @@ struct Scrape {
     pool: PoolGauges,
     /// `(hits, misses)`.
     jwt_cache: (u64, u64),
+    realtime_channels: u64,
 }
 
 type Res = Result<(), std::fmt::Error>;
@@ -148,7 +154,7 @@ impl Collector for Scrape {
             let n = m.auth_events[event as usize].load(Ordering::Relaxed);
             auth.encode_family(&[("event", event.as_str())])?.encode_counter::<NoLabelSet, _, u64>(&n, None)?;
         }
-        Ok(())
+        m.realtime.encode(&mut enc, self.realtime_channels)
     }
 }
 
@@ -167,7 +173,7 @@ mod tests {
         m.schema_loaded(Duration::from_millis(12));
         m.auth_event(AuthEvent::RateLimited);
         let pool = PoolGauges { max_size: 10, size: 2, available: 1, waiting: 0 };
-        let text = encode(&m, pool, (5, 2)).unwrap();
+        let text = encode(&m, pool, (5, 2), 0).unwrap();
         for line in [
             "rowgate_http_requests_total{kind=\"read\",status=\"200\"} 1",
             "rowgate_http_requests_total{kind=\"write\",status=\"403\"} 1",

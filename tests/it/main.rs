@@ -34,6 +34,7 @@ mod plans;
 mod private_cluster;
 mod rate_limit;
 mod reads;
+mod realtime;
 mod registration;
 mod resilience;
 mod rpc;
