@@ -140,7 +140,7 @@ begin
   execute pg_catalog.format(
     'with f as materialized ('
     '  select u.id, (pg_catalog.jsonb_populate_record(null::%1$s, pg_catalog.jsonb_build_object(%2$L, u.v))).%2$I as v'
-    '    from pg_catalog.unnest($2::text[], $3::int[]) as u(v, id)) '
+    '    from rows from (pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::int[])) as u(v, id)) '
     'select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(o.n, f.id)), ''[]'') '
     'from pg_catalog.jsonb_array_elements($1) with ordinality as o(img, n) '
     'cross join lateral pg_catalog.jsonb_populate_record(null::%1$s, o.img) as r '

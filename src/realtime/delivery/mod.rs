@@ -187,7 +187,7 @@ async fn deliver(state: &AppState, batch: &[Transaction]) -> Result<(), DbError>
         }
         wanted.push(subs_for_item);
     }
-    report_failed(&tables, &views);
+    report_failed(&requests, &views);
 
     // Step 2: one transaction per identity.
     let mut order: Vec<(Arc<Identity>, usize)> = identities.into_iter().collect();
@@ -296,15 +296,15 @@ impl TableRequest {
     }
 }
 
-fn report_failed(tables: &[TableWork], views: &[Result<check::TableView, String>]) {
+fn report_failed(tables: &[TableRequest], views: &[Result<check::TableView, String>]) {
     for (t, v) in tables.iter().zip(views) {
         match v {
             Err(e) => {
-                tracing::warn!(table = t.request.table, error = %e, "realtime: cannot describe a batch of this table")
+                tracing::warn!(table = t.table, error = %e, "realtime: cannot describe a batch of this table")
             }
             Ok(v) => {
                 for (col, e) in &v.failed_filters {
-                    tracing::warn!(table = t.request.table, column = %col, error = %e, "realtime: a filter could not be evaluated");
+                    tracing::warn!(table = t.table, column = %col, error = %e, "realtime: a filter could not be evaluated");
                 }
             }
         }

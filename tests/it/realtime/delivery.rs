@@ -100,3 +100,57 @@ async fn drop_slot_after(g: Gateway) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn filters_pass_only_matching_rows() {
+    let g = gateway(world(&[]).await, |_| {}).await;
+    let mut eq = subscriber(&g, MEMBER_A, tasks(Some("title=eq.wanted")), true).await;
+    let mut r#in = subscriber(&g, MEMBER_A, tasks(Some("title=in.(x,\"y, z\")")), true).await;
+    let mut gt = subscriber(&g, MEMBER_A, tasks(Some("title=gt.m")), false).await;
+    let admin = g.db.admin().await;
+    for title in ["wanted", "other", "x", "y, z", "a"] {
+        admin
+            .execute(
+                "insert into api.tasks (org_id, project_id, title) values ($1::text::uuid, $2::text::uuid, $3)",
+                &[&ORG_A, &PROJ_A, &title],
+            )
+            .await
+            .expect("insert");
+    }
+    let titles = |fs: Vec<crate::realtime::client::Frame>| -> Vec<String> {
+        fs.iter().map(|f| f.payload["data"]["record"]["title"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(titles(eq.changes(QUIET + WAIT).await), ["wanted"]);
+    assert_eq!(titles(r#in.changes(QUIET).await), ["x", "y, z"]);
+    assert_eq!(titles(gt.changes(QUIET).await), ["wanted", "other", "x", "y, z"], "text order (collation C)");
+    drop_slot_after(g).await;
+}
+
+/// An API token of org A: it sees A's rows until it is revoked, then its channel closes.
+#[tokio::test]
+async fn an_api_token_sees_its_org_until_revoked() {
+    let token = "rg_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let setup = format!(
+        "insert into auth.api_tokens (id, org_id, created_by, name, role, token_hash) values
+           ('7a000000-0000-0000-0000-000000000001', '{ORG_A}', 'a0000000-0000-0000-0000-000000000001', 'rt', 'member', auth.hash_token('{token}'))"
+    );
+    let g = gateway(world(&[&setup]).await, |_| {}).await;
+    let mut c = Client::connect(g.running.api_addr, &anon_key(), true).await;
+    let (_, reply) = c.join("realtime:tok", tasks(None), Some(token)).await;
+    assert_eq!(reply.payload["status"], "ok", "{reply:?}");
+    c.until(WAIT, |f| f.event == "system").await;
+    let admin = g.db.admin().await;
+    let insert = |title: &'static str| {
+        format!("insert into api.tasks (org_id, project_id, title) values ('{ORG_A}', '{PROJ_A}', '{title}'), ('{ORG_B}', '{PROJ_B}', '{title}')")
+    };
+    admin.batch_execute(&insert("seen")).await.unwrap();
+    let got = c.changes(QUIET + WAIT).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].payload["data"]["record"]["org_id"], ORG_A);
+    admin.batch_execute("update auth.api_tokens set revoked_at = now()").await.unwrap();
+    let closed = c.until(WAIT, |f| f.event == "phx_close").await;
+    assert_eq!(closed.topic, "realtime:tok");
+    admin.batch_execute(&insert("unseen")).await.unwrap();
+    assert!(c.changes(QUIET).await.is_empty());
+    drop_slot_after(g).await;
+}

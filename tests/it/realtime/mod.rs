@@ -4,7 +4,7 @@
 //! (`supabase_js.rs`), restarts and two instances (`resilience.rs`), and the leak test
 //! (`leak.rs`: thousands of changes across 100+ orgs, each delivery checked against SQL).
 
-mod client;
+pub mod client;
 mod delivery;
 mod leak;
 mod protocol;
