@@ -69,6 +69,28 @@ impl Outbox {
         }
     }
 
+    /// Queues a frame for a subscriber: when the queue is full, waits up to `grace` for room (a
+    /// batch larger than the queue reaches a client that reads), then cuts the connection.
+    pub async fn push_within(&self, out: Out, grace: std::time::Duration) -> bool {
+        if self.was_killed() {
+            return false;
+        }
+        match self.tx.try_send(out) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Full(out)) => match tokio::time::timeout(grace, self.tx.send(out)).await {
+                Ok(Ok(())) => true,
+                Ok(Err(_)) => false,
+                Err(_) => {
+                    if !self.killed.swap(true, Ordering::SeqCst) {
+                        self.kill.notify_one();
+                    }
+                    false
+                }
+            },
+        }
+    }
+
     pub fn was_killed(&self) -> bool {
         self.killed.load(Ordering::SeqCst)
     }

@@ -182,15 +182,22 @@ impl Session {
     }
 }
 
-/// Writes frames, then flushes once.
-async fn write_all(ws: &mut Ws, frames: Vec<String>) -> Result<(), WsError> {
+/// Writes frames, then flushes once; gives up when the connection is cut for being slow (a
+/// write to a client that does not read would otherwise wait forever).
+async fn write_all(ws: &mut Ws, frames: Vec<String>, outbox: &Outbox) -> Result<(), WsError> {
     if frames.is_empty() {
         return Ok(());
     }
-    for f in frames {
-        ws.feed(Message::text(f)).await?;
+    let write = async {
+        for f in frames {
+            ws.feed(Message::text(f)).await?;
+        }
+        ws.flush().await
+    };
+    tokio::select! {
+        r = write => r,
+        _ = outbox.kill.notified() => Err(WsError::ConnectionClosed),
     }
-    ws.flush().await
 }
 
 async fn close(ws: &mut Ws, code: CloseCode, reason: &'static str) {
@@ -229,7 +236,7 @@ pub async fn serve(state: Arc<AppState>, mut ws: Ws, vsn: Vsn, apikey: String) {
                         Ok(more) => frames.extend(s.control(more)),
                     }
                 }
-                if write_all(&mut ws, frames).await.is_err() {
+                if write_all(&mut ws, frames, &outbox).await.is_err() {
                     break;
                 }
             }
@@ -253,7 +260,7 @@ pub async fn serve(state: Arc<AppState>, mut ws: Ws, vsn: Vsn, apikey: String) {
                         vec![s.frame(None, None, "phoenix", "phx_reply", &payload)]
                     }
                 };
-                if write_all(&mut ws, frames).await.is_err() {
+                if write_all(&mut ws, frames, &outbox).await.is_err() {
                     break;
                 }
             }
@@ -263,7 +270,7 @@ pub async fn serve(state: Arc<AppState>, mut ws: Ws, vsn: Vsn, apikey: String) {
                     break;
                 }
                 let frames = s.expire();
-                if write_all(&mut ws, frames).await.is_err() {
+                if write_all(&mut ws, frames, &outbox).await.is_err() {
                     break;
                 }
             }

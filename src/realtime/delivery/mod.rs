@@ -30,6 +30,8 @@ pub use check::{context_of, context_steps, text_array, verdict_of_error, Verdict
 
 /// Most transactions taken into one batch.
 const MAX_BATCH: usize = 512;
+/// How long a full queue may stay full before its client counts as not reading and is cut.
+const SLOW_CLIENT_GRACE: Duration = Duration::from_millis(250);
 
 /// Runs until the capture side closes.
 pub async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Transaction>) {
@@ -246,7 +248,7 @@ async fn deliver(state: &AppState, batch: &[Transaction]) -> Result<(), DbError>
         }
     }
     let identity_index: HashMap<&Arc<Identity>, usize> = order.iter().map(|(id, i)| (id, *i)).collect();
-    fan_out(state, &items, &wanted, &views, &visible, &identity_index);
+    fan_out(state, &items, &wanted, &views, &visible, &identity_index).await;
     close_revoked(state, &revoked);
     Ok(())
 }
@@ -311,9 +313,9 @@ fn report_failed(tables: &[TableRequest], views: &[Result<check::TableView, Stri
     }
 }
 
-fn fan_out(
+async fn fan_out(
     state: &AppState,
-    items: &[Item],
+    items: &[Item<'_>],
     wanted: &[Vec<&Arc<Subscription>>],
     views: &[Result<check::TableView, String>],
     visible: &HashMap<(usize, usize), ()>,
@@ -359,7 +361,7 @@ fn fan_out(
                 })
                 .clone();
             let frame = s.outbox.vsn.change(&s.topic_json, &ids, &data);
-            if s.outbox.push(Out::Text(frame)) {
+            if s.outbox.push_within(Out::Text(frame), SLOW_CLIENT_GRACE).await {
                 state.metrics.realtime.delivered((now_us - item.tx.commit_time_us).max(0) as u64);
             }
         }
