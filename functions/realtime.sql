@@ -54,9 +54,11 @@ end
 $$;
 
 -- The statement the gateway prepares to check a batch for one subscriber of role `r`: $1 is a
--- jsonb array of row images, the result the 1-based positions visible, as an int[]. The image
--- becomes a row of the table's type under the table's own name, in a scope of its own, so the
--- policy text's column references (qualified or not, whole-row ones too) bind to it.
+-- jsonb array of row images, the result the 1-based positions visible, as an int[]. Each image
+-- becomes a row of the table's type under the table's own name, so the policy text's column
+-- references (qualified or not, whole-row ones too) bind to it; the image list's own columns
+-- have names no table uses (`rowgate_rt_*`). The predicate sits in the statement's own WHERE, so
+-- its `(select helper())` init plans run once per statement, not once per image.
 create or replace function realtime.visibility_sql(tbl regclass, r regrole) returns text
 language plpgsql stable security invoker set search_path = ''
 as $$
@@ -68,9 +70,10 @@ begin
     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
    where c.oid = tbl;
   return pg_catalog.format(
-    'select coalesce(pg_catalog.array_agg(o.n order by o.n), ''{}'')::text '
-    'from pg_catalog.jsonb_array_elements($1::jsonb) with ordinality as o(img, n) '
-    'where exists (select from pg_catalog.jsonb_populate_record(null::%I.%I, o.img) as %I where %s)',
+    'select coalesce(pg_catalog.array_agg(rowgate_rt_o.rowgate_rt_n order by rowgate_rt_o.rowgate_rt_n), ''{}'')::text '
+    'from pg_catalog.jsonb_array_elements($1::jsonb) with ordinality as rowgate_rt_o(rowgate_rt_img, rowgate_rt_n) '
+    'cross join lateral pg_catalog.jsonb_populate_record(null::%I.%I, rowgate_rt_o.rowgate_rt_img) as %I '
+    'where %s',
     nsp, rel, rel, realtime.policy_predicate(tbl, r));
 end
 $$;

@@ -5,10 +5,11 @@
 //! Sync of its own, so a group that fails before its statements were reached never leaves a later
 //! group without its prepared statement.
 
+use bytes::BytesMut;
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 use postgres_protocol::IsNull;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::{encode, lost, server_error, statement_name, Conn, Replies, Row, State, Step, STATEMENT_CACHE_LIMIT};
 use crate::db::error::{DbError, ServerError};
@@ -71,16 +72,22 @@ impl Conn {
             }
             frontend::sync(&mut self.write);
         }
-        self.socket.write_all(&self.write).await.map_err(lost)?;
-
-        if !closing.is_empty() {
-            self.read_group(0).await?;
-        }
+        // Written and read at once: a large pipeline's answers (a batch's row images) can fill the
+        // socket while the rest is still being sent, and neither side may wait for the other.
+        let closing_syncs = usize::from(!closing.is_empty());
+        let mut expect: Vec<usize> = vec![0; closing_syncs + parsing.len()];
+        expect.extend(groups.iter().map(Vec::len));
+        let (mut rd, mut wr) = tokio::io::split(&mut self.socket);
+        let write = async { wr.write_all(&self.write).await.map_err(lost) };
+        let read = read_groups(&mut rd, &mut self.read, &expect);
+        let (written, replies) = tokio::join!(write, read);
+        written?;
+        let mut replies = replies?.into_iter().skip(closing_syncs);
         // A statement that failed to parse: the groups using it report that error.
         let mut unparsed: Vec<(&str, ServerError)> = Vec::new();
         for (id, sql) in parsing {
-            let replies = self.read_group(0).await?;
-            match replies.error {
+            let parsed = replies.next().ok_or_else(|| DbError::Shape("missing reply".into()))?;
+            match parsed.error {
                 None => {
                     self.statements.insert(sql.into(), id);
                 }
@@ -89,7 +96,7 @@ impl Conn {
         }
         let mut out = Vec::with_capacity(groups.len());
         for group in groups {
-            let mut replies = self.read_group(group.len()).await?;
+            let mut replies = replies.next().ok_or_else(|| DbError::Shape("missing reply".into()))?;
             if let Some((_, e)) = unparsed.iter().find(|(sql, _)| group.iter().any(|s| s.sql == *sql)) {
                 replies.error = Some(e.clone());
             }
@@ -101,13 +108,31 @@ impl Conn {
         };
         Ok(out)
     }
+}
 
-    /// The replies up to one ReadyForQuery: rows per step, the first error.
-    async fn read_group(&mut self, steps: usize) -> Result<Replies, DbError> {
-        let mut replies = Replies { rows: (0..steps).map(|_| Vec::new()).collect(), error: None, status: b'E' };
+/// The replies of every Sync in turn: `steps[i]` statements up to the i-th ReadyForQuery.
+async fn read_groups<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    buf: &mut BytesMut,
+    steps: &[usize],
+) -> Result<Vec<Replies>, DbError> {
+    let mut out = Vec::with_capacity(steps.len());
+    for &n in steps {
+        let mut replies = Replies { rows: (0..n).map(|_| Vec::new()).collect(), error: None, status: b'E' };
         let mut step = 0usize;
         loop {
-            match self.next_message().await? {
+            let message = loop {
+                if let Some(m) = Message::parse(buf).map_err(|e| DbError::Shape(format!("protocol: {e}")))? {
+                    break m;
+                }
+                if buf.capacity() - buf.len() < 4096 {
+                    buf.reserve(64 * 1024);
+                }
+                if rd.read_buf(buf).await.map_err(lost)? == 0 {
+                    return Err(DbError::Lost("the server closed the connection".into()));
+                }
+            };
+            match message {
                 Message::DataRow(body) => {
                     if let Some(rows) = replies.rows.get_mut(step) {
                         rows.push(Row::new(body)?);
@@ -117,10 +142,12 @@ impl Conn {
                 Message::ErrorResponse(body) if replies.error.is_none() => replies.error = Some(server_error(&body)),
                 Message::ReadyForQuery(body) => {
                     replies.status = body.status();
-                    return Ok(replies);
+                    break;
                 }
                 _ => {}
             }
         }
+        out.push(replies);
     }
+    Ok(out)
 }

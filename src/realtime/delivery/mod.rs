@@ -24,9 +24,10 @@ use super::protocol::join::Events;
 use super::registry::{Identity, Out, Subscription};
 use crate::db::DbError;
 use crate::state::AppState;
+pub use check::Verdict;
 use check::{FilterGroup, IdentityRequest, TableRequest};
 
-pub use check::{context_of, context_steps, text_array, verdict_of_error, Verdict};
+pub use check::{context_of, context_steps, text_array, verdict_of_error};
 
 /// Most transactions taken into one batch.
 const MAX_BATCH: usize = 512;
@@ -221,7 +222,18 @@ async fn deliver(state: &AppState, batch: &[Transaction]) -> Result<(), DbError>
         })
         .collect();
     let verdicts = check::visible(state, &requests2).await?;
-    tracing::debug!(identities = requests2.len(), ?verdicts, views = ?views.iter().map(|v| v.as_ref().map(|v| v.roles.keys().cloned().collect::<Vec<_>>())).collect::<Vec<_>>(), "realtime: checked");
+    tracing::debug!(
+        identities = requests2.len(),
+        candidates = requests2.iter().map(|r| r.tables.iter().map(|t| t.1.len()).sum::<usize>()).sum::<usize>(),
+        visible = verdicts
+            .iter()
+            .map(|v| match v {
+                Verdict::Visible(p) => p.iter().map(Vec::len).sum(),
+                _ => 0,
+            })
+            .sum::<usize>(),
+        "realtime: checked"
+    );
 
     // Which (identity, item) pairs are visible.
     let mut visible: HashMap<(usize, usize), ()> = HashMap::new();
@@ -248,7 +260,9 @@ async fn deliver(state: &AppState, batch: &[Transaction]) -> Result<(), DbError>
         }
     }
     let identity_index: HashMap<&Arc<Identity>, usize> = order.iter().map(|(id, i)| (id, *i)).collect();
-    fan_out(state, &items, &wanted, &views, &visible, &identity_index).await;
+    let started = std::time::Instant::now();
+    let pushed = fan_out(state, &items, &wanted, &views, &visible, &identity_index).await;
+    tracing::debug!(pushed, ms = started.elapsed().as_millis() as u64, "realtime: fanned out");
     close_revoked(state, &revoked);
     Ok(())
 }
@@ -320,7 +334,8 @@ async fn fan_out(
     views: &[Result<check::TableView, String>],
     visible: &HashMap<(usize, usize), ()>,
     identity_index: &HashMap<&Arc<Identity>, usize>,
-) {
+) -> usize {
+    let mut pushed = 0;
     let now_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
     let mut data_cache: HashMap<(Arc<str>, usize), Arc<String>> = HashMap::new();
     let mut timestamps: HashMap<u64, String> = HashMap::new();
@@ -362,10 +377,12 @@ async fn fan_out(
                 .clone();
             let frame = s.outbox.vsn.change(&s.topic_json, &ids, &data);
             if s.outbox.push_within(Out::Text(frame), SLOW_CLIENT_GRACE).await {
+                pushed += 1;
                 state.metrics.realtime.delivered((now_us - item.tx.commit_time_us).max(0) as u64);
             }
         }
     }
+    pushed
 }
 
 /// Forgets the channels of revoked identities and tells them why (system error, `phx_close`).
