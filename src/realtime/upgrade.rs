@@ -75,9 +75,13 @@ pub fn upgrade(state: &Arc<AppState>, parts: &mut Parts) -> Result<Response<Body
                 return;
             }
         };
+        // Small buffers: tens of thousands of mostly idle connections (tungstenite's default read
+        // buffer is 128 KiB per connection); frames go out as they are flushed.
         let config = WebSocketConfig::default()
             .max_message_size(Some(limit))
             .max_frame_size(Some(limit))
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(0)
             .max_write_buffer_size(4 * 1024 * 1024);
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
         super::socket::serve(state, ws, vsn, apikey).await;

@@ -10,6 +10,15 @@ set_config('request.path', $5, true), set_config('request.headers', $6, true), \
 set_config('request.cookies', $7, true), set_config('statement_timeout', $8, true), \
 set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true)";
 
+/// The context of a realtime check: [`CONTEXT_SQL`] plus `transaction_read_only` (the check runs
+/// in an implicit transaction, where `BEGIN READ ONLY` is not available), one statement.
+pub const READ_ONLY_CONTEXT_SQL: &str = "select set_config('transaction_read_only', 'on', true), \
+set_config('search_path', $1, true), set_config('role', $2, true), \
+set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
+set_config('request.path', $5, true), set_config('request.headers', $6, true), \
+set_config('request.cookies', $7, true), set_config('statement_timeout', $8, true), \
+set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true)";
+
 pub struct RequestContext<'a> {
     pub schema: &'a str,
     pub extra_search_path: &'a [String],
@@ -44,6 +53,11 @@ pub fn context_statement(ctx: &RequestContext) -> Statement {
             ctx.timezone.to_string(),
         ],
     }
+}
+
+/// [`context_statement`] as [`READ_ONLY_CONTEXT_SQL`].
+pub fn read_only_context_statement(ctx: &RequestContext) -> Statement {
+    Statement { sql: READ_ONLY_CONTEXT_SQL.into(), ..context_statement(ctx) }
 }
 
 /// `select "schema"."fn"()` for `ROWGATE_DB_PRE_REQUEST` (validated at start-up).

@@ -27,11 +27,12 @@ use crate::state::AppState;
 const BATCH_SQL: &str = "select realtime.batch($1::oid::regclass, $2::jsonb, $3::text[])::text";
 const FILTER_SQL: &str =
     "select realtime.filter_matches($1::oid::regclass, $2, $3, $4::jsonb, $5::text[], $6::int[])::text";
-/// The check runs read-only, as a GET would (set first, before any snapshot).
-const READ_ONLY_SQL: &str = "select set_config('transaction_read_only', 'on', true)";
 
 /// Identities checked per round trip (bounds one pipeline's size).
 const IDENTITIES_PER_PIPELINE: usize = 256;
+/// Pipelines of one batch in flight at once, and the fewest identities worth a pipeline of their own.
+const PARALLEL_PIPELINES: usize = 2;
+const MIN_PER_PIPELINE: usize = 16;
 
 /// A `text[]` literal.
 pub fn text_array<S: AsRef<str>>(items: &[S]) -> String {
@@ -219,16 +220,16 @@ pub enum Verdict {
 /// Runs the request's transaction shape for the pre-request check alone (token re-check).
 pub fn context_steps<'a>(state: &'a AppState, statement: &'a crate::sql::Statement) -> Vec<Step<'a>> {
     let none: &[String] = &[];
-    let mut steps = vec![Step::new(READ_ONLY_SQL, none), Step::new(&statement.sql, &statement.params)];
+    let mut steps = vec![Step::new(&statement.sql, &statement.params)];
     if let Some(pre) = state.pre_request_sql.as_deref() {
         steps.push(Step::new(pre, none));
     }
     steps
 }
 
-/// The context statement of a realtime check (what a REST GET would set).
+/// The context statement of a realtime check (what a REST GET would set, read-only).
 pub fn context_of(state: &AppState, identity: &Identity) -> crate::sql::Statement {
-    context::context_statement(&context::RequestContext {
+    context::read_only_context_statement(&context::RequestContext {
         schema: state.config.schemas.first().map_or("api", String::as_str),
         extra_search_path: &state.config.extra_search_path,
         role: &identity.role,
@@ -254,37 +255,53 @@ pub fn verdict_of_error(e: &crate::db::ServerError) -> Verdict {
     Verdict::Failed(format!("{}: {}", e.code, e.message))
 }
 
-/// Step 2: every identity's transaction, in pipelines of [`IDENTITIES_PER_PIPELINE`].
+/// Step 2: every identity's transaction, in pipelines of at most [`IDENTITIES_PER_PIPELINE`],
+/// up to [`PARALLEL_PIPELINES`] at once on their own connections (PostgreSQL then checks on
+/// several cores).
 pub async fn visible(state: &AppState, requests: &[IdentityRequest<'_>]) -> Result<Vec<Verdict>, DbError> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lanes = PARALLEL_PIPELINES.min(requests.len().div_ceil(MIN_PER_PIPELINE)).max(1);
+    let size = requests.len().div_ceil(lanes).min(IDENTITIES_PER_PIPELINE);
     let mut verdicts = Vec::with_capacity(requests.len());
-    for chunk in requests.chunks(IDENTITIES_PER_PIPELINE) {
-        let contexts: Vec<crate::sql::Statement> = chunk.iter().map(|r| context_of(state, &r.identity)).collect();
-        let params: Vec<Vec<[String; 1]>> =
-            chunk.iter().map(|r| r.tables.iter().map(|(_, imgs)| [json_array(imgs)]).collect()).collect();
-        let groups: Vec<Vec<Step>> = chunk
-            .iter()
-            .zip(&contexts)
-            .zip(&params)
-            .map(|((r, ctx), p)| {
-                let mut steps = context_steps(state, ctx);
-                steps.extend(r.tables.iter().zip(p).map(|((sql, _), p)| Step::new(sql, p)));
-                steps
-            })
-            .collect();
-        let mut conn = Lease::get(&state.pool).await?;
-        let replies = conn.pipeline_groups(&groups).await?;
-        for (r, (req, group)) in replies.iter().zip(chunk.iter().zip(&groups)) {
-            if let Some(e) = &r.error {
-                verdicts.push(verdict_of_error(e));
-                continue;
-            }
-            let first = group.len() - req.tables.len();
-            let mut per_table = Vec::with_capacity(req.tables.len());
-            for i in 0..req.tables.len() {
-                per_table.push(positions(&first_text(r, first + i)?));
-            }
-            verdicts.push(Verdict::Visible(per_table));
+    for wave in requests.chunks(size * lanes) {
+        let runs = wave.chunks(size).map(|chunk| visible_chunk(state, chunk));
+        for r in futures_util::future::join_all(runs).await {
+            verdicts.extend(r?);
         }
+    }
+    Ok(verdicts)
+}
+
+async fn visible_chunk(state: &AppState, chunk: &[IdentityRequest<'_>]) -> Result<Vec<Verdict>, DbError> {
+    let mut verdicts = Vec::with_capacity(chunk.len());
+    let contexts: Vec<crate::sql::Statement> = chunk.iter().map(|r| context_of(state, &r.identity)).collect();
+    let params: Vec<Vec<[String; 1]>> =
+        chunk.iter().map(|r| r.tables.iter().map(|(_, imgs)| [json_array(imgs)]).collect()).collect();
+    let groups: Vec<Vec<Step>> = chunk
+        .iter()
+        .zip(&contexts)
+        .zip(&params)
+        .map(|((r, ctx), p)| {
+            let mut steps = context_steps(state, ctx);
+            steps.extend(r.tables.iter().zip(p).map(|((sql, _), p)| Step::new(sql, p)));
+            steps
+        })
+        .collect();
+    let mut conn = Lease::get(&state.pool).await?;
+    let replies = conn.pipeline_groups(&groups).await?;
+    for (r, (req, group)) in replies.iter().zip(chunk.iter().zip(&groups)) {
+        if let Some(e) = &r.error {
+            verdicts.push(verdict_of_error(e));
+            continue;
+        }
+        let first = group.len() - req.tables.len();
+        let mut per_table = Vec::with_capacity(req.tables.len());
+        for i in 0..req.tables.len() {
+            per_table.push(positions(&first_text(r, first + i)?));
+        }
+        verdicts.push(Verdict::Visible(per_table));
     }
     Ok(verdicts)
 }

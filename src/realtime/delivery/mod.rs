@@ -93,8 +93,10 @@ fn event_of(kind: Kind) -> Events {
 struct TableWork {
     request: TableRequest,
     subs: Arc<Vec<Arc<Subscription>>>,
-    /// Per subscription (same order as `subs`): the filter ids standing for it.
-    filter_ids: Vec<Vec<i32>>,
+    /// Positions in `subs` of the subscriptions without a filter (candidates for every change).
+    unfiltered: Vec<usize>,
+    /// Filter id → positions in `subs` of the subscriptions it stands for.
+    by_filter: HashMap<i32, Vec<usize>>,
 }
 
 async fn deliver(state: &AppState, batch: &[Transaction]) -> Result<(), DbError> {
@@ -139,7 +141,9 @@ async fn deliver(state: &AppState, batch: &[Transaction]) -> Result<(), DbError>
     }
     let requests: Vec<TableRequest> =
         tables.iter_mut().map(|t| std::mem::replace(&mut t.request, TableRequest::empty())).collect();
+    let t_describe = std::time::Instant::now();
     let views = check::describe(state, &requests).await?;
+    let describe_ms = t_describe.elapsed().as_millis() as u64;
 
     // Candidates: per identity, per table, the items it may receive if visible.
     let mut identities: HashMap<Arc<Identity>, usize> = HashMap::new();
@@ -166,12 +170,13 @@ async fn deliver(state: &AppState, batch: &[Transaction]) -> Result<(), DbError>
             continue;
         };
         let kind = item.tx.changes[item.change].kind;
-        let hits = matched[item.table].get(&item.checked);
-        for (si, s) in t.subs.iter().enumerate() {
+        // Candidates: the unfiltered subscriptions and those whose filter matched this image
+        // (looked up by filter id, never a scan of every subscription).
+        let hits = matched[item.table].get(&item.checked).map(Vec::as_slice).unwrap_or_default();
+        let matching = hits.iter().filter_map(|id| t.by_filter.get(id)).flatten();
+        for &si in t.unfiltered.iter().chain(matching) {
+            let s = &t.subs[si];
             if !s.events.contains(event_of(kind)) || item.tx.commit_lsn < s.start_lsn {
-                continue;
-            }
-            if s.filter.is_some() && !t.filter_ids[si].iter().any(|id| hits.is_some_and(|h| h.contains(id))) {
                 continue;
             }
             if !view.roles.get(&s.identity.role).is_some_and(|r| !r.names.is_empty()) {
@@ -221,7 +226,9 @@ async fn deliver(state: &AppState, batch: &[Transaction]) -> Result<(), DbError>
                 .collect(),
         })
         .collect();
+    let t_visible = std::time::Instant::now();
     let verdicts = check::visible(state, &requests2).await?;
+    let visible_ms = t_visible.elapsed().as_millis() as u64;
     tracing::debug!(
         identities = requests2.len(),
         candidates = requests2.iter().map(|r| r.tables.iter().map(|t| t.1.len()).sum::<usize>()).sum::<usize>(),
@@ -232,6 +239,8 @@ async fn deliver(state: &AppState, batch: &[Transaction]) -> Result<(), DbError>
                 _ => 0,
             })
             .sum::<usize>(),
+        describe_ms,
+        visible_ms,
         "realtime: checked"
     );
 
@@ -271,8 +280,9 @@ fn new_work(table: u32, subs: Arc<Vec<Arc<Subscription>>>) -> TableWork {
     let mut roles: Vec<Arc<str>> = Vec::new();
     let mut groups: Vec<FilterGroup> = Vec::new();
     let mut value_ids: HashMap<(usize, &str), i32> = HashMap::new();
-    let mut filter_ids = Vec::with_capacity(subs.len());
-    for s in subs.iter() {
+    let mut unfiltered = Vec::new();
+    let mut by_filter: HashMap<i32, Vec<usize>> = HashMap::new();
+    for (si, s) in subs.iter().enumerate() {
         if !roles.contains(&s.identity.role) {
             roles.push(s.identity.role.clone());
         }
@@ -295,14 +305,20 @@ fn new_work(table: u32, subs: Arc<Vec<Arc<Subscription>>>) -> TableWork {
                 ids.push(id);
             }
         }
-        filter_ids.push(ids);
+        if s.filter.is_none() {
+            unfiltered.push(si);
+        }
+        for id in ids {
+            by_filter.entry(id).or_default().push(si);
+        }
     }
     // value_ids borrows subs: built ids are copied out before subs moves.
     drop(value_ids);
     TableWork {
         request: TableRequest { table, images: Vec::new(), checked: Vec::new(), roles, filters: groups },
         subs,
-        filter_ids,
+        unfiltered,
+        by_filter,
     }
 }
 
