@@ -21,7 +21,7 @@ use crate::db::wire::replication::ReplicationConn;
 use crate::db::DbError;
 use crate::state::AppState;
 use crate::tls::PgTarget;
-use pgoutput::{format_lsn, parse_lsn, Assembler, Stream, Transaction, PG_EPOCH_US};
+use pgoutput::{parse_lsn, Assembler, Stream, Transaction, PG_EPOCH_US};
 
 /// How often the slot is told what was delivered.
 const STATUS_INTERVAL: Duration = Duration::from_secs(1);
@@ -281,9 +281,4 @@ pub async fn monitor(state: Arc<AppState>) {
             state.metrics.realtime.set_slot_lag(lag);
         }
     }
-}
-
-/// For logs and the admin report.
-pub fn describe_lsn(lsn: u64) -> String {
-    format_lsn(lsn)
 }

@@ -179,7 +179,7 @@ async fn deliver(state: &AppState, batch: &[Transaction]) -> Result<(), DbError>
             if !s.events.contains(event_of(kind)) || item.tx.commit_lsn < s.start_lsn {
                 continue;
             }
-            if !view.roles.get(&s.identity.role).is_some_and(|r| !r.names.is_empty()) {
+            if view.roles.get(&s.identity.role).is_none_or(|r| r.names.is_empty()) {
                 continue;
             }
             let next = identities.len();

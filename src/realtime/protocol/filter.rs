@@ -86,7 +86,7 @@ pub fn parse(raw: &str) -> Result<Option<Filter>, String> {
         }
         items
     } else {
-        if !value.starts_with('"') && value.split(',').skip(1).any(|part| looks_like_condition(part)) {
+        if !value.starts_with('"') && value.split(',').skip(1).any(looks_like_condition) {
             return fail("one condition per filter (conditions joined with commas are not supported)");
         }
         vec![unquote(value).or_else(|why| fail(&why).map(|_: Option<Filter>| String::new()))?]
