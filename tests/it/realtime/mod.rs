@@ -7,6 +7,7 @@
 pub mod client;
 mod delivery;
 mod leak;
+mod predicate;
 mod protocol;
 mod resilience;
 mod supabase_js;
