@@ -36,6 +36,9 @@ pub struct Running {
 impl Running {
     /// Stops accepting, drains in-flight requests, stops background tasks.
     pub async fn shutdown(self) {
+        // Realtime first: the slot is confirmed up to what was delivered, WebSockets close (1012).
+        self.state.realtime.shutdown();
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let _ = self.shutdown.send(true);
         for s in self.servers {
             let _ = s.await;
@@ -123,6 +126,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         admin_listener.local_addr().map_err(|source| StartError::Listen { addr: config.admin_listen, source })?;
 
     let config_limits = config.limits.clone();
+    let realtime_settings = config.realtime.clone();
     let state = Arc::new(AppState {
         pre_request_sql: config.pre_request.as_ref().map(|(s, f)| pre_request_sql(s, f)),
         config,
@@ -135,6 +139,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics: Arc::new(Metrics::new()),
         rate_limits: RateLimits::new(&config_limits),
         replicas,
+        realtime: Arc::new(crate::realtime::Hub::new(realtime_settings)),
     });
 
     // Registered before returning, so an early SIGUSR1 never falls back to "terminate".
@@ -155,6 +160,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     }
     // The first load does not wait for the listener.
     state.reload.notify_one();
+    background.extend(crate::realtime::spawn(state.clone(), api_addr));
 
     let (shutdown, rx) = watch::channel(false);
     let mut servers = vec![

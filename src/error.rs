@@ -25,6 +25,8 @@ pub enum BodyShape {
     PostgRest,
     /// `{code: status, error_code, msg}` plus the older `error`, `error_description`.
     GoTrue,
+    /// `{"error": message}`: Supabase Realtime's refusal of a WebSocket upgrade.
+    Realtime,
 }
 
 /// What a stage's error tells the client; the message defaults to the error's `Display`.
@@ -104,6 +106,7 @@ impl ApiError {
                 "code": self.status, "error_code": self.code, "msg": self.message,
                 "error": self.code, "error_description": self.message,
             }),
+            BodyShape::Realtime => json!({"error": self.message}),
         }
     }
 
@@ -166,5 +169,6 @@ mod tests {
             e.body(),
             json!({"code": 429, "error_code": "X429", "msg": "Too many", "error": "X429", "error_description": "Too many"})
         );
+        assert_eq!(ApiError::from(Sample(BodyShape::Realtime)).body(), json!({"error": "Too many"}));
     }
 }

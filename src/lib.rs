@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod pipeline;
 pub mod plan;
 pub mod rate_limit;
+pub mod realtime;
 pub mod request;
 pub mod response;
 pub mod schema;

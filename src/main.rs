@@ -84,6 +84,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             eprintln!("rowgate: {n}");
         }
         config.database_url = Some(e.database_url.clone());
+        if config.realtime.db_url.is_none() {
+            config.realtime.db_url = Some(e.realtime_db_url.clone());
+        }
         if config.jwt_secret.is_none() {
             config.jwt_secret = Some(rowgate::cluster::embedded::ensure_secret(&cwd)?);
         }

@@ -35,4 +35,6 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     /// Read replicas and the rule that sends reads to them (`db/replica/`), when configured.
     pub replicas: Option<Arc<Replicas>>,
+    /// `/realtime/v1`: subscriptions, connections and the state of change capture.
+    pub realtime: Arc<crate::realtime::Hub>,
 }

@@ -100,6 +100,8 @@ pub struct Embedded {
     pub cluster: Cluster,
     /// Connection string for the gateway (authenticator).
     pub database_url: String,
+    /// Connection string for realtime's replication connection.
+    pub realtime_db_url: String,
     pub notice: Option<String>,
 }
 
@@ -107,7 +109,13 @@ pub struct Embedded {
 pub async fn start(cwd: &Path) -> Result<Embedded, String> {
     let (cluster, notice) = start_embedded(cwd).await.map_err(|e| e.to_string())?;
     prepare_database(&cluster, "postgres").await?;
-    Ok(Embedded { database_url: cluster.conn_string("authenticator", "postgres"), cluster, notice })
+    Ok(Embedded {
+        database_url: cluster.conn_string("authenticator", "postgres"),
+        // The replication role of sql/V30, over the same unix socket (trust).
+        realtime_db_url: cluster.conn_string("rowgate_replication", "postgres"),
+        cluster,
+        notice,
+    })
 }
 
 /// Migrations and the demo schema, as the superuser.
@@ -234,7 +242,7 @@ pub async fn start_embedded(cwd: &Path) -> Result<(Cluster, Option<String>), Clu
         socket_dir: plan.socket_dir.clone(),
         tcp_port: None,
         fast: false,
-        extra_conf: Vec::new(),
+        extra_conf: super::logical_decoding(),
         socket_port: None,
         log_file: Some(plan.base.join("postgres.log")),
     };

@@ -43,7 +43,7 @@ pub use binaries::{PgBinaries, VERSIONED_BIN_ROOT};
 pub use dirs::{MAX_SOCKET_PATH, POSTGRES_OS_USER};
 pub use embedded::{start_embedded, ROOT_FALLBACK_BASE};
 pub use error::ClusterError;
-pub use options::{ClusterOptions, DEFAULT_PORT};
+pub use options::{logical_decoding, ClusterOptions, DEFAULT_PORT};
 pub use replica::start_replica_of;
 pub use throwaway::{start_throwaway, start_throwaway_with};
 

@@ -16,6 +16,22 @@ pub const DEFAULT_PORT: u16 = 5432;
 const CONF_FILE: &str = "rowgate.conf";
 const INCLUDE_LINE: &str = "include_if_exists = 'rowgate.conf'";
 
+/// What realtime's change capture needs (docs/realtime.md): logical decoding, room for one
+/// replication slot and walsender per rowgate instance (and tools), and a cap on the WAL a
+/// stalled slot may keep (beyond it the slot is invalidated; rowgate recreates it and tells
+/// clients to rejoin).
+pub fn logical_decoding() -> Vec<(String, String)> {
+    [
+        ("wal_level", "logical"),
+        ("max_replication_slots", "20"),
+        ("max_wal_senders", "20"),
+        ("max_slot_wal_keep_size", "1GB"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 /// How to run a cluster.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {

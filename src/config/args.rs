@@ -226,4 +226,22 @@ pub struct ServeArgs {
     /// e.g. 10min; one instance runs it per interval however many there are; off disables it.
     #[arg(long, env = "ROWGATE_MAINTENANCE_INTERVAL")]
     pub maintenance_interval: Option<String>,
+    /// Realtime (/realtime/v1): on or off (default on; it also needs ROWGATE_REALTIME_DB_URL).
+    #[arg(long, env = "ROWGATE_REALTIME")]
+    pub realtime: Option<String>,
+    /// Connection string of the realtime replication role (LOGIN REPLICATION, e.g. rowgate_replication).
+    #[arg(long, env = "ROWGATE_REALTIME_DB_URL", hide_env_values = true)]
+    pub realtime_db_url: Option<String>,
+    /// This instance's replication slot ([a-z0-9_]; default derived from host name and API address).
+    #[arg(long, env = "ROWGATE_REALTIME_SLOT")]
+    pub realtime_slot: Option<String>,
+    /// Frames one realtime connection may have queued before it is disconnected (default 1024).
+    #[arg(long, env = "ROWGATE_REALTIME_QUEUE")]
+    pub realtime_queue: Option<String>,
+    /// How often realtime channels' tokens are re-checked in SQL, e.g. 10s.
+    #[arg(long, env = "ROWGATE_REALTIME_RECHECK")]
+    pub realtime_recheck: Option<String>,
+    /// After a restart with changes waiting in the slot, how long rejoining clients get them, e.g. 5s.
+    #[arg(long, env = "ROWGATE_REALTIME_RESUME_GRACE")]
+    pub realtime_resume_grace: Option<String>,
 }

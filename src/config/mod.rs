@@ -4,6 +4,7 @@
 mod args;
 pub mod limits;
 pub(crate) mod parse;
+mod realtime;
 mod replicas;
 
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use thiserror::Error;
 pub use crate::tls::server::TlsSettings;
 pub use args::{AuditArgs, AuditFormat, Cli, Command, KeysCommand, ServeArgs, TokenArgs};
 pub use limits::{Limits, RateSpec, TrustedProxies};
+pub use realtime::RealtimeSettings;
 pub use replicas::ReplicaSettings;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -84,6 +86,7 @@ pub struct Config {
     pub replicas: ReplicaSettings,
     /// `ROWGATE_MAINTENANCE_INTERVAL`; `None` when off.
     pub maintenance_interval: Option<Duration>,
+    pub realtime: RealtimeSettings,
 }
 
 impl Config {

@@ -145,6 +145,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         limits: super::limits::resolve(a)?,
         replicas: super::replicas::resolve(a)?,
         maintenance_interval,
+        realtime: super::realtime::resolve(a)?,
     })
 }
 
@@ -208,14 +209,14 @@ fn port_addr(var: &'static str, host: Option<String>, port: &str) -> Result<Sock
     Ok(SocketAddr::new(ip, port))
 }
 
-fn positive(var: &'static str, v: &str) -> Result<u64, ConfigError> {
+pub(super) fn positive(var: &'static str, v: &str) -> Result<u64, ConfigError> {
     match v.trim().parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(err(var, format!("expected a positive integer, got {v:?}"))),
     }
 }
 
-fn boolean(var: &'static str, v: Option<String>) -> Result<bool, ConfigError> {
+pub(super) fn boolean(var: &'static str, v: Option<String>) -> Result<bool, ConfigError> {
     match v.as_deref().map(|s| s.trim().to_ascii_lowercase()) {
         None => Ok(false),
         Some(s) if matches!(s.as_str(), "true" | "1" | "yes" | "on") => Ok(true),

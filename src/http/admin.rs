@@ -52,7 +52,8 @@ async fn ready(state: &AppState) -> bool {
 fn metrics(state: &AppState) -> Response<Body> {
     let pool = state.pool.status().into();
     let replicas = state.replicas.as_deref().map(Into::into);
-    match observe::scrape::encode(&state.metrics, pool, state.auth.cache_stats(), replicas) {
+    let channels = state.realtime.counts().0 as u64;
+    match observe::scrape::encode(&state.metrics, pool, state.auth.cache_stats(), replicas, channels) {
         Ok(text) => {
             let mut resp = Response::new(full(text));
             resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(observe::scrape::CONTENT_TYPE));

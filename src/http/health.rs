@@ -1,7 +1,6 @@
 //! `/health` on the admin listener: a JSON report for operators and monitors — the database
 //! (reachable, round-trip latency, migration version), the schema cache (loaded, age, size), the
-//! pool, the maintenance job's interval, and realtime replication (its slot lag, once realtime
-//! exists). 200 when the instance can serve (as `/ready`), 503 otherwise. The Caddyfile exposes
+//! pool, the maintenance job's interval, and realtime's change capture (state, slot, lag). 200 when the instance can serve (as `/ready`), 503 otherwise. The Caddyfile exposes
 //! only its status publicly, through `/ready`.
 
 use std::time::{Duration, Instant};
@@ -63,8 +62,27 @@ async fn database(state: &AppState) -> Value {
     }
 }
 
-/// The realtime replication slot's lag, for the realtime service (issue 16) to fill in once it
-/// exists: `null` while rowgate runs no realtime.
-fn realtime_slot_lag(_state: &AppState) -> Value {
-    Value::Null
+/// Realtime's change capture: its state, its slot and the slot's lag in bytes (sampled every
+/// 5 s by the capture; `null` until measured), the open connections and channels.
+fn realtime_slot_lag(state: &AppState) -> Value {
+    use crate::realtime::Status;
+    let hub = &state.realtime;
+    let (status, reason) = match hub.status() {
+        Status::Starting => ("starting", None),
+        Status::Live => ("live", None),
+        Status::Reconnecting(why) => ("reconnecting", Some(why)),
+        Status::Off(why) => ("off", Some(why)),
+    };
+    let lag = state.metrics.realtime.slot_lag();
+    let (channels, subscriptions) = hub.counts();
+    json!({
+        "status": status,
+        "reason": reason,
+        // Off: no slot is used, whatever name it would have.
+        "slot": Some(hub.slot()).filter(|s| !s.is_empty() && status != "off"),
+        "slot_lag_bytes": (lag >= 0).then_some(lag),
+        "connections": hub.connection_count(),
+        "channels": channels,
+        "subscriptions": subscriptions,
+    })
 }

@@ -28,7 +28,7 @@ pub async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Bo
     observed.finish(&state.metrics, state.config.server_timing, &parts, trace, resp)
 }
 
-async fn respond(state: &AppState, parts: &mut Parts, body: Incoming) -> Response<Body> {
+async fn respond(state: &Arc<AppState>, parts: &mut Parts, body: Incoming) -> Response<Body> {
     if let Some(e) = super::conn_guard::head_too_large(parts, state.config.limits.max_header_bytes) {
         return ApiError::from(e).into_response();
     }
@@ -41,6 +41,7 @@ async fn respond(state: &AppState, parts: &mut Parts, body: Incoming) -> Respons
     let ip = client_ip::resolve(peer, &parts.headers, &state.config.limits.trusted_proxies);
     parts.extensions.insert(ClientIp(ip));
     let auth_service = parts.uri.path().starts_with("/auth/v1/");
+    let realtime = crate::realtime::upgrade::is_endpoint(parts.uri.path());
     let mut resp = match state.rate_limits.check_client(ip, parts.uri.path()) {
         // Refused before the body is read or the database is touched.
         Err(limited) if auth_service => {
@@ -48,6 +49,10 @@ async fn respond(state: &AppState, parts: &mut Parts, body: Incoming) -> Respons
             ApiError::from(super::auth::AuthServiceError::from(limited)).into_response()
         }
         Err(limited) => ApiError::from(HttpError::from(limited)).into_response(),
+        // The WebSocket of /realtime/v1: its own checks, then the connection leaves HTTP.
+        Ok(()) if realtime => {
+            crate::realtime::upgrade::upgrade(state, parts).unwrap_or_else(|e| ApiError::from(e).into_response())
+        }
         Ok(()) => match read_body(parts, body, &state.config).await {
             Ok(bytes) if auth_service => super::auth::handle(state, parts, &bytes).await,
             Ok(bytes) => {

@@ -92,11 +92,11 @@ pub async fn serve_with<S, F, Fut>(
                                 let Ok(Ok(stream)) = handshake.await else {
                                     return;
                                 };
-                                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
                                 let _ = watcher.watch(conn).await;
                             }
                             None => {
-                                let conn = builder.serve_connection(TokioIo::new(io), service).into_owned();
+                                let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service).into_owned();
                                 let _ = watcher.watch(conn).await;
                             }
                         }

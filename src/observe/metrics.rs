@@ -106,6 +106,8 @@ pub struct Metrics {
     pub(super) tenants: arc_swap::ArcSwapOption<Vec<TenantCount>>,
     /// When the schema cache last loaded (Unix milliseconds; 0: never).
     schema_loaded_at_ms: AtomicU64,
+    /// `/realtime/v1`'s counters and gauges.
+    pub realtime: super::realtime::RealtimeMetrics,
 }
 
 impl Default for Metrics {
@@ -136,6 +138,7 @@ impl Metrics {
             quota_rejections: zeros(),
             tenants: arc_swap::ArcSwapOption::empty(),
             schema_loaded_at_ms: AtomicU64::new(0),
+            realtime: Default::default(),
         }
     }
 

@@ -9,6 +9,7 @@ mod access;
 mod histogram;
 pub mod log_writer;
 pub mod metrics;
+pub mod realtime;
 mod request_id;
 pub mod scrape;
 mod timing;

@@ -48,9 +48,16 @@ pub fn encode(
     pool: PoolGauges,
     jwt_cache: (u64, u64),
     replicas: Option<ReplicaGauges>,
+    realtime_channels: u64,
 ) -> Result<String, ObserveError> {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Scrape { metrics: metrics.clone(), pool, jwt_cache, replicas }));
+    registry.register_collector(Box::new(Scrape {
+        metrics: metrics.clone(),
+        pool,
+        jwt_cache,
+        replicas,
+        realtime_channels,
+    }));
     let mut out = String::with_capacity(16 * 1024);
     prometheus_client::encoding::text::encode(&mut out, &registry)?;
     Ok(out)
@@ -63,6 +70,7 @@ struct Scrape {
     /// `(hits, misses)`.
     jwt_cache: (u64, u64),
     replicas: Option<ReplicaGauges>,
+    realtime_channels: u64,
 }
 
 type Res = Result<(), std::fmt::Error>;
@@ -205,7 +213,7 @@ impl Collector for Scrape {
         if let Some(r) = &self.replicas {
             encode_replicas(&mut enc, r)?;
         }
-        Ok(())
+        m.realtime.encode(&mut enc, self.realtime_channels)
     }
 }
 
@@ -267,7 +275,7 @@ mod tests {
             reads: [3, 7],
             fallbacks: vec![("replica_failed", 1)],
         };
-        let text = encode(&m, pool, (5, 2), Some(replicas)).unwrap();
+        let text = encode(&m, pool, (5, 2), Some(replicas), 0).unwrap();
         for line in [
             "rowgate_http_requests_total{kind=\"read\",status=\"200\"} 1",
             "rowgate_http_requests_total{kind=\"write\",status=\"403\"} 1",

@@ -103,6 +103,16 @@ pub fn context_statement(ctx: &RequestContext) -> Statement {
     Statement { sql: context_sql(ctx.role_settings.len()), params }
 }
 
+/// The context of a realtime check: [`context_statement`] that also sets
+/// `transaction_read_only` (the check runs in an implicit transaction, where `BEGIN READ ONLY`
+/// is not available), one statement.
+pub fn read_only_context_statement(ctx: &RequestContext) -> Statement {
+    let statement = context_statement(ctx);
+    let rest = statement.sql.strip_prefix("select ").unwrap_or(&statement.sql);
+    let sql = format!("select set_config('transaction_read_only', 'on', true), {rest}");
+    Statement { sql: sql.into(), params: statement.params }
+}
+
 /// `select "schema"."fn"()` for `ROWGATE_DB_PRE_REQUEST` (validated at start-up).
 pub fn pre_request_sql(schema: &str, function: &str) -> String {
     let mut sql = String::from("select ");
@@ -168,5 +178,22 @@ mod tests {
         let st = context_statement(&ctx(&many));
         assert!(st.sql.contains("set_config($49, $50, true), set_config('role'"), "{}", st.sql);
         assert_eq!(st.params.len(), 50);
+    }
+
+    #[test]
+    fn the_read_only_context_adds_transaction_read_only_to_the_same_bindings() {
+        let settings = vec![("app.x".to_string(), "y".to_string())];
+        let st = read_only_context_statement(&ctx(&settings));
+        assert_eq!(
+            st.sql,
+            "select set_config('transaction_read_only', 'on', true), set_config('search_path', $1, true), \
+             set_config('statement_timeout', $8, true), set_config($11, $12, true), set_config('role', $2, true), \
+             set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
+             set_config('request.path', $5, true), set_config('request.headers', $6, true), \
+             set_config('request.cookies', $7, true), \
+             set_config('timezone', coalesce(nullif($9, ''), current_setting('timezone')), true), \
+             set_config('request.client_ip', $10, true)"
+        );
+        assert_eq!(st.params, context_statement(&ctx(&settings)).params);
     }
 }

@@ -518,3 +518,83 @@ fn the_caddyfile_adapts_in_both_modes() {
         assert!(text.contains(r#""try_duration":5000000000"#), "{text}");
     }
 }
+
+/// Through Caddy, `wss://<site>/realtime/v1/websocket` reaches rowgate's realtime endpoint (the
+/// WebSocket upgrade passes `reverse_proxy`): a client in node (the `ws` package supabase-js uses
+/// on Node 20), trusting only Caddy's root, joins a channel, receives a change and its heartbeat
+/// is answered.
+#[tokio::test]
+async fn caddy_passes_realtime_websockets() {
+    use crate::tenants::{MEMBER_A, ORG_A, PROJ_A};
+    let db = crate::realtime::world(&[]).await;
+    let g = crate::realtime::gateway(db, |_| {}).await;
+    let caddy = Caddy::start(&[
+        ("ROWGATE_DISCOVERY", "static".into()),
+        ("ROWGATE_UPSTREAMS", g.running.api_addr.to_string()),
+        ("ROWGATE_ADMIN_PORT", g.running.admin_addr.port().to_string()),
+    ]);
+    let http = caddy.client().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http.get(format!("{}/rest/v1/", caddy.origin)).send().await.is_ok_and(|r| r.status() == 200) {
+        assert!(Instant::now() < deadline, "Caddy never proxied to rowgate; its log:\n{}", caddy.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let script = r#"
+import WebSocket from 'ws';
+import fs from 'node:fs';
+const [url, ca, token] = process.argv.slice(2);
+const ws = new WebSocket(url, { ca: fs.readFileSync(ca) });
+const seen = [];
+const done = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
+setTimeout(() => done(1), 15000);
+ws.on('open', () => {
+  ws.send(JSON.stringify([null, '1', 'phoenix', 'heartbeat', {}]));
+  ws.send(JSON.stringify(['2', '2', 'realtime:c', 'phx_join', { config: { postgres_changes: [{ event: '*', schema: 'api', table: 'tasks' }] }, access_token: token }]));
+});
+ws.on('message', (m) => {
+  const f = JSON.parse(m.toString());
+  seen.push([f[3], f[4].status ?? f[4].message ?? f[4].data?.type]);
+  if (f[3] === 'system') console.log('SUBSCRIBED');
+  if (f[3] === 'postgres_changes') done(0);
+});
+ws.on('error', (e) => { console.log(String(e)); done(1); });
+"#;
+    // In tests/clients, where node finds the `ws` package.
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/clients/.caddy_ws_{}.mjs", std::process::id()));
+    std::fs::write(&path, script).expect("script");
+    let url = format!(
+        "wss://{}/realtime/v1/websocket?apikey={}&vsn=2.0.0",
+        caddy.origin.trim_start_matches("https://"),
+        crate::realtime::anon_key()
+    );
+    let mut child = tokio::process::Command::new("node")
+        .arg(&path)
+        .arg(url)
+        .arg(caddy.root_cert())
+        .arg(crate::realtime::user_token(MEMBER_A, 3600))
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut lines, &mut first).await.expect("read");
+    assert_eq!(first.trim(), "SUBSCRIBED", "{first}\n{}", caddy.log());
+    g.db.admin()
+        .await
+        .execute(
+            "insert into api.tasks (org_id, project_id, title) values ($1::text::uuid, $2::text::uuid, 'via caddy')",
+            &[&ORG_A, &PROJ_A],
+        )
+        .await
+        .expect("insert");
+    let out = child.wait_with_output().await.expect("node exits");
+    let _ = std::fs::remove_file(&path);
+    let mut rest = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut lines, &mut rest).await.ok();
+    let all = format!("{rest}{}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.status.success(), "{all}\n{}", caddy.log());
+    assert!(all.contains(r#"["phx_reply","ok"]"#) && all.contains(r#"["postgres_changes","INSERT"]"#), "{all}");
+    crate::realtime::drop_slot(&g).await;
+}

@@ -219,6 +219,14 @@ fn the_compose_file_has_the_deployment_shape() {
     assert!(env["DATABASE_URL"].as_str().unwrap().starts_with("postgres://authenticator:"), "not the superuser");
     assert_eq!(env["ROWGATE_LISTEN"], "0.0.0.0:3000");
     assert_eq!(env["ROWGATE_ADMIN_LISTEN"], "0.0.0.0:3001");
+    // Realtime: logical decoding on the database, the replication login (not the superuser, not
+    // authenticator), no fixed slot name (each replica derives its own).
+    let pg_command = strings(&s("postgres")["command"]).join(" ");
+    for setting in ["wal_level=logical", "max_replication_slots=", "max_wal_senders=", "max_slot_wal_keep_size="] {
+        assert!(pg_command.contains(setting), "postgres lacks {setting}: {pg_command}");
+    }
+    assert!(env["ROWGATE_REALTIME_DB_URL"].as_str().unwrap().starts_with("postgres://rowgate_replication:"));
+    assert!(env["ROWGATE_REALTIME_SLOT"].is_null(), "a fixed slot would be shared by every replica");
 
     // Every service that keeps running (not a one-shot, not behind a profile) is health checked,
     // so `docker compose ps` and `depends_on: service_healthy` mean something for each.
@@ -401,6 +409,7 @@ async fn the_compose_commands_run_as_compose_runs_them() {
     let (mut dotenv, _) = env_example();
     dotenv.insert("POSTGRES_PASSWORD".into(), "0123456789abcdef0123456789abcdef".into());
     dotenv.insert("AUTHENTICATOR_PASSWORD".into(), "fedcba9876543210fedcba9876543210".into());
+    dotenv.insert("REALTIME_REPLICATION_PASSWORD".into(), "00112233445566778899aabbccddeeff".into());
     let generate = |args: &[&str]| run_ok(Command::new(BIN).arg("keys").arg("generate").args(args), "keys generate");
     dotenv.insert("ROWGATE_JWT_SECRET".into(), generate(&["--secret"]).trim().to_string());
     dotenv.insert("ROWGATE_JWT_SIGNING_KEY".into(), generate(&[]).trim().to_string());
@@ -440,6 +449,12 @@ async fn the_compose_commands_run_as_compose_runs_them() {
         .query_one("select rolpassword from pg_authid where rolname = 'authenticator'", &[])
         .await
         .expect("authenticator")
+        .get(0);
+    assert!(hash.starts_with("SCRAM-SHA-256$"), "{hash}");
+    let hash: String = admin
+        .query_one("select rolpassword from pg_authid where rolname = 'rowgate_replication' and rolreplication", &[])
+        .await
+        .expect("rowgate_replication, with REPLICATION")
         .get(0);
     assert!(hash.starts_with("SCRAM-SHA-256$"), "{hash}");
 

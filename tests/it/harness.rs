@@ -24,7 +24,11 @@ pub fn cluster() -> &'static Cluster {
         std::thread::spawn(|| {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async {
-                let cluster = cluster::start_throwaway().await.expect("start throwaway PostgreSQL");
+                // Logical decoding for the realtime tests (one slot per gateway they start).
+                let mut conf = cluster::logical_decoding();
+                conf.retain(|(k, _)| k == "wal_level");
+                conf.extend([("max_replication_slots".into(), "100".into()), ("max_wal_senders".into(), "100".into())]);
+                let cluster = cluster::start_throwaway_with(conf).await.expect("start throwaway PostgreSQL");
                 let admin = connect(&cluster.conn_string("postgres", "postgres")).await;
                 admin.batch_execute(&format!("create database {TEMPLATE}")).await.expect("create template");
                 drop(admin);
@@ -80,6 +84,11 @@ impl TestDb {
     pub fn url(&self) -> String {
         cluster().conn_string("authenticator", &self.name)
     }
+
+    /// Realtime's replication connection (sql/V30's rowgate_replication over the unix socket).
+    pub fn replication_url(&self) -> String {
+        cluster().conn_string("rowgate_replication", &self.name)
+    }
 }
 
 /// Settings as a user would give them, plus the test database.
@@ -91,6 +100,8 @@ pub fn config(db: &TestDb, tweak: impl FnOnce(&mut ServeArgs)) -> Config {
         jwt_secret: Some(SECRET.into()),
         db_schemas: Some("api,v2".into()),
         log: Some("warn".into()),
+        // Off unless a test turns it on (tests/it/realtime/): a gateway per test, a slot per gateway.
+        realtime: Some("off".into()),
         ..Default::default()
     };
     tweak(&mut args);

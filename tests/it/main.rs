@@ -36,6 +36,7 @@ mod plans;
 mod private_cluster;
 mod rate_limit;
 mod reads;
+mod realtime;
 mod registration;
 mod replicas;
 mod resilience;

@@ -14,7 +14,9 @@ pub struct PrivateCluster {
 impl PrivateCluster {
     pub async fn start() -> PrivateCluster {
         // Throwaway: a reaper stops it and removes its directory when the test process exits.
-        let cluster = cluster::start_throwaway().await.expect("start a private PostgreSQL");
+        // With logical decoding, for the realtime tests that restart PostgreSQL.
+        let cluster =
+            cluster::start_throwaway_with(cluster::logical_decoding()).await.expect("start a private PostgreSQL");
         let admin = connect(&cluster.conn_string("postgres", "postgres")).await;
         admin.batch_execute(&format!("create database {DB}")).await.expect("create database");
         rowgate::cluster::embedded::prepare_database(&cluster, DB).await.expect("migrate");
@@ -27,6 +29,11 @@ impl PrivateCluster {
     /// The gateway's connection string (authenticator over the unix socket).
     pub fn url(&self) -> String {
         self.cluster.conn_string("authenticator", DB)
+    }
+
+    /// Realtime's replication connection (sql/V30's rowgate_replication).
+    pub fn replication_url(&self) -> String {
+        self.cluster.conn_string("rowgate_replication", DB)
     }
 
     pub async fn admin(&self) -> tokio_postgres::Client {

@@ -24,6 +24,19 @@ fn unavailable(what: impl std::fmt::Display) -> DbError {
 
 /// Connects to the first host of the URL that answers, like libpq.
 pub async fn connect(target: &PgTarget) -> Result<Socket, DbError> {
+    connect_as(target, StartUp::Request).await
+}
+
+/// What the start-up asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum StartUp {
+    /// A regular session (tokio-postgres performs the start-up).
+    Request,
+    /// A logical replication session (`replication=database`, start-up in `replication.rs`).
+    Replication,
+}
+
+pub(super) async fn connect_as(target: &PgTarget, mode: StartUp) -> Result<Socket, DbError> {
     let config = &target.config;
     let hosts = config.get_hosts();
     let ports = config.get_ports();
@@ -36,7 +49,7 @@ pub async fn connect(target: &PgTarget) -> Result<Socket, DbError> {
         let port = ports.get(i).or(ports.first()).copied().unwrap_or(DEFAULT_PORT);
         // `hostaddr` names the address to dial; the host name still goes to TLS.
         let addr = hostaddrs.get(i).copied();
-        match tokio::time::timeout(CONNECT_TIMEOUT, connect_host(target, host, addr, port)).await {
+        match tokio::time::timeout(CONNECT_TIMEOUT, connect_host(target, host, addr, port, mode)).await {
             Ok(Ok(socket)) => return Ok(socket),
             Ok(Err(e)) => last = e,
             Err(_) => last = unavailable(format!("connecting to {} timed out", describe_host(host, port))),
@@ -50,6 +63,7 @@ async fn connect_host(
     host: &Host,
     addr: Option<std::net::IpAddr>,
     port: u16,
+    mode: StartUp,
 ) -> Result<Socket, DbError> {
     let io = |e: std::io::Error| unavailable(format!("{}: {e}", describe_host(host, port)));
     let socket = match host {
@@ -71,7 +85,10 @@ async fn connect_host(
             negotiate_tls(target, name, tcp).await?
         }
     };
-    start_up(target, socket).await
+    match mode {
+        StartUp::Request => start_up(target, socket).await,
+        StartUp::Replication => super::replication::start_up(target, socket).await,
+    }
 }
 
 /// SSLRequest and the handshake, as the target's policy says.

@@ -10,6 +10,8 @@
 //! transaction on the server.
 
 pub mod connect;
+mod groups;
+pub mod replication;
 pub mod row;
 mod socket;
 

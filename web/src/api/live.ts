@@ -1,10 +1,11 @@
 //! Live updates: table changes pushed over supabase-js's realtime API
-//! (`channel().on('postgres_changes', …)` on /realtime/v1/websocket), filtered to one org.
+//! (`channel().on('postgres_changes', …)` on /realtime/v1/websocket), filtered to one org;
+//! rowgate decides each delivery by the subscriber's SELECT policies (docs/realtime.md).
 //!
-//! rowgate's realtime endpoint arrives with issue 16. Until a server answers, this fails soft: a
+//! It fails soft on a server without realtime (ROWGATE_REALTIME=off, no logical decoding): a
 //! channel that is not SUBSCRIBED within a few seconds (or errors first) is removed, the socket
 //! closed, and the screen says "Live updates off" and keeps working (reload to see others' edits).
-//! It is tried again each time a screen subscribes, so a tab picks realtime up once it exists.
+//! It is tried again each time a screen subscribes.
 
 import type { RealtimeChannel } from '@supabase/supabase-js';
 import { supabase } from './client';

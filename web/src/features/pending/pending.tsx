@@ -1,6 +1,6 @@
 //! Screens whose backend is not in rowgate yet — one list, so that a fork or the issue that adds
 //! the endpoint knows what to build here. Each route answers a page saying what it waits for;
-//! none of them pretends to work. (Live updates, issue 16, are already wired: api/live.ts.)
+//! none of them pretends to work. (Live updates are wired: api/live.ts.)
 
 import { Page } from '../../ui/kit';
 
