@@ -139,7 +139,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics: Arc::new(Metrics::new()),
         rate_limits: RateLimits::new(&config_limits),
         replicas,
-        realtime: Arc::new(crate::realtime::Hub::new(realtime_settings)),
+        realtime: Arc::new(crate::channels::Hub::new(realtime_settings)),
     });
 
     // Registered before returning, so an early SIGUSR1 never falls back to "terminate".

@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod channels;
 pub mod cluster;
 pub mod config;
 pub mod db;

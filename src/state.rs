@@ -36,5 +36,5 @@ pub struct AppState {
     /// Read replicas and the rule that sends reads to them (`db/replica/`), when configured.
     pub replicas: Option<Arc<Replicas>>,
     /// `/realtime/v1`: subscriptions, connections and the state of change capture.
-    pub realtime: Arc<crate::realtime::Hub>,
+    pub realtime: Arc<crate::channels::Hub>,
 }

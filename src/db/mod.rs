@@ -1,6 +1,6 @@
 //! Database stage: the pool of request connections (`wire`: one write and one read per
 //! request), the pipelined request transaction and migrations. The PostgreSQL clusters rowgate
-//! starts itself (embedded, throwaway) are managed in `crate::cluster`.
+//! starts itself (embedded, throwaway) are managed in the `cluster` module.
 
 pub mod error;
 pub mod execute;

@@ -360,7 +360,12 @@ await step(`bob edits a task, alice's tab shows it (realtime ${REALTIME})`, asyn
   // Optimistic, then confirmed: nothing left pending and no error on bob's side.
   assert.equal(await bob.page.getByRole('alert').count(), 0);
   if (live !== 'live') await alice.page.reload();
-  await alice.page.getByRole('checkbox', { name: 'Done: Write the docs' }).waitFor({ timeout: live === 'live' ? 5_000 : 10_000 });
+  // Two changes (the title, then done) arrive one after the other: wait for both.
+  await alice.page.waitForFunction(
+    () => document.querySelector('.task.done .task-title')?.textContent === 'Write the docs',
+    null,
+    { timeout: live === 'live' ? 5_000 : 10_000 },
+  );
   assert.ok(await alice.page.getByRole('checkbox', { name: 'Done: Write the docs' }).isChecked());
   const assignee = alice.page.getByRole('combobox', { name: 'Assignee of Ship it' });
   const bobOption = (await assignee.locator('option').allInnerTexts()).find((t) => t.startsWith('User '));

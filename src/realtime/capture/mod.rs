@@ -156,9 +156,7 @@ async fn session(
             if confirmed < current {
                 // Clients of the previous run rejoin within a few seconds (realtime-js retries after
                 // 1, 2, 5 s): subscribe them from where the slot stands, so they get what they missed.
-                if let Ok(mut f) = hub.floor.lock() {
-                    *f = Some(confirmed);
-                }
+                hub.set_floor(Some(confirmed));
                 tracing::info!(
                     slot,
                     grace_ms = hub.settings.resume_grace.as_millis() as u64,
@@ -178,9 +176,7 @@ async fn session(
     ))
     .await
     .map_err(|e| fatal(&e).map_or_else(|| db(e), CaptureError::Off))?;
-    if let Ok(mut f) = hub.floor.lock() {
-        *f = None;
-    }
+    hub.set_floor(None);
     hub.set_status(Status::Live);
     state.metrics.realtime.set_live(true);
     tracing::info!(slot, "realtime: streaming changes");

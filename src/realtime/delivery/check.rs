@@ -201,6 +201,7 @@ fn parse_batch(text: &str, view: &mut TableView) -> Result<(), DbError> {
 }
 
 /// One identity's candidates: per table, the visibility statement and the images (JSON).
+#[derive(Clone)]
 pub struct IdentityRequest<'a> {
     pub identity: Arc<Identity>,
     pub tables: Vec<(&'a str, Vec<&'a str>)>,
@@ -215,6 +216,19 @@ pub enum Verdict {
     Revoked(String),
     /// Anything else (a policy raised for these claims): this identity misses the batch.
     Failed(String),
+    /// A failure that says nothing about the identity (statement timeout under load, deadlock,
+    /// serialization, resources, a lost connection): checked again before giving up.
+    Transient(String),
+}
+
+/// How many times a transient failure is checked again, and the first pause (doubling).
+const TRANSIENT_RETRIES: u32 = 3;
+const TRANSIENT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// SQLSTATE classes that do not depend on who asks: 40 (serialization, deadlock), 53
+/// (insufficient resources), 08 (connection), 57014 (statement timeout), 55P03 (lock timeout).
+fn transient(code: &str) -> bool {
+    code.starts_with("40") || code.starts_with("53") || code.starts_with("08") || code == "57014" || code == "55P03"
 }
 
 /// Runs the request's transaction shape for the pre-request check alone (token re-check).
@@ -257,7 +271,11 @@ pub fn verdict_of_error(e: &crate::db::ServerError) -> Verdict {
             .unwrap_or_else(|| e.message.clone());
         return Verdict::Revoked(message);
     }
-    Verdict::Failed(format!("{}: {}", e.code, e.message))
+    let why = format!("{}: {}", e.code, e.message);
+    if transient(&e.code) {
+        return Verdict::Transient(why);
+    }
+    Verdict::Failed(why)
 }
 
 /// Step 2: every identity's transaction, in pipelines of at most [`IDENTITIES_PER_PIPELINE`],
@@ -274,6 +292,29 @@ pub async fn visible(state: &AppState, requests: &[IdentityRequest<'_>]) -> Resu
         let runs = wave.chunks(size).map(|chunk| visible_chunk(state, chunk));
         for r in futures_util::future::join_all(runs).await {
             verdicts.extend(r?);
+        }
+    }
+    // Transient failures are checked again (those identities only), so a busy database delays a
+    // subscriber's changes instead of losing them; what still fails after that is Failed.
+    let mut pause = TRANSIENT_PAUSE;
+    for _ in 0..TRANSIENT_RETRIES {
+        let again: Vec<usize> = (0..verdicts.len()).filter(|&i| matches!(verdicts[i], Verdict::Transient(_))).collect();
+        if again.is_empty() {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        pause *= 2;
+        let retry: Vec<IdentityRequest> = again.iter().map(|&i| requests[i].clone()).collect();
+        for chunk_at in (0..retry.len()).step_by(size) {
+            let chunk = &retry[chunk_at..(chunk_at + size).min(retry.len())];
+            for (k, v) in visible_chunk(state, chunk).await?.into_iter().enumerate() {
+                verdicts[again[chunk_at + k]] = v;
+            }
+        }
+    }
+    for v in &mut verdicts {
+        if let Verdict::Transient(why) = v {
+            *v = Verdict::Failed(std::mem::take(why));
         }
     }
     Ok(verdicts)
@@ -344,5 +385,9 @@ mod tests {
         let raised =
             crate::db::ServerError { code: "22P02".into(), message: "invalid input".into(), ..Default::default() };
         assert!(matches!(verdict_of_error(&raised), Verdict::Failed(m) if m.contains("22P02")));
+        for code in ["57014", "40001", "40P01", "53200", "08006", "55P03"] {
+            let busy = crate::db::ServerError { code: code.into(), ..raised.clone() };
+            assert!(matches!(verdict_of_error(&busy), Verdict::Transient(_)), "{code}");
+        }
     }
 }

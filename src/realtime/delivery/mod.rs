@@ -262,7 +262,7 @@ async fn deliver(state: &AppState, batch: &[Transaction]) -> Result<(), DbError>
             Verdict::Revoked(why) => {
                 revoked.insert(identity.clone(), why);
             }
-            Verdict::Failed(why) => {
+            Verdict::Failed(why) | Verdict::Transient(why) => {
                 state.metrics.realtime.check_failed();
                 tracing::warn!(role = %identity.role, error = %why, "realtime: a subscriber's check failed; it misses this batch");
             }

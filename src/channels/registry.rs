@@ -44,7 +44,7 @@ pub struct Outbox {
     tx: mpsc::Sender<Out>,
     /// Woken when the queue is full: the connection is cut (a client that stops reading never
     /// makes the gateway buffer without bound).
-    pub(super) kill: Notify,
+    pub(crate) kill: Notify,
     killed: AtomicBool,
     pub vsn: Vsn,
 }

@@ -125,7 +125,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::realtime::protocol::filter::Op;
+    use crate::channels::protocol::filter::Op;
 
     #[test]
     fn supabase_js_join() {
