@@ -7,7 +7,7 @@ import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
 import type { Session } from '@supabase/supabase-js';
 import { adminApi, run, supabase } from './api/client';
 import { describe } from './api/errors';
-import type { MyOrg } from './api/types';
+import { ORG_COLUMNS, type MyOrg } from './api/types';
 
 export interface AppState {
   /** undefined while supabase-js reads its stored session. */
@@ -72,7 +72,7 @@ export function AppProvider({ children }: { children: ComponentChildren }) {
       const rows = await run<MyOrg[]>(
         supabase
           .from('memberships')
-          .select('org_id, role, organizations(id, name, status, created_at)')
+          .select(`org_id, role, organizations(${ORG_COLUMNS})`)
           .eq('user_id', userId),
       );
       rows.sort((a, b) => a.organizations.name.localeCompare(b.organizations.name));
