@@ -206,6 +206,7 @@ const B = { email: 'bob@globex.test', password: 'bob-passphrase' };
 let acme;
 let globex;
 let inviteLink;
+let labs;
 let emailLink;
 
 await step('the sign-in page: signed out, every path leads here; axe clean', async () => {
@@ -323,11 +324,14 @@ await step('carol opens her email invitation signed out, signs up, lands back on
   await carol.page.getByLabel('Password').fill('carol-passphrase');
   await carol.page.getByRole('button', { name: 'Create account' }).click();
   await carol.page.waitForURL(/\/join#/);
+  // alice's members tab stays open: carol's arrival must reach it live, without a reload.
+  const live = await liveState(alice);
+  assert.equal(live, REALTIME === 'expected' ? 'live' : 'off', 'the members screen is live');
   await carol.page.getByRole('button', { name: 'Accept invitation' }).click();
   await carol.page.waitForURL(new RegExp(`/o/${acme}/projects$`));
   assert.equal(await carol.page.getByText('Your role: member').count(), 1);
-  await alice.page.reload();
-  await alice.page.getByRole('cell', { name: /^carol@acme\.test/ }).first().waitFor();
+  if (live !== 'live') await alice.page.reload();
+  await alice.page.getByRole('cell', { name: /^carol@acme\.test/ }).first().waitFor({ timeout: 5_000 });
   assert.ok(await alice.page.getByText(/^Accepted /).isVisible(), 'the email invitation shows as accepted');
   // Roles: alice (owner) makes carol a viewer; bob (a member) may change nobody's role.
   await alice.page.getByRole('combobox', { name: 'Role of carol@acme.test' }).selectOption('viewer');
@@ -463,14 +467,26 @@ await step('a suspension refuses bob’s optimistic edit and rolls it back, with
   await bob.page.waitForURL(new RegExp(`/o/${globex}/projects$`));
   const box = bob.page.getByRole('checkbox', { name: 'Done: Globex secret task' });
   await box.waitFor();
-  await admin.page.locator(`tr[data-org-id="${globex}"]`).getByRole('button', { name: 'Suspend' }).click();
-  await admin.page.getByRole('button', { name: 'Suspend Globex' }).click();
+  // Suspend asks for a reason (api.set_org_status records it): focus lands in the field, Enter confirms.
+  await admin.page.locator(`tr[data-org-id="${globex}"]`).getByRole('button', { name: 'Suspend Globex' }).click();
+  assert.equal(await admin.page.evaluate(() => document.activeElement?.closest('label')?.textContent), 'Reason for Globex');
+  await admin.page.keyboard.type('Unpaid invoice');
+  await admin.page.keyboard.press('Enter');
   await admin.page.getByText('Globex is now suspended.').waitFor();
+  await admin.page.locator(`tr[data-org-id="${globex}"]`).getByText('— Unpaid invoice').waitFor();
   await box.click();
   await bob.page.getByRole('alert').filter({ hasText: 'Organization is suspended: read-only.' }).waitFor();
   assert.equal(await box.isChecked(), false, 'rolled back');
+  // The member sees why, from the org's row (status_reason).
+  await bob.page.reload();
+  await bob.page.getByText('Globex is suspended by the platform and read-only: Unpaid invoice.').waitFor();
   await admin.page.getByRole('button', { name: 'Reactivate Globex' }).click();
+  await admin.page.getByLabel('Reason (optional) for Globex').fill('Invoice paid');
+  await admin.page.getByRole('button', { name: 'Confirm: reactivate Globex' }).click();
   await admin.page.getByText('Globex is now active.').waitFor();
+  await bob.page.reload();
+  await box.waitFor();
+  assert.equal(await bob.page.getByText(/is suspended by the platform/).count(), 0);
   await box.click();
   await bob.page.waitForFunction(() => document.querySelector('.task.done') !== null);
   assert.equal(await box.isChecked(), true);
@@ -491,11 +507,13 @@ await step('platform settings: new orgs wait for approval; the admin approves on
   await alice.page.getByLabel('Organization').selectOption({ label: '+ New organization' });
   await createOrg(alice, 'Acme Labs');
   await alice.page.getByText('The organization is pending approval').waitFor();
+  labs = await alice.page.getByRole('link', { name: 'Open the organization' }).getAttribute('href').then((h) => orgIdOf(`${h}/`));
   await section(admin, 'Organizations');
   await admin.page.getByRole('button', { name: 'Approve Acme Labs' }).waitFor();
   await shot(admin, '06-admin-orgs.png');
   await admin.page.getByLabel('Show').selectOption('pending_approval');
   await admin.page.getByRole('button', { name: 'Approve Acme Labs' }).click();
+  await admin.page.getByRole('button', { name: 'Confirm: approve Acme Labs' }).click();
   await admin.page.getByText('Acme Labs is now active.').waitFor();
   await admin.page.getByLabel('Show').selectOption('');
 });
@@ -510,6 +528,18 @@ await step('models: the admin adds one to the catalog and enables it for Acme; a
   await admin.page.getByRole('button', { name: 'Enable for the organization' }).click();
   await admin.page.getByText('local-llm is enabled for Acme.').waitFor();
   await axe(admin, 'platform: model catalog');
+  // The access report: who may use which model, across orgs (api.access_report).
+  await section(admin, 'Access report');
+  const rows = admin.page.locator('tbody tr');
+  await rows.filter({ hasText: 'alice@acme.test' }).waitFor();
+  const report = await rows.allInnerTexts();
+  const cells = (r) => r.split('\t').map((c) => c.trim()).slice(0, 4).join(' | ');
+  assert.deepEqual(report.map(cells).sort(), [
+    'local-llm | Acme | alice@acme.test | owner',
+    'local-llm | Acme | bob@globex.test | member',
+    'local-llm | Acme | carol@acme.test | viewer',
+  ]);
+  await axe(admin, 'platform: access report');
   await alice.page.goto(`/o/${acme}/models`);
   await heading(alice, 'Models');
   await alice.page.getByRole('cell', { name: 'local-llm' }).waitFor();
@@ -518,6 +548,181 @@ await step('models: the admin adds one to the catalog and enables it for Acme; a
   await alice.page.getByRole('button', { name: 'Disable' }).click();
   await alice.page.getByRole('button', { name: 'Disable local-llm' }).click();
   await alice.page.getByText('No model is enabled for this organization.').waitFor();
+});
+
+await step('plans: the admin creates Starter (1 project) and moves Acme to it; alice sees her usage, live', async () => {
+  await section(admin, 'Plans');
+  await admin.page.getByLabel('Identifier').fill('starter');
+  await admin.page.getByLabel('Name', { exact: true }).fill('Starter');
+  await admin.page.getByLabel('Projects, at most').fill('1');
+  await admin.page.getByRole('button', { name: 'Save plan' }).click();
+  await admin.page.getByText('Plan “Starter” saved.').waitFor();
+  assert.equal(await admin.page.locator('tr[data-plan="starter"] td').nth(1).innerText(), '1');
+  await axe(admin, 'platform: plans');
+  await section(admin, 'Organizations');
+  const row = admin.page.locator(`tr[data-org-id="${acme}"]`);
+  await row.getByRole('combobox', { name: 'Plan of Acme' }).selectOption({ label: 'Starter' });
+  await admin.page.getByText('Acme is now on Starter.').waitFor();
+  await row.getByText(/Projects 1 of 1/).waitFor();
+  await shot(admin, '06-admin-orgs.png');
+
+  await alice.page.goto(`/o/${acme}/plan`);
+  await heading(alice, 'Plan and usage');
+  await alice.page.locator('[data-plan="starter"]').filter({ hasText: 'Starter' }).waitFor();
+  const used = (counter) => alice.page.locator(`tr[data-counter="${counter}"] td`).first().innerText();
+  assert.equal(await used('projects'), '1 of 1');
+  assert.equal(await used('members'), '3 (no limit)');
+  assert.equal(await used('tasks'), '2 (no limit)');
+  const live = await liveState(alice);
+  await axe(alice, 'plan and usage');
+  await shot(alice, '08-plan.png');
+  // bob adds a task in Acme: alice's usage follows without a reload.
+  await bob.page.goto(`/o/${acme}/projects`);
+  await bob.page.getByRole('link', { name: 'Launch' }).click();
+  await addTask(bob, 'Count me');
+  if (live !== 'live') await alice.page.reload();
+  await alice.page.waitForFunction(() => document.querySelector('tr[data-counter="tasks"] td')?.textContent === '3 (no limit)', null, {
+    timeout: 5_000,
+  });
+  // Beyond the limit: the quota error is a sentence.
+  await section(alice, 'Projects');
+  await alice.page.getByLabel('New project').fill('Second');
+  await alice.page.getByRole('button', { name: 'Add project' }).click();
+  const alert = await alice.page.getByRole('alert').innerText();
+  assert.equal(
+    alert,
+    'This organization has reached its plan’s limit: plan starter allows at most 1 projects. A platform administrator can move it to another plan.',
+  );
+  await look(alice);
+});
+
+await step('denied: bob (a member) sees the plan but may not change it, nor open the organization or platform pages', async () => {
+  await bob.page.goto(`/o/${acme}/plan`);
+  await heading(bob, 'Plan and usage');
+  await bob.page.locator('[data-plan="starter"]').waitFor();
+  assert.equal(await bob.page.getByRole('combobox', { name: /^Plan of/ }).count(), 0);
+  const nav = bob.page.getByRole('navigation', { name: 'Sections' });
+  assert.equal(await nav.getByRole('link', { name: 'Organization', exact: true }).count(), 0);
+  assert.equal(await nav.getByRole('link', { name: 'Organizations', exact: true }).count(), 0);
+  await bob.page.goto(`/o/${acme}/settings`);
+  await bob.page.getByText('Only the organization’s owners export it, move its ownership or delete it.').waitFor();
+  assert.equal(await bob.page.getByRole('button', { name: /Delete|Download|Transfer/ }).count(), 0);
+  await bob.page.goto('/admin/orgs');
+  await bob.page.getByRole('alert').filter({ hasText: 'Only platform administrators may open this page.' }).waitFor();
+  assert.equal(await bob.page.locator('tbody tr').count(), 0);
+  // And the database refuses him anyway, whatever a page shows.
+  const refused = await bob.page.evaluate(async ([org]) => {
+    const token = JSON.parse(localStorage.getItem('rowgate-console-auth')).access_token;
+    const anon = (await (await fetch('/config.json')).json()).anonKey;
+    const call = async (fn, body) => {
+      const r = await fetch(`/rest/v1/rpc/${fn}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, apikey: anon, 'content-type': 'application/json', 'content-profile': 'api' },
+        body: JSON.stringify(body),
+      });
+      return `${r.status} ${(await r.json()).code}`;
+    };
+    return [await call('set_org_plan', { org, plan: 'standard' }), await call('admin_list_organizations', {}), await call('delete_organization', { org })];
+  }, [acme]);
+  assert.deepEqual(refused, ['403 PT403', '403 PT403', '403 PT403']);
+});
+
+await step('alice (owner) exports Acme; requests the deletion of Acme Labs; the admin sees it pending and restores it', async () => {
+  await alice.page.goto(`/o/${acme}/settings`);
+  await heading(alice, 'Organization');
+  const [download] = await Promise.all([
+    alice.page.waitForEvent('download'),
+    alice.page.getByRole('button', { name: 'Download the organization’s data' }).click(),
+  ]);
+  const doc = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.equal(doc.organization.name, 'Acme');
+  assert.deepEqual(doc.projects.map((p) => p.name), ['Launch']);
+  assert.ok(doc.members.some((m) => m.email === 'carol@acme.test' && m.role === 'viewer'), JSON.stringify(doc.members));
+  assert.ok(doc.audit_log.length > 10);
+  await axe(alice, 'organization');
+  await alice.page.goto(`/o/${labs}/settings`);
+  await heading(alice, 'Organization');
+  await alice.page.getByText(/deleted for good after 30 days/).waitFor();
+  await alice.page.getByRole('button', { name: 'Delete organization' }).click();
+  await alice.page.getByRole('button', { name: 'Delete Acme Labs' }).click();
+  await alice.page.getByText(/^Acme Labs will be deleted for good on /).waitFor();
+  await alice.page.getByText(/^Acme Labs is pending deletion and read-only/).waitFor();
+  await alice.page.getByRole('button', { name: 'Restore Acme Labs' }).waitFor();
+  await section(admin, 'Organizations');
+  await admin.page.getByLabel('Show').selectOption('pending_deletion');
+  const row = admin.page.locator(`tr[data-org-id="${labs}"]`);
+  await row.getByText(/Purged on /).waitFor();
+  assert.equal(await admin.page.locator('tbody tr').count(), 1);
+  await row.getByRole('button', { name: 'Restore Acme Labs' }).click();
+  await admin.page.getByText('Acme Labs is restored.').waitFor();
+  await admin.page.getByLabel('Show').selectOption('');
+  await alice.page.reload();
+  await alice.page.getByRole('button', { name: 'Delete organization' }).waitFor();
+  assert.equal(await alice.page.getByText(/pending deletion/).count(), 0);
+});
+
+await step('ownership: the admin gives Acme Labs to bob by email (alice sees it live), bob gives it back; the admin exports it', async () => {
+  await alice.page.goto(`/o/${labs}/members`);
+  await heading(alice, 'Members');
+  const live = await liveState(alice);
+  await admin.page.getByRole('link', { name: 'Acme Labs', exact: true }).click();
+  await heading(admin, 'Acme Labs');
+  await admin.page.getByLabel('New owner’s email address').fill(B.email);
+  await admin.page.getByRole('button', { name: 'Transfer ownership' }).click();
+  await admin.page.getByText(`${B.email} now owns Acme Labs; its other owners are admins.`).waitFor();
+  await axe(admin, 'platform: one organization');
+  await shot(admin, '09-admin-org.png');
+  const [download] = await Promise.all([admin.page.waitForEvent('download'), admin.page.getByRole('button', { name: 'Export data' }).click()]);
+  const doc = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.equal(doc.organization.name, 'Acme Labs');
+  assert.deepEqual(doc.members.map((m) => `${m.email} ${m.role}`).sort(), [`${A.email} admin`, `${B.email} owner`]);
+  // alice's open members tab: bob's row arrives, and her own role turns to admin.
+  if (live !== 'live') await alice.page.reload();
+  await alice.page.getByText('Your role: admin').waitFor({ timeout: 5_000 });
+  await alice.page.locator('tbody tr').nth(1).waitFor();
+  // bob, now the owner, moves it back to alice (a member: by user id, from his page).
+  await bob.page.goto(`/o/${labs}/settings`);
+  await heading(bob, 'Organization');
+  const heir = bob.page.getByLabel('New owner');
+  await heir.selectOption({ label: (await heir.locator('option').allInnerTexts()).find((t) => t.endsWith('(admin)')) });
+  await bob.page.getByRole('button', { name: 'Transfer ownership' }).click();
+  await bob.page.getByText(/is now the owner; you are an admin\.$/).waitFor();
+  if (live !== 'live') await alice.page.reload();
+  await alice.page.getByText('Your role: owner').waitFor({ timeout: 5_000 });
+  await look(alice);
+});
+
+await step('accounts: dave exports his data and deletes his account; alice, a last owner, may not', async () => {
+  const dave = await person('dave');
+  const D = { email: 'dave@example.test', password: 'dave-passphrase' };
+  await signUp(dave, D.email, D.password);
+  await dave.page.waitForURL(/\/orgs\/new$/);
+  await dave.page.getByRole('link', { name: D.email }).click();
+  await heading(dave, 'Your account');
+  await axe(dave, 'account');
+  const [download] = await Promise.all([dave.page.waitForEvent('download'), dave.page.getByRole('button', { name: 'Download your data' }).click()]);
+  const doc = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.equal(doc.user.email, D.email);
+  assert.deepEqual(doc.memberships, []);
+  await dave.page.getByLabel('Current password').fill('not my password');
+  await dave.page.getByRole('button', { name: 'Delete my account' }).click();
+  assert.equal(await dave.page.getByRole('alert').innerText(), 'Password incorrect.');
+  await dave.page.getByLabel('Current password').fill(D.password);
+  await dave.page.getByRole('button', { name: 'Delete my account' }).click();
+  await dave.page.waitForURL(/\/signin$/);
+  await dave.page.getByText(`The account ${D.email} is deleted.`).waitFor();
+  await dave.page.getByLabel('Email address').fill(D.email);
+  await dave.page.getByLabel('Password').fill(D.password);
+  await dave.page.getByRole('button', { name: 'Sign in' }).click();
+  assert.equal(await dave.page.getByRole('alert').innerText(), 'The email address or the password is wrong.');
+  await dave.context.close();
+  people.splice(people.indexOf(dave), 1);
+
+  await alice.page.goto('/account');
+  await heading(alice, 'Your account');
+  await alice.page.getByLabel('Current password').fill(A.password);
+  await alice.page.getByRole('button', { name: 'Delete my account' }).click();
+  assert.equal(await alice.page.getByRole('alert').innerText(), 'The last owner of an organization cannot be deleted.');
 });
 
 await step('keyboard: the skip link reaches the content, focus is always visible', async () => {

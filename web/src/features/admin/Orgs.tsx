@@ -188,9 +188,7 @@ export function AdminOrgs() {
           {(orgs.data ?? []).map((o) => (
             <tr key={o.org_id} data-org-id={o.org_id}>
               <td title={o.org_id}>
-                <Link href={`/admin/orgs/${o.org_id}`} aria-label={`Manage ${o.name}`}>
-                  {o.name}
-                </Link>
+                <Link href={`/admin/orgs/${o.org_id}`}>{o.name}</Link>
               </td>
               <td>
                 <StatusLine org={o} />
