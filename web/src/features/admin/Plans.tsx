@@ -50,9 +50,9 @@ export function AdminPlans() {
       } else {
         await run(supabase.from('plans').insert({ id, name, ...limits }).select());
       }
-      setSaved(`Plan “${name}” saved.`);
       await plans.reload();
-      if (!editing) choose('');
+      if (!editing) setForm(EMPTY);
+      setSaved(`Plan “${name}” saved.`);
     });
   };
 
