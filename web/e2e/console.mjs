@@ -566,6 +566,7 @@ await step('plans: the admin creates Starter (1 project) and moves Acme to it; a
   await section(admin, 'Organizations');
   const row = admin.page.locator(`tr[data-org-id="${acme}"]`);
   await row.getByRole('combobox', { name: 'Plan of Acme' }).selectOption({ label: 'Starter' });
+  await row.getByRole('button', { name: 'Move Acme to this plan' }).click();
   await admin.page.getByText('Acme is now on Starter.').waitFor();
   await row.getByText(/Projects 1 of 1/).waitFor();
   await shot(admin, '06-admin-orgs.png');

@@ -118,25 +118,40 @@ export function StatusLine({ org }: { org: AdminOrg }) {
   );
 }
 
+/** The org's plan: choose, then confirm with the button (arrow keys on a select must not move an org). */
 export function PlanSelect({ org, plans, onDone, onError }: { org: AdminOrg; plans: Plan[]; onDone: (msg: string) => void; onError: (msg: string) => void }) {
-  const change = async (plan: string) => {
+  const [plan, setPlan] = useState(org.plan_id);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => setPlan(org.plan_id), [org.plan_id]);
+  const change = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
     try {
       await run(supabase.rpc('set_org_plan', { org: org.org_id, plan }));
       onDone(`${org.name} is now on ${plans.find((p) => p.id === plan)?.name ?? plan}.`);
-    } catch (e) {
-      onError(describe(e));
+    } catch (err) {
+      onError(describe(err));
+    } finally {
+      setBusy(false);
     }
   };
   return (
-    <select aria-label={`Plan of ${org.name}`} value={org.plan_id} onChange={(e) => void change(e.currentTarget.value)}>
-      {plans
-        .filter((p) => p.id !== 'pending')
-        .map((p) => (
-          <option key={p.id} value={p.id}>
-            {p.name}
-          </option>
-        ))}
-    </select>
+    <form class="plan-form" onSubmit={change}>
+      <select aria-label={`Plan of ${org.name}`} value={plan} onChange={(e) => setPlan(e.currentTarget.value)}>
+        {plans
+          .filter((p) => p.id !== 'pending')
+          .map((p) => (
+            <option key={p.id} value={p.id}>
+              {p.name}
+            </option>
+          ))}
+      </select>
+      {plan !== org.plan_id && (
+        <button type="submit" disabled={busy} aria-label={`Move ${org.name} to this plan`}>
+          Move
+        </button>
+      )}
+    </form>
   );
 }
 
