@@ -473,7 +473,9 @@ await step('a suspension refuses bob’s optimistic edit and rolls it back, with
   await box.waitFor();
   // Suspend asks for a reason (api.set_org_status records it): focus lands in the field, Enter confirms.
   await admin.page.locator(`tr[data-org-id="${globex}"]`).getByRole('button', { name: 'Suspend Globex' }).click();
-  assert.equal(await admin.page.evaluate(() => document.activeElement?.closest('label')?.textContent), 'Reason for Globex');
+  await admin.page.waitForFunction(() => document.activeElement?.closest('label')?.textContent === 'Reason for Globex', null, {
+    timeout: 5_000,
+  });
   await admin.page.keyboard.type('Unpaid invoice');
   await admin.page.keyboard.press('Enter');
   await admin.page.getByText('Globex is now suspended.').waitFor();

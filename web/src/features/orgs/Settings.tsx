@@ -70,6 +70,8 @@ export function OrgSettings({ org }: { org: MyOrg }) {
   if (!owner) {
     return (
       <Page title="Organization">
+        {/* Also right after this user moved ownership away: say it worked. */}
+        <Notice kind="success">{done}</Notice>
         <Notice kind="info">Only the organization’s owners export it, move its ownership or delete it.</Notice>
       </Page>
     );
