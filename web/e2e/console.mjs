@@ -1,12 +1,14 @@
 // The console end to end in a real browser: Debian's chromium driven by playwright-core, against
-// rowgate + Caddy + PostgreSQL that tests/it/web_console.rs started. Four people in four browser
+// rowgate + Caddy + PostgreSQL that tests/it/web_console.rs started. Five people in five browser
 // contexts (separate storage, as separate browsers): alice and bob each sign up and create an
 // org, alice invites bob by link and carol by email, both accept, bob's task edits reach alice's
 // tab (live over realtime when the server has it, else on reload), a tab renews an expired
 // session, alice never receives a byte of bob's other org, a platform admin approves, suspends
 // and configures, an optimistic edit is rolled back with the server's sentence, an API token
-// works until it is revoked, sign-out revokes the session. axe-core checks every main screen;
-// the CSP must never fire.
+// works until it is revoked, sign-out revokes the session; then the tenancy kit (tenancy.mjs):
+// plans and quotas, a member's denied case, exports, deletion and restore, ownership moves, the
+// access report, a person's erasure. axe-core checks every main screen; the CSP must never fire.
+// The harness (browser, people, steps, axe) is lib.mjs.
 //
 //   E2E_ORIGIN=https://localhost:port   the site (Caddy)
 //   E2E_CA=<intermediate.crt>           Caddy's intermediate CA: chromium trusts exactly its key
@@ -17,185 +19,30 @@
 // Node's own fetch (token and session checks) trusts Caddy's root through NODE_EXTRA_CA_CERTS.
 // Prints one line per step and a closing "N passed, N failed"; exits 1 on the first failure.
 
-import { chromium } from 'playwright-core';
-import { createHash, X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
-
-const env = (name, fallback) => {
-  const v = process.env[name] ?? fallback;
-  if (v === undefined) throw new Error(`${name} is not set`);
-  return v;
-};
-const ORIGIN = env('E2E_ORIGIN');
-const ARTIFACTS = env('E2E_ARTIFACTS');
-const REALTIME = env('E2E_REALTIME', 'absent');
-const ADMIN = { email: env('E2E_ADMIN_EMAIL'), password: env('E2E_ADMIN_PASSWORD') };
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-mkdirSync(ARTIFACTS, { recursive: true });
-
-// Chromium trusts Caddy's internal CA by its intermediate's public key and nothing else.
-const spki = createHash('sha256')
-  .update(new X509Certificate(readFileSync(env('E2E_CA'))).publicKey.export({ type: 'spki', format: 'der' }))
-  .digest('base64');
-
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--ignore-certificate-errors-spki-list=${spki}`,
-  ],
-});
-
-let passed = 0;
-const axeReport = [];
-const problems = []; // CSP violations and script errors, from every page
-
-async function step(name, body) {
-  const t0 = Date.now();
-  try {
-    await body();
-    passed += 1;
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    console.log(`FAIL ${name}\n  ${String(e?.stack ?? e).split('\n').join('\n  ')}`);
-    for (const p of people) {
-      await p.page.screenshot({ path: join(ARTIFACTS, `failure-${p.name}.png`), fullPage: true }).catch(() => {});
-      console.log(`  ${p.name} was at ${p.page.url()}`);
-    }
-    console.log(`${passed} passed, 1 failed`);
-    await browser.close();
-    process.exit(1);
-  }
-}
-
-/** A person: one browser context (own storage), one tab; everything they receive is recorded. */
-const people = [];
-async function person(name) {
-  const context = await browser.newContext({ baseURL: ORIGIN, viewport: { width: 1280, height: 860 } });
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  const page = await context.newPage();
-  const me = { name, context, page, texts: [], bodies: [] };
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const text = msg.text();
-    // Expected noise: answers the scenario provokes on purpose (403, 409) and, without realtime,
-    // the refused WebSocket. Anything else (a CSP violation, an exception) fails the run.
-    if (/^Failed to load resource: the server responded with a status of (40[0139]|409)/.test(text)) return;
-    if (REALTIME === 'absent' && /WebSocket connection to .*\/realtime\/v1\/websocket/.test(text)) return;
-    problems.push(`${name}: console error: ${text}`);
-  });
-  page.on('pageerror', (err) => problems.push(`${name}: page error: ${err.message}`));
-  page.on('response', async (res) => {
-    if (!new URL(res.url()).pathname.startsWith('/rest/v1/')) return;
-    try {
-      me.bodies.push(await res.text());
-    } catch {
-      /* a body that was not kept (HEAD, redirect) */
-    }
-  });
-  people.push(me);
-  return me;
-}
-
-/** What the person sees now (kept for the isolation check). */
-async function look(p) {
-  const text = await p.page.locator('body').innerText();
-  p.texts.push(text);
-  return text;
-}
-
-async function heading(p, name) {
-  await p.page.getByRole('heading', { level: 1, name }).waitFor({ timeout: 10_000 });
-  await look(p);
-}
-
-async function shot(p, file) {
-  await p.page.screenshot({ path: join(ARTIFACTS, file), fullPage: true });
-}
-
-/** axe-core on the current page: no serious or critical violation. */
-async function axe(p, screen) {
-  await p.page.evaluate(axeSource);
-  const result = await p.page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { resultTypes: ['violations'] }),
-  );
-  const violations = result.violations.map((v) => ({
-    id: v.id,
-    impact: v.impact,
-    help: v.help,
-    nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
-  }));
-  axeReport.push({ screen, url: p.page.url(), violations });
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `axe on ${screen}: ${JSON.stringify(bad, null, 2)}`);
-}
-
-async function signUp(p, email, password) {
-  await p.page.goto('/');
-  await p.page.waitForURL(/\/signin$/);
-  await p.page.getByRole('link', { name: 'Create an account' }).click();
-  await heading(p, 'Create your account');
-  await p.page.getByLabel('Email address').fill(email);
-  await p.page.getByLabel('Password').fill(password);
-  await p.page.getByRole('button', { name: 'Create account' }).click();
-}
-
-async function createOrg(p, name) {
-  await heading(p, 'New organization');
-  await p.page.getByLabel('Organization name').fill(name);
-  await p.page.getByRole('button', { name: 'Create organization' }).click();
-}
-
-async function addProject(p, name) {
-  await p.page.getByLabel('New project').fill(name);
-  await p.page.getByRole('button', { name: 'Add project' }).click();
-  await p.page.getByRole('heading', { level: 2, name }).waitFor();
-}
-
-async function addTask(p, title) {
-  await p.page.getByLabel('New task').fill(title);
-  await p.page.getByRole('button', { name: 'Add task' }).click();
-  await p.page.getByRole('checkbox', { name: `Done: ${title}` }).waitFor();
-}
-
-async function section(p, label, title = label) {
-  await p.page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: label, exact: true }).click();
-  await heading(p, title);
-}
-
-function orgIdOf(url) {
-  const m = /\/o\/([0-9a-f-]{36})\//.exec(url);
-  assert.ok(m, `no org in ${url}`);
-  return m[1];
-}
-
-async function liveState(p) {
-  const el = p.page.locator('[data-live]');
-  await p.page.waitForFunction(() => document.querySelector('[data-live]')?.getAttribute('data-live') !== 'connecting', null, {
-    timeout: 15_000,
-  });
-  return el.getAttribute('data-live');
-}
-
-async function apiFetch(path, token) {
-  return fetch(`${ORIGIN}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
-}
-
+import {
+  ADMIN,
+  ORIGIN,
+  REALTIME,
+  addProject,
+  addTask,
+  apiFetch,
+  axe,
+  createOrg,
+  finish,
+  heading,
+  liveState,
+  look,
+  orgIdOf,
+  people,
+  person,
+  problems,
+  section,
+  shot,
+  signUp,
+  step,
+} from './lib.mjs';
+import { tenancySteps } from './tenancy.mjs';
 // ---------------------------------------------------------------------------------------------
 
 const alice = await person('alice');
@@ -556,181 +403,7 @@ await step('models: the admin adds one to the catalog and enables it for Acme; a
   await alice.page.getByText('No model is enabled for this organization.').waitFor();
 });
 
-await step('plans: the admin creates Starter (1 project) and moves Acme to it; alice sees her usage, live', async () => {
-  await section(admin, 'Plans');
-  await admin.page.getByLabel('Identifier').fill('starter');
-  await admin.page.getByLabel('Name', { exact: true }).fill('Starter');
-  await admin.page.getByLabel('Projects, at most').fill('1');
-  await admin.page.getByRole('button', { name: 'Save plan' }).click();
-  await admin.page.getByText('Plan “Starter” saved.').waitFor();
-  assert.equal(await admin.page.locator('tr[data-plan="starter"] td').nth(1).innerText(), '1');
-  await axe(admin, 'platform: plans');
-  await section(admin, 'Organizations');
-  const row = admin.page.locator(`tr[data-org-id="${acme}"]`);
-  await row.getByRole('combobox', { name: 'Plan of Acme' }).selectOption({ label: 'Starter' });
-  await row.getByRole('button', { name: 'Move Acme to this plan' }).click();
-  await admin.page.getByText('Acme is now on Starter.').waitFor();
-  await row.getByText(/Projects 1 of 1/).waitFor();
-  await shot(admin, '06-admin-orgs.png');
-
-  await alice.page.goto(`/o/${acme}/plan`);
-  await heading(alice, 'Plan and usage');
-  await alice.page.locator('[data-plan="starter"]').filter({ hasText: 'Starter' }).waitFor();
-  const used = (counter) => alice.page.locator(`tr[data-counter="${counter}"] td`).first().innerText();
-  assert.equal(await used('projects'), '1 of 1');
-  assert.equal(await used('members'), '3 (no limit)');
-  assert.equal(await used('tasks'), '2 (no limit)');
-  const live = await liveState(alice);
-  await axe(alice, 'plan and usage');
-  await shot(alice, '08-plan.png');
-  // bob adds a task in Acme: alice's usage follows without a reload.
-  await bob.page.goto(`/o/${acme}/projects`);
-  await bob.page.getByRole('link', { name: 'Launch' }).click();
-  await addTask(bob, 'Count me');
-  if (live !== 'live') await alice.page.reload();
-  await alice.page.waitForFunction(() => document.querySelector('tr[data-counter="tasks"] td')?.textContent === '3 (no limit)', null, {
-    timeout: 5_000,
-  });
-  // Beyond the limit: the quota error is a sentence.
-  await section(alice, 'Projects');
-  await alice.page.getByLabel('New project').fill('Second');
-  await alice.page.getByRole('button', { name: 'Add project' }).click();
-  const alert = await alice.page.getByRole('alert').innerText();
-  assert.equal(
-    alert,
-    'This organization has reached its plan’s limit: plan starter allows at most 1 projects. A platform administrator can move it to another plan.',
-  );
-  await look(alice);
-});
-
-await step('denied: bob (a member) sees the plan but may not change it, nor open the organization or platform pages', async () => {
-  await bob.page.goto(`/o/${acme}/plan`);
-  await heading(bob, 'Plan and usage');
-  await bob.page.locator('[data-plan="starter"]').waitFor();
-  assert.equal(await bob.page.getByRole('combobox', { name: /^Plan of/ }).count(), 0);
-  const nav = bob.page.getByRole('navigation', { name: 'Sections' });
-  assert.equal(await nav.getByRole('link', { name: 'Organization', exact: true }).count(), 0);
-  assert.equal(await nav.getByRole('link', { name: 'Organizations', exact: true }).count(), 0);
-  await bob.page.goto(`/o/${acme}/settings`);
-  await bob.page.getByText('Only the organization’s owners export it, move its ownership or delete it.').waitFor();
-  assert.equal(await bob.page.getByRole('button', { name: /Delete|Download|Transfer/ }).count(), 0);
-  await bob.page.goto('/admin/orgs');
-  await bob.page.getByRole('alert').filter({ hasText: 'Only platform administrators may open this page.' }).waitFor();
-  assert.equal(await bob.page.locator('tbody tr').count(), 0);
-  // And the database refuses him anyway, whatever a page shows.
-  const refused = await bob.page.evaluate(async ([org]) => {
-    const token = JSON.parse(localStorage.getItem('rowgate-console-auth')).access_token;
-    const anon = (await (await fetch('/config.json')).json()).anonKey;
-    const call = async (fn, body) => {
-      const r = await fetch(`/rest/v1/rpc/${fn}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, apikey: anon, 'content-type': 'application/json', 'content-profile': 'api' },
-        body: JSON.stringify(body),
-      });
-      return `${r.status} ${(await r.json()).code}`;
-    };
-    return [await call('set_org_plan', { org, plan: 'standard' }), await call('admin_list_organizations', {}), await call('delete_organization', { org })];
-  }, [acme]);
-  assert.deepEqual(refused, ['403 PT403', '403 PT403', '403 PT403']);
-});
-
-await step('alice (owner) exports Acme; requests the deletion of Acme Labs; the admin sees it pending and restores it', async () => {
-  await alice.page.goto(`/o/${acme}/settings`);
-  await heading(alice, 'Organization');
-  const [download] = await Promise.all([
-    alice.page.waitForEvent('download'),
-    alice.page.getByRole('button', { name: 'Download the organization’s data' }).click(),
-  ]);
-  const doc = JSON.parse(readFileSync(await download.path(), 'utf8'));
-  assert.equal(doc.organization.name, 'Acme');
-  assert.deepEqual(doc.projects.map((p) => p.name), ['Launch']);
-  assert.ok(doc.members.some((m) => m.email === 'carol@acme.test' && m.role === 'viewer'), JSON.stringify(doc.members));
-  assert.ok(doc.audit_log.length > 10);
-  await axe(alice, 'organization');
-  await alice.page.goto(`/o/${labs}/settings`);
-  await heading(alice, 'Organization');
-  await alice.page.getByText(/deleted for good after 30 days/).waitFor();
-  await alice.page.getByRole('button', { name: 'Delete organization' }).click();
-  await alice.page.getByRole('button', { name: 'Delete Acme Labs' }).click();
-  await alice.page.getByText(/^Acme Labs will be deleted for good on /).waitFor();
-  await alice.page.getByText(/^Acme Labs is pending deletion and read-only/).waitFor();
-  await alice.page.getByRole('button', { name: 'Restore Acme Labs' }).waitFor();
-  await section(admin, 'Organizations');
-  await admin.page.getByLabel('Show').selectOption('pending_deletion');
-  const row = admin.page.locator(`tr[data-org-id="${labs}"]`);
-  await row.getByText(/Purged on /).waitFor();
-  assert.equal(await admin.page.locator('tbody tr').count(), 1);
-  await row.getByRole('button', { name: 'Restore Acme Labs' }).click();
-  await admin.page.getByText('Acme Labs is restored.').waitFor();
-  await admin.page.getByLabel('Show').selectOption('');
-  await alice.page.reload();
-  await alice.page.getByRole('button', { name: 'Delete organization' }).waitFor();
-  assert.equal(await alice.page.getByText(/pending deletion/).count(), 0);
-});
-
-await step('ownership: the admin gives Acme Labs to bob by email (alice sees it live), bob gives it back; the admin exports it', async () => {
-  await alice.page.goto(`/o/${labs}/members`);
-  await heading(alice, 'Members');
-  const live = await liveState(alice);
-  await admin.page.getByRole('link', { name: 'Acme Labs', exact: true }).click();
-  await heading(admin, 'Acme Labs');
-  await admin.page.getByLabel('New owner’s email address').fill(B.email);
-  await admin.page.getByRole('button', { name: 'Transfer ownership' }).click();
-  await admin.page.getByText(`${B.email} now owns Acme Labs; its other owners are admins.`).waitFor();
-  await axe(admin, 'platform: one organization');
-  await shot(admin, '09-admin-org.png');
-  const [download] = await Promise.all([admin.page.waitForEvent('download'), admin.page.getByRole('button', { name: 'Export data' }).click()]);
-  const doc = JSON.parse(readFileSync(await download.path(), 'utf8'));
-  assert.equal(doc.organization.name, 'Acme Labs');
-  assert.deepEqual(doc.members.map((m) => `${m.email} ${m.role}`).sort(), [`${A.email} admin`, `${B.email} owner`]);
-  // alice's open members tab: bob's row arrives, and her own role turns to admin.
-  if (live !== 'live') await alice.page.reload();
-  await alice.page.getByText('Your role: admin').waitFor({ timeout: 5_000 });
-  await alice.page.locator('tbody tr').nth(1).waitFor();
-  // bob, now the owner, moves it back to alice (a member: by user id, from his page).
-  await bob.page.goto(`/o/${labs}/settings`);
-  await heading(bob, 'Organization');
-  const heir = bob.page.getByLabel('New owner');
-  await heir.selectOption({ label: (await heir.locator('option').allInnerTexts()).find((t) => t.endsWith('(admin)')) });
-  await bob.page.getByRole('button', { name: 'Transfer ownership' }).click();
-  await bob.page.getByText(/is now the owner; you are an admin\.$/).waitFor();
-  if (live !== 'live') await alice.page.reload();
-  await alice.page.getByText('Your role: owner').waitFor({ timeout: 5_000 });
-  await look(alice);
-});
-
-await step('accounts: dave exports his data and deletes his account; alice, a last owner, may not', async () => {
-  const dave = await person('dave');
-  const D = { email: 'dave@example.test', password: 'dave-passphrase' };
-  await signUp(dave, D.email, D.password);
-  await dave.page.waitForURL(/\/orgs\/new$/);
-  await dave.page.getByRole('link', { name: D.email }).click();
-  await heading(dave, 'Your account');
-  await axe(dave, 'account');
-  const [download] = await Promise.all([dave.page.waitForEvent('download'), dave.page.getByRole('button', { name: 'Download your data' }).click()]);
-  const doc = JSON.parse(readFileSync(await download.path(), 'utf8'));
-  assert.equal(doc.user.email, D.email);
-  assert.deepEqual(doc.memberships, []);
-  await dave.page.getByLabel('Current password').fill('not my password');
-  await dave.page.getByRole('button', { name: 'Delete my account' }).click();
-  assert.equal(await dave.page.getByRole('alert').innerText(), 'Password incorrect.');
-  await dave.page.getByLabel('Current password').fill(D.password);
-  await dave.page.getByRole('button', { name: 'Delete my account' }).click();
-  await dave.page.waitForURL(/\/signin$/);
-  await dave.page.getByText(`The account ${D.email} is deleted.`).waitFor();
-  await dave.page.getByLabel('Email address').fill(D.email);
-  await dave.page.getByLabel('Password').fill(D.password);
-  await dave.page.getByRole('button', { name: 'Sign in' }).click();
-  assert.equal(await dave.page.getByRole('alert').innerText(), 'The email address or the password is wrong.');
-  await dave.context.close();
-  people.splice(people.indexOf(dave), 1);
-
-  await alice.page.goto('/account');
-  await heading(alice, 'Your account');
-  await alice.page.getByLabel('Current password').fill(A.password);
-  await alice.page.getByRole('button', { name: 'Delete my account' }).click();
-  assert.equal(await alice.page.getByRole('alert').innerText(), 'The last owner of an organization cannot be deleted.');
-});
+await tenancySteps({ alice, bob, admin, A, B, acme, labs });
 
 await step('keyboard: the skip link reaches the content, focus is always visible', async () => {
   await alice.page.goto(`/o/${acme}/projects`);
@@ -778,8 +451,5 @@ await step('no CSP violation and no script error on any page', async () => {
   assert.deepEqual(problems, []);
 });
 
-writeFileSync(join(ARTIFACTS, 'axe.json'), JSON.stringify(axeReport, null, 2));
-const minor = axeReport.flatMap((r) => r.violations.map((v) => `${r.screen}: ${v.impact} ${v.id}`));
-console.log(`axe: ${axeReport.length} screens, 0 serious or critical violations${minor.length ? `; others: ${minor.join(', ')}` : ''}`);
-await browser.close();
-console.log(`${passed} passed, 0 failed`);
+
+await finish();
