@@ -396,6 +396,9 @@ await step('models: the admin adds one to the catalog and enables it for Acme; a
   await alice.page.goto(`/o/${acme}/models`);
   await heading(alice, 'Models');
   await alice.page.getByRole('cell', { name: 'local-llm' }).waitFor();
+  // has_model_access answers for her, and the grant has no end.
+  await alice.page.waitForFunction(() => document.querySelector('td[data-access]')?.textContent === 'Yes', null, { timeout: 5_000 });
+  await alice.page.getByRole('cell', { name: 'No end' }).waitFor();
   await axe(alice, 'models');
   await shot(alice, '07-models.png');
   await alice.page.getByRole('button', { name: 'Disable' }).click();
