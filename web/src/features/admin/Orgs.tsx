@@ -43,12 +43,23 @@ function StatusChange({ org, to, verb, onDone, reasonRequired }: { org: AdminOrg
   const [reason, setReason] = useState('');
   const action = useAction();
   const input = useRef<HTMLInputElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  const wasOpen = useRef(false);
+  // Focus into the field when the form opens, back to the button when it is cancelled.
   useEffect(() => {
     if (open) input.current?.focus();
+    else if (wasOpen.current) button.current?.focus();
+    wasOpen.current = open;
   }, [open]);
   if (!open) {
     return (
-      <button type="button" class={to === 'suspended' ? 'danger-quiet' : undefined} onClick={() => setOpen(true)} aria-label={`${verb} ${org.name}`}>
+      <button
+        type="button"
+        ref={button}
+        class={to === 'suspended' ? 'danger-quiet' : undefined}
+        onClick={() => setOpen(true)}
+        aria-label={`${verb} ${org.name}`}
+      >
         {verb}
       </button>
     );

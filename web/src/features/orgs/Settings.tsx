@@ -16,10 +16,14 @@ export function OrgSettings({ org }: { org: MyOrg }) {
   const o = org.organizations;
   const owner = org.role === 'owner';
   const grace = useLoad(
-    () => run<PlatformSettings>(supabase.from('platform_settings').select('deletion_grace_period').single()),
-    [],
+    () =>
+      owner
+        ? run<PlatformSettings>(supabase.from('platform_settings').select('deletion_grace_period').single())
+        : Promise.resolve(null),
+    [owner],
   );
   const people = useLoad(async () => {
+    if (!owner) return [];
     const [members, invitations] = await Promise.all([
       run<Membership[]>(supabase.from('memberships').select('*').eq('org_id', org.org_id).order('created_at')),
       run<Invitation[]>(supabase.from('invitations').select('*').eq('org_id', org.org_id)),
