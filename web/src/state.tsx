@@ -36,8 +36,9 @@ export const useApp = () => useContext(AppContext);
 
 /**
  * rowgate answers /auth/v1/admin/users to super admins only (auth.may_administer(), in SQL);
- * a successful one-row listing is the cheapest read-only way to ask. (TODO(issue 17): a
- * super-admin RPC can answer this directly.)
+ * a successful one-row listing is the cheapest read-only way to ask. (The tenancy kit added no
+ * "am I a super admin" RPC; one would answer this directly. The platform pages do not rely on the
+ * answer: their RPCs and policies refuse anyone else.)
  */
 async function probeSuperAdmin(): Promise<boolean> {
   try {
