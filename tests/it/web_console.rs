@@ -166,9 +166,16 @@ async fn the_console_in_chromium_behind_caddy() {
         caddy.log()
     );
     eprintln!("console e2e (artefacts in {}):\n{stdout}", artefacts.display());
-    for shot in
-        ["01-sign-in.png", "02-projects.png", "03-members.png", "04-tokens.png", "05-audit.png", "06-admin-orgs.png"]
-    {
+    for shot in [
+        "01-sign-in.png",
+        "02-projects.png",
+        "03-members.png",
+        "04-tokens.png",
+        "05-audit.png",
+        "06-admin-orgs.png",
+        "08-plan.png",
+        "09-admin-org.png",
+    ] {
         assert!(artefacts.join(shot).is_file(), "no screenshot {shot}");
     }
     drop(caddy);

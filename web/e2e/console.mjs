@@ -1,12 +1,14 @@
 // The console end to end in a real browser: Debian's chromium driven by playwright-core, against
-// rowgate + Caddy + PostgreSQL that tests/it/web_console.rs started. Four people in four browser
+// rowgate + Caddy + PostgreSQL that tests/it/web_console.rs started. Five people in five browser
 // contexts (separate storage, as separate browsers): alice and bob each sign up and create an
 // org, alice invites bob by link and carol by email, both accept, bob's task edits reach alice's
 // tab (live over realtime when the server has it, else on reload), a tab renews an expired
 // session, alice never receives a byte of bob's other org, a platform admin approves, suspends
 // and configures, an optimistic edit is rolled back with the server's sentence, an API token
-// works until it is revoked, sign-out revokes the session. axe-core checks every main screen;
-// the CSP must never fire.
+// works until it is revoked, sign-out revokes the session; then the tenancy kit (tenancy.mjs):
+// plans and quotas, a member's denied case, exports, deletion and restore, ownership moves, the
+// access report, a person's erasure. axe-core checks every main screen; the CSP must never fire.
+// The harness (browser, people, steps, axe) is lib.mjs.
 //
 //   E2E_ORIGIN=https://localhost:port   the site (Caddy)
 //   E2E_CA=<intermediate.crt>           Caddy's intermediate CA: chromium trusts exactly its key
@@ -17,185 +19,30 @@
 // Node's own fetch (token and session checks) trusts Caddy's root through NODE_EXTRA_CA_CERTS.
 // Prints one line per step and a closing "N passed, N failed"; exits 1 on the first failure.
 
-import { chromium } from 'playwright-core';
-import { createHash, X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
-
-const env = (name, fallback) => {
-  const v = process.env[name] ?? fallback;
-  if (v === undefined) throw new Error(`${name} is not set`);
-  return v;
-};
-const ORIGIN = env('E2E_ORIGIN');
-const ARTIFACTS = env('E2E_ARTIFACTS');
-const REALTIME = env('E2E_REALTIME', 'absent');
-const ADMIN = { email: env('E2E_ADMIN_EMAIL'), password: env('E2E_ADMIN_PASSWORD') };
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-mkdirSync(ARTIFACTS, { recursive: true });
-
-// Chromium trusts Caddy's internal CA by its intermediate's public key and nothing else.
-const spki = createHash('sha256')
-  .update(new X509Certificate(readFileSync(env('E2E_CA'))).publicKey.export({ type: 'spki', format: 'der' }))
-  .digest('base64');
-
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--ignore-certificate-errors-spki-list=${spki}`,
-  ],
-});
-
-let passed = 0;
-const axeReport = [];
-const problems = []; // CSP violations and script errors, from every page
-
-async function step(name, body) {
-  const t0 = Date.now();
-  try {
-    await body();
-    passed += 1;
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    console.log(`FAIL ${name}\n  ${String(e?.stack ?? e).split('\n').join('\n  ')}`);
-    for (const p of people) {
-      await p.page.screenshot({ path: join(ARTIFACTS, `failure-${p.name}.png`), fullPage: true }).catch(() => {});
-      console.log(`  ${p.name} was at ${p.page.url()}`);
-    }
-    console.log(`${passed} passed, 1 failed`);
-    await browser.close();
-    process.exit(1);
-  }
-}
-
-/** A person: one browser context (own storage), one tab; everything they receive is recorded. */
-const people = [];
-async function person(name) {
-  const context = await browser.newContext({ baseURL: ORIGIN, viewport: { width: 1280, height: 860 } });
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  const page = await context.newPage();
-  const me = { name, context, page, texts: [], bodies: [] };
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const text = msg.text();
-    // Expected noise: answers the scenario provokes on purpose (403, 409) and, without realtime,
-    // the refused WebSocket. Anything else (a CSP violation, an exception) fails the run.
-    if (/^Failed to load resource: the server responded with a status of (40[0139]|409)/.test(text)) return;
-    if (REALTIME === 'absent' && /WebSocket connection to .*\/realtime\/v1\/websocket/.test(text)) return;
-    problems.push(`${name}: console error: ${text}`);
-  });
-  page.on('pageerror', (err) => problems.push(`${name}: page error: ${err.message}`));
-  page.on('response', async (res) => {
-    if (!new URL(res.url()).pathname.startsWith('/rest/v1/')) return;
-    try {
-      me.bodies.push(await res.text());
-    } catch {
-      /* a body that was not kept (HEAD, redirect) */
-    }
-  });
-  people.push(me);
-  return me;
-}
-
-/** What the person sees now (kept for the isolation check). */
-async function look(p) {
-  const text = await p.page.locator('body').innerText();
-  p.texts.push(text);
-  return text;
-}
-
-async function heading(p, name) {
-  await p.page.getByRole('heading', { level: 1, name }).waitFor({ timeout: 10_000 });
-  await look(p);
-}
-
-async function shot(p, file) {
-  await p.page.screenshot({ path: join(ARTIFACTS, file), fullPage: true });
-}
-
-/** axe-core on the current page: no serious or critical violation. */
-async function axe(p, screen) {
-  await p.page.evaluate(axeSource);
-  const result = await p.page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { resultTypes: ['violations'] }),
-  );
-  const violations = result.violations.map((v) => ({
-    id: v.id,
-    impact: v.impact,
-    help: v.help,
-    nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
-  }));
-  axeReport.push({ screen, url: p.page.url(), violations });
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `axe on ${screen}: ${JSON.stringify(bad, null, 2)}`);
-}
-
-async function signUp(p, email, password) {
-  await p.page.goto('/');
-  await p.page.waitForURL(/\/signin$/);
-  await p.page.getByRole('link', { name: 'Create an account' }).click();
-  await heading(p, 'Create your account');
-  await p.page.getByLabel('Email address').fill(email);
-  await p.page.getByLabel('Password').fill(password);
-  await p.page.getByRole('button', { name: 'Create account' }).click();
-}
-
-async function createOrg(p, name) {
-  await heading(p, 'New organization');
-  await p.page.getByLabel('Organization name').fill(name);
-  await p.page.getByRole('button', { name: 'Create organization' }).click();
-}
-
-async function addProject(p, name) {
-  await p.page.getByLabel('New project').fill(name);
-  await p.page.getByRole('button', { name: 'Add project' }).click();
-  await p.page.getByRole('heading', { level: 2, name }).waitFor();
-}
-
-async function addTask(p, title) {
-  await p.page.getByLabel('New task').fill(title);
-  await p.page.getByRole('button', { name: 'Add task' }).click();
-  await p.page.getByRole('checkbox', { name: `Done: ${title}` }).waitFor();
-}
-
-async function section(p, label, title = label) {
-  await p.page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: label, exact: true }).click();
-  await heading(p, title);
-}
-
-function orgIdOf(url) {
-  const m = /\/o\/([0-9a-f-]{36})\//.exec(url);
-  assert.ok(m, `no org in ${url}`);
-  return m[1];
-}
-
-async function liveState(p) {
-  const el = p.page.locator('[data-live]');
-  await p.page.waitForFunction(() => document.querySelector('[data-live]')?.getAttribute('data-live') !== 'connecting', null, {
-    timeout: 15_000,
-  });
-  return el.getAttribute('data-live');
-}
-
-async function apiFetch(path, token) {
-  return fetch(`${ORIGIN}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
-}
-
+import {
+  ADMIN,
+  ORIGIN,
+  REALTIME,
+  addProject,
+  addTask,
+  apiFetch,
+  axe,
+  createOrg,
+  finish,
+  heading,
+  liveState,
+  look,
+  orgIdOf,
+  people,
+  person,
+  problems,
+  section,
+  shot,
+  signUp,
+  step,
+} from './lib.mjs';
+import { tenancySteps } from './tenancy.mjs';
 // ---------------------------------------------------------------------------------------------
 
 const alice = await person('alice');
@@ -206,6 +53,7 @@ const B = { email: 'bob@globex.test', password: 'bob-passphrase' };
 let acme;
 let globex;
 let inviteLink;
+let labs;
 let emailLink;
 
 await step('the sign-in page: signed out, every path leads here; axe clean', async () => {
@@ -323,12 +171,16 @@ await step('carol opens her email invitation signed out, signs up, lands back on
   await carol.page.getByLabel('Password').fill('carol-passphrase');
   await carol.page.getByRole('button', { name: 'Create account' }).click();
   await carol.page.waitForURL(/\/join#/);
+  // alice's members tab stays open: carol's arrival must reach it live, without a reload.
+  const live = await liveState(alice);
+  assert.equal(live, REALTIME === 'expected' ? 'live' : 'off', 'the members screen is live');
   await carol.page.getByRole('button', { name: 'Accept invitation' }).click();
   await carol.page.waitForURL(new RegExp(`/o/${acme}/projects$`));
   assert.equal(await carol.page.getByText('Your role: member').count(), 1);
-  await alice.page.reload();
-  await alice.page.getByRole('cell', { name: /^carol@acme\.test/ }).first().waitFor();
-  assert.ok(await alice.page.getByText(/^Accepted /).isVisible(), 'the email invitation shows as accepted');
+  if (live !== 'live') await alice.page.reload();
+  // Her row (by email: she accepted the email invitation) and the invitation as accepted.
+  await alice.page.getByRole('combobox', { name: 'Role of carol@acme.test' }).waitFor({ timeout: 5_000 });
+  await alice.page.getByText(/^Accepted /).waitFor({ timeout: 5_000 });
   // Roles: alice (owner) makes carol a viewer; bob (a member) may change nobody's role.
   await alice.page.getByRole('combobox', { name: 'Role of carol@acme.test' }).selectOption('viewer');
   await alice.page.waitForResponse((r) => r.url().includes('/rest/v1/memberships') && r.request().method() === 'PATCH');
@@ -468,14 +320,28 @@ await step('a suspension refuses bob’s optimistic edit and rolls it back, with
   await bob.page.waitForURL(new RegExp(`/o/${globex}/projects$`));
   const box = bob.page.getByRole('checkbox', { name: 'Done: Globex secret task' });
   await box.waitFor();
-  await admin.page.locator(`tr[data-org-id="${globex}"]`).getByRole('button', { name: 'Suspend' }).click();
-  await admin.page.getByRole('button', { name: 'Suspend Globex' }).click();
+  // Suspend asks for a reason (api.set_org_status records it): focus lands in the field, Enter confirms.
+  await admin.page.locator(`tr[data-org-id="${globex}"]`).getByRole('button', { name: 'Suspend Globex' }).click();
+  await admin.page.waitForFunction(() => document.activeElement?.closest('label')?.textContent === 'Reason for Globex', null, {
+    timeout: 5_000,
+  });
+  await admin.page.keyboard.type('Unpaid invoice');
+  await admin.page.keyboard.press('Enter');
   await admin.page.getByText('Globex is now suspended.').waitFor();
+  await admin.page.locator(`tr[data-org-id="${globex}"]`).getByText('— Unpaid invoice').waitFor();
   await box.click();
   await bob.page.getByRole('alert').filter({ hasText: 'Organization is suspended: read-only.' }).waitFor();
   assert.equal(await box.isChecked(), false, 'rolled back');
+  // The member sees why, from the org's row (status_reason).
+  await bob.page.reload();
+  await bob.page.getByText('Globex is suspended by the platform and read-only: Unpaid invoice.').waitFor();
   await admin.page.getByRole('button', { name: 'Reactivate Globex' }).click();
+  await admin.page.getByLabel('Reason (optional) for Globex').fill('Invoice paid');
+  await admin.page.getByRole('button', { name: 'Confirm: reactivate Globex' }).click();
   await admin.page.getByText('Globex is now active.').waitFor();
+  await bob.page.reload();
+  await box.waitFor();
+  assert.equal(await bob.page.getByText(/is suspended by the platform/).count(), 0);
   await box.click();
   await bob.page.waitForFunction(() => document.querySelector('.task.done') !== null);
   assert.equal(await box.isChecked(), true);
@@ -496,11 +362,13 @@ await step('platform settings: new orgs wait for approval; the admin approves on
   await alice.page.getByLabel('Organization').selectOption({ label: '+ New organization' });
   await createOrg(alice, 'Acme Labs');
   await alice.page.getByText('The organization is pending approval').waitFor();
+  labs = await alice.page.getByRole('link', { name: 'Open the organization' }).getAttribute('href').then((h) => orgIdOf(`${h}/`));
   await section(admin, 'Organizations');
   await admin.page.getByRole('button', { name: 'Approve Acme Labs' }).waitFor();
   await shot(admin, '06-admin-orgs.png');
   await admin.page.getByLabel('Show').selectOption('pending_approval');
   await admin.page.getByRole('button', { name: 'Approve Acme Labs' }).click();
+  await admin.page.getByRole('button', { name: 'Confirm: approve Acme Labs' }).click();
   await admin.page.getByText('Acme Labs is now active.').waitFor();
   await admin.page.getByLabel('Show').selectOption('');
 });
@@ -515,15 +383,32 @@ await step('models: the admin adds one to the catalog and enables it for Acme; a
   await admin.page.getByRole('button', { name: 'Enable for the organization' }).click();
   await admin.page.getByText('local-llm is enabled for Acme.').waitFor();
   await axe(admin, 'platform: model catalog');
+  // The access report: who may use which model, across orgs (api.access_report).
+  await section(admin, 'Access report');
+  const rows = admin.page.locator('tbody tr');
+  await rows.filter({ hasText: 'alice@acme.test' }).waitFor();
+  const report = await rows.allInnerTexts();
+  const cells = (r) => r.split('\t').map((c) => c.trim()).slice(0, 4).join(' | ');
+  assert.deepEqual(report.map(cells).sort(), [
+    'local-llm | Acme | alice@acme.test | owner',
+    'local-llm | Acme | bob@globex.test | member',
+    'local-llm | Acme | carol@acme.test | viewer',
+  ]);
+  await axe(admin, 'platform: access report');
   await alice.page.goto(`/o/${acme}/models`);
   await heading(alice, 'Models');
   await alice.page.getByRole('cell', { name: 'local-llm' }).waitFor();
+  // has_model_access answers for her, and the grant has no end.
+  await alice.page.waitForFunction(() => document.querySelector('td[data-access]')?.textContent === 'Yes', null, { timeout: 5_000 });
+  await alice.page.getByRole('cell', { name: 'No end' }).waitFor();
   await axe(alice, 'models');
   await shot(alice, '07-models.png');
   await alice.page.getByRole('button', { name: 'Disable' }).click();
   await alice.page.getByRole('button', { name: 'Disable local-llm' }).click();
   await alice.page.getByText('No model is enabled for this organization.').waitFor();
 });
+
+await tenancySteps({ alice, bob, admin, A, B, acme, labs });
 
 await step('keyboard: the skip link reaches the content, focus is always visible', async () => {
   await alice.page.goto(`/o/${acme}/projects`);
@@ -571,8 +456,5 @@ await step('no CSP violation and no script error on any page', async () => {
   assert.deepEqual(problems, []);
 });
 
-writeFileSync(join(ARTIFACTS, 'axe.json'), JSON.stringify(axeReport, null, 2));
-const minor = axeReport.flatMap((r) => r.violations.map((v) => `${r.screen}: ${v.impact} ${v.id}`));
-console.log(`axe: ${axeReport.length} screens, 0 serious or critical violations${minor.length ? `; others: ${minor.join(', ')}` : ''}`);
-await browser.close();
-console.log(`${passed} passed, 0 failed`);
+
+await finish();

@@ -8,13 +8,19 @@ import { atLeast, type MyOrg } from './api/types';
 import { Link, match, navigate, useLocation } from './router';
 import { useApp } from './state';
 import { Notice, Page } from './ui/kit';
-import { AdminModels, AdminOrgs, AdminSettings, AdminUsers } from './features/admin/Admin';
+import { AdminModels, AdminSettings, AdminUsers } from './features/admin/Admin';
+import { AdminAccess } from './features/admin/Access';
+import { AdminOrg, AdminOrgs } from './features/admin/Orgs';
+import { AdminPlans } from './features/admin/Plans';
+import { Account } from './features/account/Account';
 import { Audit } from './features/audit/Audit';
 import { AuthPage } from './features/auth/AuthPage';
 import { JoinPage, afterSignIn } from './features/members/join';
 import { Members } from './features/members/Members';
 import { Models } from './features/models/Models';
-import { CreateOrg, Home, StatusBadge, rememberOrg, useCurrentOrg } from './features/orgs/orgs';
+import { CreateOrg, Home, OrgStatusNotice, StatusBadge, rememberOrg, useCurrentOrg } from './features/orgs/orgs';
+import { OrgSettings } from './features/orgs/Settings';
+import { PlanPage } from './features/plan/Plan';
 import { PENDING, PendingPage } from './features/pending/pending';
 import { Projects } from './features/projects/Projects';
 import { Tokens } from './features/tokens/Tokens';
@@ -26,12 +32,16 @@ const ORG_SECTIONS: OrgSection[] = [
   { path: 'projects', label: 'Projects', minRole: 'viewer', render: (org, p) => <Projects org={org} projectId={p.project} /> },
   { path: 'members', label: 'Members', minRole: 'viewer', render: (org) => <Members org={org} /> },
   { path: 'models', label: 'Models', minRole: 'viewer', render: (org) => <Models org={org} /> },
+  { path: 'plan', label: 'Plan and usage', minRole: 'viewer', render: (org) => <PlanPage org={org} /> },
   { path: 'tokens', label: 'API tokens', minRole: 'admin', render: (org) => <Tokens org={org} /> },
   { path: 'audit', label: 'Audit log', minRole: 'admin', render: (org) => <Audit org={org} /> },
+  { path: 'settings', label: 'Organization', minRole: 'owner', render: (org) => <OrgSettings org={org} /> },
 ];
 
 const ADMIN_SECTIONS = [
   { path: '/admin/orgs', label: 'Organizations', render: () => <AdminOrgs /> },
+  { path: '/admin/plans', label: 'Plans', render: () => <AdminPlans /> },
+  { path: '/admin/access', label: 'Access report', render: () => <AdminAccess /> },
   { path: '/admin/settings', label: 'Settings', render: () => <AdminSettings /> },
   { path: '/admin/models', label: 'Model catalog', render: () => <AdminModels /> },
   { path: '/admin/users', label: 'Users', render: () => <AdminUsers /> },
@@ -91,7 +101,9 @@ function Frame({ orgId, children }: { orgId: string | null; children: ComponentC
         </Link>
         <OrgSwitcher current={orgId} />
         <div class="me">
-          <span class="email">{email}</span>
+          <Link href="/account" class="email" aria-current={loc.path === '/account' ? 'page' : undefined}>
+            {email}
+          </Link>
           <button type="button" class="quiet" onClick={() => void signOut()}>
             Sign out
           </button>
@@ -126,7 +138,7 @@ function Frame({ orgId, children }: { orgId: string | null; children: ComponentC
               <ul>
                 {ADMIN_SECTIONS.map((s) => (
                   <li key={s.path}>
-                    <Link href={s.path} aria-current={loc.path === s.path ? 'page' : undefined}>
+                    <Link href={s.path} aria-current={loc.path === s.path || loc.path.startsWith(`${s.path}/`) ? 'page' : undefined}>
                       {s.label}
                     </Link>
                   </li>
@@ -159,7 +171,12 @@ function OrgRoute({ orgId, section, params }: { orgId: string; section: OrgSecti
       </Page>
     );
   }
-  return <>{section.render(org, params)}</>;
+  return (
+    <>
+      <OrgStatusNotice org={org.organizations} />
+      {section.render(org, params)}
+    </>
+  );
 }
 
 function NotFound() {
@@ -201,6 +218,7 @@ export function App() {
   if (path === '/') content = <Home />;
   else if (path === '/orgs/new') content = <CreateOrg />;
   else if (path === '/join') content = <JoinPage />;
+  else if (path === '/account') content = <Account />;
   else if (orgMatch) {
     orgId = orgMatch.org;
     const section = ORG_SECTIONS.find((s) => s.path === orgMatch.section && (s.path === 'projects' || !orgMatch.project));
@@ -208,10 +226,11 @@ export function App() {
     if (section) content = <OrgRoute orgId={orgId} section={section} params={orgMatch} />;
     else if (pending) content = <PendingPage screen={pending} />;
   } else if (path.startsWith('/admin/')) {
-    const section = ADMIN_SECTIONS.find((s) => s.path === path);
-    if (section) {
+    const one = match('/admin/orgs/:id', path);
+    const render = one ? () => <AdminOrg id={one.id} /> : ADMIN_SECTIONS.find((s) => s.path === path)?.render;
+    if (render) {
       if (superAdmin === null) content = <p class="loading">Loading…</p>;
-      else content = superAdmin ? section.render() : <Notice kind="error">Only platform administrators may open this page.</Notice>;
+      else content = superAdmin ? render() : <Notice kind="error">Only platform administrators may open this page.</Notice>;
     }
   } else {
     const pending = PENDING.find((p) => match(p.path, path));

@@ -7,7 +7,7 @@ import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
 import type { Session } from '@supabase/supabase-js';
 import { adminApi, run, supabase } from './api/client';
 import { describe } from './api/errors';
-import type { MyOrg } from './api/types';
+import { ORG_COLUMNS, type MyOrg } from './api/types';
 
 export interface AppState {
   /** undefined while supabase-js reads its stored session. */
@@ -36,8 +36,9 @@ export const useApp = () => useContext(AppContext);
 
 /**
  * rowgate answers /auth/v1/admin/users to super admins only (auth.may_administer(), in SQL);
- * a successful one-row listing is the cheapest read-only way to ask. (TODO(issue 17): a
- * super-admin RPC can answer this directly.)
+ * a successful one-row listing is the cheapest read-only way to ask. (The tenancy kit added no
+ * "am I a super admin" RPC; one would answer this directly. The platform pages do not rely on the
+ * answer: their RPCs and policies refuse anyone else.)
  */
 async function probeSuperAdmin(): Promise<boolean> {
   try {
@@ -72,7 +73,7 @@ export function AppProvider({ children }: { children: ComponentChildren }) {
       const rows = await run<MyOrg[]>(
         supabase
           .from('memberships')
-          .select('org_id, role, organizations(id, name, status, created_at)')
+          .select(`org_id, role, organizations(${ORG_COLUMNS})`)
           .eq('user_id', userId),
       );
       rows.sort((a, b) => a.organizations.name.localeCompare(b.organizations.name));

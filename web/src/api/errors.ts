@@ -67,6 +67,16 @@ function checkedColumn(message: string): string | null {
   return m ? m[1].replace(/_/g, ' ') : null;
 }
 
+/** A quota refusal as a sentence, with what to do about it. */
+function quotaSentence(details: string, message: string): string {
+  if (/^organization pending approval/.test(details)) {
+    const limit = details.replace(/^organization pending approval: /, '');
+    return `This organization is pending approval and may have ${limit} until a platform administrator approves it.`;
+  }
+  if (details) return `This organization has reached its plan’s limit: ${details}. A platform administrator can move it to another plan.`;
+  return asSentence(message || 'quota exceeded');
+}
+
 export class ApiError extends Error {
   constructor(
     /** What to show. */
@@ -80,7 +90,7 @@ export class ApiError extends Error {
 
   static from(e: unknown): ApiError {
     if (e instanceof ApiError) return e;
-    const err = (e ?? {}) as { name?: string; message?: string; code?: string | number; status?: number };
+    const err = (e ?? {}) as { name?: string; message?: string; details?: string; code?: string | number; status?: number };
     const code = err.code === undefined || err.code === null ? '' : String(err.code);
     const message = typeof err.message === 'string' ? err.message : '';
     const name = err.name ?? '';
@@ -99,6 +109,9 @@ export class ApiError extends Error {
       if (err.status === 429) return new ApiError(AUTH_CODES.over_request_rate_limit, 'over_request_rate_limit');
       return new ApiError(asSentence(message || 'The sign-in service refused the request'), code);
     }
+    // A plan's limit (functions/quota.sql, internal.check_quota: 403 `quota_exceeded`, the
+    // limit in `details`): "plan starter allows at most 2 projects".
+    if (code === 'quota_exceeded') return new ApiError(quotaSentence(err.details ?? '', message), code);
     // The reference schema's own errors (PT400, PT403, PT404, PT409…) are sentences already.
     if (/^PT\d{3}$/.test(code)) return new ApiError(asSentence(message), code);
     if (code === '42501') {

@@ -2,7 +2,7 @@
 
 export type Role = 'owner' | 'admin' | 'member' | 'viewer';
 export const ROLES: Role[] = ['owner', 'admin', 'member', 'viewer'];
-export type OrgStatus = 'pending_approval' | 'active' | 'suspended';
+export type OrgStatus = 'pending_approval' | 'active' | 'suspended' | 'pending_deletion';
 
 /** internal.role_rank: owner > admin > member > viewer. */
 export function rank(role: Role | null | undefined): number {
@@ -16,8 +16,17 @@ export interface Organization {
   id: string;
   name: string;
   status: OrgStatus;
+  /** Why the status last changed (api.set_org_status's reason, or the lifecycle's own words). */
+  status_reason: string | null;
+  status_changed_at: string | null;
+  /** While pending deletion: when the maintenance job purges it (restorable until then). */
+  purge_after: string | null;
+  plan_id: string;
   created_at: string;
 }
+
+/** The columns of api.organizations the console reads (embedded in memberships, listed by the platform). */
+export const ORG_COLUMNS = 'id, name, status, status_reason, status_changed_at, purge_after, plan_id, created_at';
 
 /** One of the caller's memberships, with its org embedded. */
 export interface MyOrg {
@@ -103,6 +112,8 @@ export interface AuditEntry {
 export interface PlatformSettings {
   id: boolean;
   auto_activate_new_orgs: boolean;
+  /** A PostgreSQL interval as PostgREST renders it ("30 days"). */
+  deletion_grace_period: string;
 }
 
 /** api.plans: an org's limits (NULL: no limit); `pending` holds orgs awaiting approval. */
@@ -121,4 +132,40 @@ export const STATUS_LABEL: Record<OrgStatus, string> = {
   pending_approval: 'Pending approval',
   active: 'Active',
   suspended: 'Suspended',
+  pending_deletion: 'Pending deletion',
 };
+
+/** The built-in counters of api.org_usage, each beside its limit (`max_<counter>`, NULL: none). */
+export const COUNTERS = [
+  { key: 'members', label: 'Members' },
+  { key: 'projects', label: 'Projects' },
+  { key: 'tasks', label: 'Tasks' },
+  { key: 'api_tokens', label: 'API tokens' },
+  { key: 'storage_mb', label: 'Storage (MB)' },
+] as const;
+export type Counter = (typeof COUNTERS)[number]['key'];
+
+/** A row of api.org_usage (and of api.admin_list_organizations). */
+export type OrgUsage = {
+  org_id: string;
+  name: string;
+  status: OrgStatus;
+  plan_id: string;
+  /** `pending` while the org awaits approval, else plan_id. */
+  effective_plan: string;
+  counters: Record<string, number>;
+  limits: Record<string, number>;
+} & Record<Counter, number> &
+  Record<`max_${Counter}`, number | null>;
+
+/** A row of api.access_report: who may use which model, per org. */
+export interface AccessRow {
+  org_id: string;
+  org_name: string;
+  user_id: string;
+  email: string | null;
+  role: Role;
+  model_id: string;
+  model_name: string;
+  expires_at: string | null;
+}

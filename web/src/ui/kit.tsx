@@ -185,3 +185,22 @@ export function when(iso: string | null | undefined): string {
 export function shortId(id: string | null | undefined): string {
   return id ? id.slice(0, 8) : '—';
 }
+
+/** Saves `data` as a JSON file (an export): a Blob behind a temporary link, nothing inline. */
+export function downloadJson(filename: string, data: unknown): void {
+  const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** "30 days" (PostgREST's rendering of an interval) as it reads in a sentence. */
+export function interval(text: string | null | undefined): string {
+  if (!text) return 'the grace period';
+  const m = /^(\d+) days?$/.exec(text.trim());
+  return m ? `${m[1]} day${m[1] === '1' ? '' : 's'}` : text;
+}

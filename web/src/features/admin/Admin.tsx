@@ -1,97 +1,15 @@
 //! The platform console for super admins (auth.users.is_super_admin, read from the table, never
-//! from a token): every organization with its status and api.set_org_status (approve, suspend,
-//! reactivate), api.platform_settings (policies/platform_settings.sql), the model catalog
-//! (policies/models.sql) and the users (/auth/v1/admin/users, auth.may_administer()).
-//! TODO(issue 20): plans and usage per org (org_usage), pending deletion and restore,
-//! ownership moves, data export.
+//! from a token): api.platform_settings (policies/platform_settings.sql), the model catalog
+//! (policies/models.sql) and the users (/auth/v1/admin/users, auth.may_administer()). The
+//! organizations are in Orgs.tsx, the plans in Plans.tsx, the access report in Access.tsx.
 
 import { useEffect, useState } from 'preact/hooks';
 import type { User } from '@supabase/supabase-js';
 import { adminApi, run, supabase } from '../../api/client';
 import { ApiError, describe } from '../../api/errors';
-import type { Model, Organization, OrgStatus, Plan, PlatformSettings } from '../../api/types';
+import type { Model, Organization, Plan, PlatformSettings } from '../../api/types';
 import { useApp } from '../../state';
 import { ConfirmButton, Notice, Page, shortId, useAction, useLoad, when } from '../../ui/kit';
-import { StatusBadge } from '../orgs/orgs';
-
-export function AdminOrgs() {
-  const [filter, setFilter] = useState<'' | OrgStatus>('');
-  const orgs = useLoad(() => {
-    let q = supabase.from('organizations').select('*').order('created_at', { ascending: false });
-    if (filter) q = q.eq('status', filter);
-    return run<Organization[]>(q);
-  }, [filter]);
-  const [rowError, setRowError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
-
-  const setStatus = async (o: Organization, status: OrgStatus) => {
-    setRowError(null);
-    setDone(null);
-    try {
-      await run(supabase.rpc('set_org_status', { org: o.id, status }));
-      setDone(`${o.name} is now ${status === 'active' ? 'active' : status === 'suspended' ? 'suspended' : 'pending approval'}.`);
-      await orgs.reload();
-    } catch (e) {
-      setRowError(describe(e));
-    }
-  };
-
-  return (
-    <Page title="Organizations">
-      <label class="inline">
-        Show
-        <select value={filter} onChange={(e) => setFilter(e.currentTarget.value as '' | OrgStatus)}>
-          <option value="">All organizations</option>
-          <option value="pending_approval">Pending approval</option>
-          <option value="active">Active</option>
-          <option value="suspended">Suspended</option>
-        </select>
-      </label>
-      <Notice kind="error">{orgs.error ?? rowError}</Notice>
-      <Notice kind="success">{done}</Notice>
-      <table>
-        <caption class="sr-only">Organizations</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Status</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {(orgs.data ?? []).map((o) => (
-            <tr key={o.id} data-org-id={o.id}>
-              <td title={o.id}>{o.name}</td>
-              <td>
-                <StatusBadge status={o.status} />
-              </td>
-              <td>{when(o.created_at)}</td>
-              <td class="row-actions">
-                {o.status === 'pending_approval' && (
-                  <button type="button" onClick={() => void setStatus(o, 'active')} aria-label={`Approve ${o.name}`}>
-                    Approve
-                  </button>
-                )}
-                {o.status === 'suspended' && (
-                  <button type="button" onClick={() => void setStatus(o, 'active')} aria-label={`Reactivate ${o.name}`}>
-                    Reactivate
-                  </button>
-                )}
-                {o.status !== 'suspended' && (
-                  <ConfirmButton label="Suspend" confirmLabel={`Suspend ${o.name}`} onConfirm={() => setStatus(o, 'suspended')} />
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {orgs.data && orgs.data.length === 0 && <p>No organization here.</p>}
-    </Page>
-  );
-}
 
 /** The settings form: api.platform_settings plus the limits of the `pending` plan (api.plans). */
 interface SettingsForm {

@@ -7,11 +7,17 @@ import { supabase } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { Link } from '../../router';
 import { Notice, Page, useAction } from '../../ui/kit';
+import { FAREWELL_KEY } from '../account/Account';
 
 export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [info, setInfo] = useState<string | null>(null);
+  // After an erasure (features/account), the sign-in page says so once.
+  const [info, setInfo] = useState<string | null>(() => {
+    const farewell = sessionStorage.getItem(FAREWELL_KEY);
+    sessionStorage.removeItem(FAREWELL_KEY);
+    return farewell;
+  });
   const { busy, error, act } = useAction();
   const signingUp = mode === 'signup';
 

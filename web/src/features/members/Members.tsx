@@ -2,15 +2,18 @@
 //! and admins only: policies/invitations.sql); role changes and removals are PATCH/DELETE on
 //! api.memberships, decided by policies/memberships.sql (nobody above their own role) and the
 //! keep_an_owner trigger; invitations come from api.create_invitation (by email) and
-//! api.create_invite_link (anyone with the link), revoked by DELETE.
+//! api.create_invite_link (anyone with the link), revoked by DELETE. Membership changes arrive
+//! live (api/live.ts: api.memberships is published; each delivery is decided by its policies).
 
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { run, supabase } from '../../api/client';
 import { describe } from '../../api/errors';
+import { subscribeToOrg, type LiveState } from '../../api/live';
 import { ROLES, atLeast, rank, type Invitation, type Membership, type MyOrg, type Role } from '../../api/types';
 import { navigate } from '../../router';
 import { useApp } from '../../state';
 import { ConfirmButton, Notice, OnceVisible, Page, shortId, useAction, useLoad, when, type Loaded } from '../../ui/kit';
+import { LiveIndicator } from '../projects/Projects';
 import { joinLink } from './join';
 
 function RoleSelect({ value, max, onChange, label, disabled }: { value: Role; max: Role; onChange: (r: Role) => void; label: string; disabled?: boolean }) {
@@ -40,6 +43,24 @@ export function Members({ org }: { org: MyOrg }) {
     [org.org_id, manager],
   );
   const [rowError, setRowError] = useState<string | null>(null);
+  const [live, setLive] = useState<LiveState>('connecting');
+
+  // Someone joins, leaves or changes role: re-read the list (and the invitations a join used);
+  // a change of the user's own membership also changes what the console offers them.
+  useEffect(
+    () =>
+      subscribeToOrg(
+        org.org_id,
+        ['memberships'],
+        (c) => {
+          void members.reload();
+          if (c.eventType === 'INSERT' && manager) void invitations.reload();
+          if ((c.row.user_id ?? c.old.user_id) === userId) void reloadOrgs();
+        },
+        setLive,
+      ),
+    [org.org_id, manager],
+  );
 
   // Whom we know by email: ourselves, and members who accepted an email invitation.
   const knownEmail = (id: string): string | null => {
@@ -82,7 +103,7 @@ export function Members({ org }: { org: MyOrg }) {
   };
 
   return (
-    <Page title="Members">
+    <Page title="Members" actions={<LiveIndicator state={live} />}>
       <Notice kind="error">{members.error ?? rowError}</Notice>
       <table>
         <caption class="sr-only">Members of {org.organizations.name}</caption>

@@ -2,8 +2,11 @@
 //! (policies/org_models.sql: members read; owners, admins and the super admin enable and
 //! disable; policies/models.sql: users see only models enabled for one of their orgs, the super
 //! admin the whole catalog, which they edit under Platform → Models).
-//! TODO(issue 17): platform-controlled entitlements (org admins choose only among what the
-//! platform granted) and api.has_model_access(model_id) per model.
+//! Each enabled model shows until when the platform granted it (api.org_entitlements, members
+//! read their org's) and whether the user may use it now (GET /rpc/has_model_access: the same
+//! check a product's own functions make — an active or pending org, entitled, unexpired, enabled).
+//! Left: enabling among entitlements not yet enabled — their names are not readable by members
+//! (policies/models.sql lets users read the models enabled for one of their orgs only).
 
 import { useState } from 'preact/hooks';
 import { run, supabase } from '../../api/client';
@@ -22,6 +25,20 @@ export function Models({ org }: { org: MyOrg }) {
       ),
     [org.org_id],
   );
+  // Until when each is granted, and whether this user may use it (one small RPC per model).
+  const access = useLoad(async () => {
+    const granted = await run<{ model_id: string; expires_at: string | null }[]>(
+      supabase.from('org_entitlements').select('model_id, expires_at').eq('org_id', org.org_id),
+    );
+    const ids = (enabled.data ?? []).map((m) => m.model_id);
+    const usable = await Promise.all(
+      ids.map((id) => run<boolean>(supabase.rpc('has_model_access', { model_id: id }, { get: true }))),
+    );
+    return {
+      until: new Map(granted.map((g) => [g.model_id, g.expires_at])),
+      usable: new Map(ids.map((id, i) => [id, usable[i]])),
+    };
+  }, [org.org_id, enabled.data]);
   const catalog = useLoad(
     () => (superAdmin ? run<Model[]>(supabase.from('models').select('*').order('name')) : Promise.resolve([] as Model[])),
     [superAdmin],
@@ -47,7 +64,7 @@ export function Models({ org }: { org: MyOrg }) {
   return (
     <Page title="Models">
       <p class="hint">The models this organization may use.</p>
-      <Notice kind="error">{enabled.error ?? rowError}</Notice>
+      <Notice kind="error">{enabled.error ?? access.error ?? rowError}</Notice>
       {enabled.data && enabled.data.length === 0 ? (
         <p>No model is enabled for this organization.</p>
       ) : (
@@ -57,6 +74,8 @@ export function Models({ org }: { org: MyOrg }) {
             <tr>
               <th scope="col">Model</th>
               <th scope="col">Enabled since</th>
+              <th scope="col">Granted until</th>
+              <th scope="col">You can use it</th>
               <th scope="col">
                 <span class="sr-only">Actions</span>
               </th>
@@ -67,6 +86,8 @@ export function Models({ org }: { org: MyOrg }) {
               <tr key={m.model_id}>
                 <td>{m.models?.name ?? m.model_id}</td>
                 <td>{when(m.created_at)}</td>
+                <td>{access.data ? (access.data.until.get(m.model_id) ? when(access.data.until.get(m.model_id)) : 'No end') : '…'}</td>
+                <td data-access={m.model_id}>{access.data ? (access.data.usable.get(m.model_id) ? 'Yes' : 'No') : '…'}</td>
                 <td class="row-actions">
                   {manager && (
                     <ConfirmButton label="Disable" confirmLabel={`Disable ${m.models?.name ?? 'model'}`} onConfirm={() => disable(m)} />

@@ -3,10 +3,10 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { run, supabase } from '../../api/client';
-import { STATUS_LABEL, type MyOrg } from '../../api/types';
+import { STATUS_LABEL, type MyOrg, type Organization } from '../../api/types';
 import { Link, navigate } from '../../router';
 import { useApp } from '../../state';
-import { Notice, Page, useAction } from '../../ui/kit';
+import { Notice, Page, useAction, when } from '../../ui/kit';
 
 const LAST_ORG_KEY = 'rowgate-console-org';
 
@@ -101,4 +101,23 @@ export function useCurrentOrg(orgId: string): MyOrg | null | undefined {
 
 export function StatusBadge({ status }: { status: keyof typeof STATUS_LABEL }) {
   return <span class={`badge status-${status}`}>{STATUS_LABEL[status]}</span>;
+}
+
+/** What members must know about their org's status: read-only, and why (status_reason). */
+export function OrgStatusNotice({ org }: { org: Organization }) {
+  if (org.status === 'suspended') {
+    return (
+      <Notice kind="info">
+        {org.name} is suspended by the platform and read-only{org.status_reason ? `: ${org.status_reason}` : ''}.
+      </Notice>
+    );
+  }
+  if (org.status === 'pending_deletion') {
+    return (
+      <Notice kind="info">
+        {org.name} is pending deletion and read-only: it will be deleted for good on {when(org.purge_after)} unless an owner restores it.
+      </Notice>
+    );
+  }
+  return null;
 }

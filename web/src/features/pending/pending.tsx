@@ -20,8 +20,6 @@ export const PENDING: PendingScreen[] = [
   { path: '/auth/recover', title: 'Choose a new password', issue: 18, uses: 'supabase.auth.resetPasswordForEmail, then auth.updateUser({ password })' },
   // TODO(issue 18): TOTP enrolment (QR code), challenge at sign-in when aal2 is required.
   { path: '/account/mfa', title: 'Two-factor authentication', issue: 18, uses: 'supabase.auth.mfa.enroll / challenge / verify / getAuthenticatorAssuranceLevel' },
-  // TODO(issue 17): plan, limits and usage of the org; quota errors already show as sentences.
-  { path: '/o/:org/plan', title: 'Plan and usage', issue: 17, uses: 'api.org_usage and the org’s plan' },
 ];
 
 export function PendingPage({ screen }: { screen: PendingScreen }) {

@@ -4,7 +4,7 @@
 //! server's reason as a sentence, when the write is refused. Other people's edits arrive live
 //! through api/live.ts once realtime exists (issue 16), else on reload.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { run, supabase } from '../../api/client';
 import { describe } from '../../api/errors';
 import { subscribeToOrg, type Change, type LiveState } from '../../api/live';
@@ -74,7 +74,10 @@ export function Projects({ org, projectId }: { org: MyOrg; projectId?: string })
         (c) => {
           if (c.table === 'projects') projects.set((rows = []) => applyChange(rows, c, () => true));
           if (c.table === 'tasks' && selected) {
-            tasks.set((rows = []) => applyChange(rows, c, (t: Task) => t.project_id === selected.id));
+            // An echo of an earlier change must not undo an edit still in flight.
+            const change: Change =
+              c.eventType === 'DELETE' ? c : { ...c, row: { ...withInFlight(c.row as unknown as Task) } as Record<string, unknown> };
+            tasks.set((rows = []) => applyChange(rows, change, (t: Task) => t.project_id === selected.id));
           }
         },
         setLive,
@@ -106,15 +109,28 @@ export function Projects({ org, projectId }: { org: MyOrg; projectId?: string })
     }
   };
 
+  /** Per task, the optimistic changes not yet answered (in order): they stay on top of any row
+   *  the server sends meanwhile — another edit's answer or a realtime echo. */
+  const inFlight = useRef(new Map<string, Partial<Task>[]>());
+  const withInFlight = (row: Task): Task => Object.assign({ ...row }, ...(inFlight.current.get(row.id) ?? []));
+  const settle = (id: string, change: Partial<Task>) => {
+    const left = (inFlight.current.get(id) ?? []).filter((c) => c !== change);
+    if (left.length) inFlight.current.set(id, left);
+    else inFlight.current.delete(id);
+  };
+
   /** An optimistic change to one task: shown now, undone if the server refuses it. */
   const editTask = async (task: Task, change: Partial<Pick<Task, 'title' | 'done' | 'assignee_id'>>) => {
     setEditError(null);
+    inFlight.current.set(task.id, [...(inFlight.current.get(task.id) ?? []), change]);
     tasks.set((rows = []) => rows.map((t) => (t.id === task.id ? { ...t, ...change } : t)));
     try {
       const rows = await run<Task[]>(supabase.from('tasks').update(change).eq('org_id', org.org_id).eq('id', task.id).select());
+      settle(task.id, change);
       if (rows.length === 0) throw new Error('You may not change this task.');
-      tasks.set((list = []) => list.map((t) => (t.id === task.id ? rows[0] : t)));
+      tasks.set((list = []) => list.map((t) => (t.id === task.id ? withInFlight(rows[0]) : t)));
     } catch (e) {
+      settle(task.id, change);
       const undo = Object.fromEntries(Object.keys(change).map((k) => [k, task[k as keyof Task]]));
       tasks.set((rows = []) => rows.map((t) => (t.id === task.id ? { ...t, ...undo } : t)));
       setEditError(e instanceof Error && !('code' in e) ? e.message : describe(e));
