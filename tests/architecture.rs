@@ -42,8 +42,8 @@ fn used(code: &str, known: &BTreeSet<String>) -> BTreeSet<String> {
             let name: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
             if known.contains(&name) {
                 out.insert(name);
-            } else if rest.starts_with('{') {
-                let list = rest[1..].split('}').next().unwrap_or_default();
+            } else if let Some(list) = rest.strip_prefix('{') {
+                let list = list.split('}').next().unwrap_or_default();
                 for part in list.split(',') {
                     let head: String =
                         part.trim().chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
