@@ -97,7 +97,8 @@ fn banner_value<'a>(stderr: &'a str, label: &str) -> Option<&'a str> {
     stderr.lines().find_map(|l| l.split_once(label)).map(|(_, v)| v.trim())
 }
 
-/// The README's first commands: `rowgate` with no DATABASE_URL, then curl with a minted token.
+/// The README's first commands: `rowgate` with no DATABASE_URL, then curl with a minted token;
+/// realtime is live there too.
 /// The banner prints the API URL, an anon and a service_role key (the same on every start) that
 /// work under /rest/v1 too, a token command that works from a cargo build, and the bootstrap hint
 /// only while there are no users; re-run migrations' NOTICEs stay out of the log. The anon key is
@@ -175,6 +176,18 @@ fn embedded_default_serves_the_demo_and_reuses_its_cluster() {
         assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap(), anon);
         let (status, _) = http_get(api, "/rest/v1/todos", Some("not-a-key"));
         assert_eq!(status, 401, "the key is checked under /rest/v1 too");
+        // Realtime runs in the embedded default (logical decoding, the replication login, a slot).
+        let mut realtime = serde_json::Value::Null;
+        for _ in 0..200 {
+            let (_, body) = http_get(admin, "/health", None);
+            realtime =
+                serde_json::from_str::<serde_json::Value>(&body).map(|h| h["realtime"].clone()).unwrap_or_default();
+            if realtime["status"] == "live" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(realtime["status"], "live", "round {round}: realtime in the embedded default: {realtime}");
 
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
             .unwrap();
