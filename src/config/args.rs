@@ -135,6 +135,10 @@ pub struct ServeArgs {
     /// Whether POST /auth/v1/signup creates users (true) or is refused (false).
     #[arg(long, env = "ROWGATE_AUTH_SIGNUP_ENABLED")]
     pub auth_signup_enabled: Option<String>,
+    /// Key that encrypts MFA (TOTP) secrets in the database; unset = derived from the JWT
+    /// signing key or secret (docs/auth.md, "MFA (TOTP)").
+    #[arg(long, env = "ROWGATE_MFA_ENCRYPTION_KEY", hide_env_values = true)]
+    pub mfa_encryption_key: Option<String>,
     /// Required audience.
     #[arg(long, env = "ROWGATE_JWT_AUD")]
     pub jwt_aud: Option<String>,

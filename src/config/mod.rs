@@ -58,6 +58,8 @@ pub struct Config {
     /// `ROWGATE_AUTH_ENABLED`: whether `/auth/v1` answers (it then needs a key that can sign).
     pub auth_enabled: bool,
     pub auth_signup_enabled: bool,
+    /// `ROWGATE_MFA_ENCRYPTION_KEY`: encrypts TOTP secrets (derived from the JWT key when unset).
+    pub mfa_encryption_key: Option<String>,
     pub jwt_aud: Option<String>,
     pub jwt_role_claim: String,
     pub jwt_cache_max_entries: usize,

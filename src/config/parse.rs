@@ -121,6 +121,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         auth_enabled: a.auth_enabled.is_none() || boolean("ROWGATE_AUTH_ENABLED", a.auth_enabled.clone())?,
         auth_signup_enabled: a.auth_signup_enabled.is_none()
             || boolean("ROWGATE_AUTH_SIGNUP_ENABLED", a.auth_signup_enabled.clone())?,
+        mfa_encryption_key: a.mfa_encryption_key.clone().filter(|s| !s.is_empty()),
         jwt_aud: pick(&a.jwt_aud, "PGRST_JWT_AUD").filter(|s| !s.is_empty()),
         jwt_role_claim,
         jwt_cache_max_entries,

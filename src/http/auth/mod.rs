@@ -4,6 +4,7 @@
 //! `session.rs` signs the access token of a new session.
 
 mod error;
+mod mfa;
 mod session;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -136,6 +137,9 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
                 });
             }
             user_call(state, parts, &identity, AuthCall::AdminDeleteUser { id: id.to_string() }).await
+        }
+        (_, path) if path == "/auth/v1/factors" || path.starts_with("/auth/v1/factors/") => {
+            Ok(mfa::handle(state, parts, body).await)
         }
         _ => Err(AuthServiceError::NotFound),
     }
