@@ -52,19 +52,34 @@ language sql stable set search_path = '' as $$
     'last_challenged_at', f.last_challenged_at)
 $$;
 
--- The user object with its factors (GoTrue omits the key when there are none).
+-- The user object with its MFA factors (GoTrue omits the key when there are none) and its
+-- OAuth identities (auth.user_identities, functions/auth_oauth.sql), whose providers join
+-- app_metadata.providers.
 create or replace function auth.user_extras(u jsonb) returns jsonb
 language plpgsql stable security definer set search_path = '' as $$
 declare
+  uid uuid;
   factors jsonb;
+  identities jsonb;
+  providers jsonb;
 begin
   if u is null or u ? 'error' or u ->> 'id' is null then
     return u;
   end if;
+  uid := (u ->> 'id')::uuid;
   select pg_catalog.jsonb_agg(auth.mfa_factor_json(f) order by f.created_at) into factors
-    from auth.mfa_factors f where f.user_id = (u ->> 'id')::uuid;
+    from auth.mfa_factors f where f.user_id = uid;
   if factors is not null then
     u := u || pg_catalog.jsonb_build_object('factors', factors);
+  end if;
+  identities := coalesce(auth.user_identities(uid), '[]'::jsonb);
+  select pg_catalog.jsonb_agg(distinct p) into providers from (
+    select 'email' as p from auth.users x where x.id = uid and x.encrypted_password is not null
+    union all select e ->> 'provider' from pg_catalog.jsonb_array_elements(identities) e) q;
+  u := u || pg_catalog.jsonb_build_object('identities', identities);
+  if providers is not null then
+    u := pg_catalog.jsonb_set(u, '{app_metadata}', coalesce(u -> 'app_metadata', '{}'::jsonb)
+           || pg_catalog.jsonb_build_object('provider', providers -> 0, 'providers', providers));
   end if;
   return u;
 end $$;

@@ -139,6 +139,13 @@ pub struct ServeArgs {
     /// signing key or secret (docs/auth.md, "MFA (TOTP)").
     #[arg(long, env = "ROWGATE_MFA_ENCRYPTION_KEY", hide_env_values = true)]
     pub mfa_encryption_key: Option<String>,
+    /// The app's URL: where OAuth sign-in returns by default; a `redirect_to` must start with it.
+    #[arg(long, env = "ROWGATE_SITE_URL")]
+    pub site_url: Option<String>,
+    /// OpenID Connect sign-in providers: a JSON array of {name, issuer, client_id, client_secret,
+    /// redirect_uri?, scopes?}, or @path to a file of one (docs/auth.md, "OAuth / OIDC sign-in").
+    #[arg(long, env = "ROWGATE_EXTERNAL_PROVIDERS", hide_env_values = true)]
+    pub external_providers: Option<String>,
     /// Required audience.
     #[arg(long, env = "ROWGATE_JWT_AUD")]
     pub jwt_aud: Option<String>,

@@ -47,12 +47,15 @@ pub enum AuthCall {
     BootstrapNeeded,
     /// MFA (TOTP): `/factors` (`super::auth_mfa`).
     Mfa(super::auth_mfa::MfaCall),
+    /// OAuth / OIDC sign-in (`super::auth_oauth`).
+    Oauth(super::auth_oauth::OauthCall),
 }
 
 impl AuthCall {
     pub fn statement(self) -> Statement {
         let (sql, params): (&'static str, Vec<String>) = match self {
             AuthCall::Mfa(call) => return call.statement(),
+            AuthCall::Oauth(call) => return call.statement(),
             AuthCall::Login { email, password, ip } => {
                 ("select auth.session_answer(auth.login($1, $2, $3), 'password')::text", vec![email, password, ip])
             }

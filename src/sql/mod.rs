@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod auth_mfa;
+pub mod auth_oauth;
 pub mod builder;
 pub mod context;
 pub mod expr;

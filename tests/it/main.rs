@@ -12,6 +12,7 @@ mod auth;
 mod auth_admin;
 mod auth_logs;
 mod auth_mfa;
+mod auth_oauth;
 mod auth_service;
 mod auth_sessions;
 mod backup;
