@@ -288,8 +288,54 @@ mod tests {
         }
     }
 
+    fn provider_and_keys() -> (ProviderConfig, Discovered, crate::auth::signing::SigningKey) {
+        use crate::auth::signing::SigningKey;
+        let key = SigningKey::parse(&SigningKey::generate_jwk().unwrap()).unwrap();
+        let jwks: JwkSet = serde_json::from_value(serde_json::json!({ "keys": [key.public_jwk] })).unwrap();
+        let p = parse_providers(r#"[{"name":"c","issuer":"https://id.test","client_id":"me","client_secret":"s"}]"#)
+            .unwrap()
+            .remove(0);
+        let d = Discovered {
+            issuer: "https://id.test".into(),
+            authorization_endpoint: "https://id.test/auth".into(),
+            token_endpoint: "https://id.test/token".into(),
+            jwks,
+            fetched: Instant::now(),
+        };
+        (p, d, key)
+    }
+
+    #[test]
+    fn id_tokens_are_checked_for_key_issuer_audience_expiry_and_algorithm() {
+        let (p, d, key) = provider_and_keys();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let claims = |iss: &str, aud: &str, exp: u64| serde_json::json!({"iss": iss, "aud": aud, "sub": "u1", "exp": exp, "iat": now, "nonce": "n"});
+        let good = key.sign(&claims("https://id.test", "me", now + 300)).unwrap();
+        assert_eq!(verify_id_token(&d, &p, &good).unwrap()["sub"], "u1");
+        for bad in [
+            claims("https://other.test", "me", now + 300),
+            claims("https://id.test", "someone-else", now + 300),
+            claims("https://id.test", "me", now - 600),
+        ] {
+            let token = key.sign(&bad).unwrap();
+            assert!(matches!(verify_id_token(&d, &p, &token), Err(OidcError::IdToken(_))), "{bad}");
+        }
+        // Signed by a key the provider does not publish.
+        let (_, _, stranger) = provider_and_keys();
+        let token = stranger.sign(&claims("https://id.test", "me", now + 300)).unwrap();
+        assert!(matches!(verify_id_token(&d, &p, &token), Err(OidcError::UnknownKey)));
+        // A symmetric algorithm is never accepted (no HS256 with the public key as secret).
+        let hs = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::HS256),
+            &claims("https://id.test", "me", now + 300),
+            &jsonwebtoken::EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap();
+        assert!(matches!(verify_id_token(&d, &p, &hs), Err(OidcError::IdToken(_))));
+    }
+
     #[test]
     fn s256_is_rfc_7636s_example() {
-        assert_eq!(s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbjqvO0lqbTs");
+        assert_eq!(s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 }

@@ -105,7 +105,9 @@ async fn expired_flows_and_foreign_nonces_are_refused() {
     let g = start(free_port()).await;
     let admin = g.db.admin().await;
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbjqvO0lqbTs";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let same: bool = admin.query_one("select auth.s256($1) = $2", &[&verifier, &challenge]).await.unwrap().get(0);
+    assert!(same, "SQL's S256 is RFC 7636's");
     let state: String = admin
         .query_one(
             "insert into auth.flow_states (provider, code_challenge, code_challenge_method, redirect_to, nonce,
