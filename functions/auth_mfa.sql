@@ -185,6 +185,9 @@ begin
   if own.problem is not null then
     return own.problem;
   end if;
+  -- A factor's old challenges and failures do not pile up.
+  delete from auth.mfa_challenges m where m.factor_id = factor and m.created_at < now() - interval '1 hour';
+  delete from auth.mfa_failures m where m.factor_id = factor and m.at < now() - interval '1 hour';
   insert into auth.mfa_challenges (factor_id, ip) values (factor, coalesce(ip, '')) returning * into ch;
   update auth.mfa_factors set last_challenged_at = now() where id = factor;
   return pg_catalog.jsonb_build_object('id', ch.id, 'type', 'totp',
@@ -286,7 +289,7 @@ end $$;
 -- Policy helpers. `internal.aal()`: the request's assurance level ('aal1', 'aal2'; NULL without
 -- a token), from the signed access token. `internal.mfa_satisfied()`: aal2, or the caller has no
 -- verified factor (GoTrue's recommended "aal2 once enrolled" rule). A table requires aal2 with
--- `using (internal.aal() = 'aal2')`.
+-- `using (internal.aal() = 'aal2')` in a policy `to authenticated` (only that role may call them).
 create or replace function internal.aal() returns text
 language plpgsql stable security definer set search_path = '' as $$
 begin
@@ -316,7 +319,8 @@ revoke all on function auth.mfa_verify(text, uuid, uuid, text, text) from public
 grant execute on function auth.mfa_verify(text, uuid, uuid, text, text) to authenticator;
 revoke all on function auth.mfa_unenroll(uuid) from public;
 grant execute on function auth.mfa_unenroll(uuid) to authenticator;
-revoke all on function internal.aal() from public;
-grant execute on function internal.aal() to anon, authenticated;
-revoke all on function internal.mfa_satisfied() from public;
-grant execute on function internal.mfa_satisfied() to anon, authenticated;
+-- For policies of signed-in requests only (anonymous ones have no level to require).
+revoke all on function internal.aal() from public, anon;
+grant execute on function internal.aal() to authenticated;
+revoke all on function internal.mfa_satisfied() from public, anon;
+grant execute on function internal.mfa_satisfied() to authenticated;

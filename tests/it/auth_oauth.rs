@@ -90,6 +90,26 @@ async fn supabase_js_oauth_pkce_with_a_real_oidc_provider() {
             ("newbie@example.com".into(), "corp".into(), "newbie".into(), false),
         ]
     );
+    // The person's export names the identity (functions/privacy.sql).
+    admin
+        .execute(
+            "select set_config('request.jwt.claims', json_build_object('sub', id)::text, false)
+               from auth.users where email = 'newbie@example.com'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let export: String = admin
+        .query_one(
+            "select string_agg(piece, '' order by n) from api.export_my_data() with ordinality as t(piece, n)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let export: serde_json::Value = serde_json::from_str(&export).expect("the export is JSON");
+    assert_eq!(export["identities"][0]["provider_id"], "newbie", "{export}");
+    assert_eq!(export["mfa_factors"], json!([]));
     let spent: i64 = admin
         .query_one("select count(*) from auth.flow_states where auth_code_hash is not null", &[])
         .await

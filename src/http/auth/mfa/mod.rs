@@ -43,9 +43,7 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response
             };
             let mut answer = checked(call(enroll).await?)?;
             let issuer = match text("issuer") {
-                i if i.is_empty() => {
-                    parts.headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("rowgate").to_string()
-                }
+                i if i.is_empty() => default_issuer(state, parts),
                 i => i,
             };
             let email = answer.get("email").and_then(Value::as_str).unwrap_or("").to_string();
@@ -87,6 +85,20 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response
         }
         _ => Err(super::AuthServiceError::NotFound.into()),
     }
+}
+
+/// GoTrue's default issuer is the site URL's host; without `ROWGATE_SITE_URL`, the request's.
+fn default_issuer(state: &AppState, parts: &Parts) -> String {
+    let site_host = state
+        .config
+        .site_url
+        .as_deref()
+        .and_then(|u| u.split_once("://"))
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or("").to_string());
+    site_host
+        .filter(|h| !h.is_empty())
+        .or_else(|| parts.headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
+        .unwrap_or_else(|| "rowgate".into())
 }
 
 /// `otpauth://totp/Issuer:email?secret=…` (the Key Uri Format authenticator apps read).
