@@ -131,6 +131,7 @@ language plpgsql volatile security definer set search_path = '' as $$
 declare
   f auth.flow_states;
   u auth.users;
+  answer jsonb;
 begin
   if coalesce(auth_code, '') = '' or coalesce(code_verifier, '') = '' then
     return auth.error(400, 'validation_failed', 'invalid request: both auth code and code verifier should be non-empty');
@@ -150,7 +151,9 @@ begin
     return auth.error(403, 'user_banned', 'User is banned');
   end if;
   delete from auth.flow_states where id = f.id;
-  return auth.new_session(u);
+  answer := auth.new_session(u);
+  perform auth.audit_sign_in('SIGN_IN', u.id, (answer ->> 'session_id')::uuid, '', null);
+  return answer;
 end $$;
 
 -- The user's identities as GoTrue shows them.

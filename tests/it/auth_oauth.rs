@@ -40,6 +40,8 @@ async fn start(provider_port: u16) -> Gateway {
         a.db_pre_request = Some("internal.check_request".into());
         a.site_url = Some(SITE.into());
         a.external_providers = Some(providers.to_string());
+        // The script makes some forty sign-in requests from one address in a few seconds.
+        a.rate_limit_auth = Some("600/min".into());
     });
     Gateway::start_on(db, cfg).await
 }
@@ -110,6 +112,16 @@ async fn supabase_js_oauth_pkce_with_a_real_oidc_provider() {
     let export: serde_json::Value = serde_json::from_str(&export).expect("the export is JSON");
     assert_eq!(export["identities"][0]["provider_id"], "newbie", "{export}");
     assert_eq!(export["mfa_factors"], json!([]));
+    let sign_ins: i64 = admin
+        .query_one(
+            "select count(*) from api.audit_log a join auth.users u on u.id = a.actor_user_id
+              where u.email = 'newbie@example.com' and a.action = 'SIGN_IN'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(sign_ins >= 3, "every OAuth sign-in is in the audit log ({sign_ins})");
     let spent: i64 = admin
         .query_one("select count(*) from auth.flow_states where auth_code_hash is not null", &[])
         .await
