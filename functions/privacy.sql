@@ -58,6 +58,16 @@ begin
     select json_agg(json_build_object('id', s.id, 'created_at', s.created_at, 'refreshed_at', s.refreshed_at,
                                       'revoked_at', s.revoked_at) order by s.created_at, s.id)
       from auth.sessions s where s.user_id = me), '[]')::text;
+  -- Sign-in identities (OAuth) and MFA factors (never a secret): functions/auth_oauth.sql, auth_mfa.sql.
+  return next ',"identities":' || coalesce((
+    select json_agg(json_build_object('provider', i.provider, 'provider_id', i.provider_id, 'email', i.email,
+                                      'identity_data', i.identity_data, 'created_at', i.created_at,
+                                      'last_sign_in_at', i.last_sign_in_at) order by i.created_at, i.id)
+      from auth.identities i where i.user_id = me), '[]')::text;
+  return next ',"mfa_factors":' || coalesce((
+    select json_agg(json_build_object('id', f.id, 'friendly_name', f.friendly_name, 'factor_type', f.factor_type,
+                                      'status', f.status, 'created_at', f.created_at) order by f.created_at, f.id)
+      from auth.mfa_factors f where f.user_id = me), '[]')::text;
   return next ',"api_tokens":' || coalesce((
     select json_agg(json_build_object('id', t.id, 'org_id', t.org_id, 'name', t.name, 'role', t.role,
                                       'created_at', t.created_at, 'expires_at', t.expires_at,

@@ -18,6 +18,7 @@ pub mod error;
 pub mod http;
 pub mod maintenance;
 pub mod observe;
+pub mod oidc;
 pub mod openapi;
 pub mod pipeline;
 pub mod plan;

@@ -135,6 +135,17 @@ pub struct ServeArgs {
     /// Whether POST /auth/v1/signup creates users (true) or is refused (false).
     #[arg(long, env = "ROWGATE_AUTH_SIGNUP_ENABLED")]
     pub auth_signup_enabled: Option<String>,
+    /// Key that encrypts MFA (TOTP) secrets in the database; unset = derived from the JWT
+    /// signing key or secret (docs/auth.md, "MFA (TOTP)").
+    #[arg(long, env = "ROWGATE_MFA_ENCRYPTION_KEY", hide_env_values = true)]
+    pub mfa_encryption_key: Option<String>,
+    /// The app's URL: where OAuth sign-in returns by default; a `redirect_to` must start with it.
+    #[arg(long, env = "ROWGATE_SITE_URL")]
+    pub site_url: Option<String>,
+    /// OpenID Connect sign-in providers: a JSON array of {name, issuer, client_id, client_secret,
+    /// redirect_uri?, scopes?}, or @path to a file of one (docs/auth.md, "OAuth / OIDC sign-in").
+    #[arg(long, env = "ROWGATE_EXTERNAL_PROVIDERS", hide_env_values = true)]
+    pub external_providers: Option<String>,
     /// Required audience.
     #[arg(long, env = "ROWGATE_JWT_AUD")]
     pub jwt_aud: Option<String>,

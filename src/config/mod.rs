@@ -60,6 +60,12 @@ pub struct Config {
     /// `ROWGATE_AUTH_ENABLED`: whether `/auth/v1` answers (it then needs a key that can sign).
     pub auth_enabled: bool,
     pub auth_signup_enabled: bool,
+    /// `ROWGATE_MFA_ENCRYPTION_KEY`: encrypts TOTP secrets (derived from the JWT key when unset).
+    pub mfa_encryption_key: Option<String>,
+    /// `ROWGATE_SITE_URL`: OAuth's default return address and the prefix a `redirect_to` needs.
+    pub site_url: Option<String>,
+    /// `ROWGATE_EXTERNAL_PROVIDERS`: OpenID Connect sign-in providers.
+    pub external_providers: Vec<crate::oidc::ProviderConfig>,
     pub jwt_aud: Option<String>,
     pub jwt_role_claim: String,
     pub jwt_cache_max_entries: usize,

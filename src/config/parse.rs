@@ -109,6 +109,14 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         },
     };
 
+    if a.external_providers.as_deref().is_some_and(|t| !t.trim().is_empty())
+        && a.site_url.as_deref().is_none_or(|s| s.trim().is_empty())
+    {
+        return Err(err(
+            "ROWGATE_SITE_URL",
+            "OAuth sign-in (ROWGATE_EXTERNAL_PROVIDERS) needs the site URL to return to",
+        ));
+    }
     Ok(Config {
         database_url,
         listen,
@@ -121,6 +129,14 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         auth_enabled: a.auth_enabled.is_none() || boolean("ROWGATE_AUTH_ENABLED", a.auth_enabled.clone())?,
         auth_signup_enabled: a.auth_signup_enabled.is_none()
             || boolean("ROWGATE_AUTH_SIGNUP_ENABLED", a.auth_signup_enabled.clone())?,
+        mfa_encryption_key: a.mfa_encryption_key.clone().filter(|s| !s.is_empty()),
+        site_url: a.site_url.clone().filter(|s| !s.trim().is_empty()),
+        external_providers: match a.external_providers.as_deref().map(str::trim) {
+            Some(text) if !text.is_empty() => {
+                crate::oidc::parse_providers(text).map_err(|e| err("ROWGATE_EXTERNAL_PROVIDERS", e))?
+            }
+            _ => Vec::new(),
+        },
         jwt_aud: pick(&a.jwt_aud, "PGRST_JWT_AUD").filter(|s| !s.is_empty()),
         jwt_role_claim,
         jwt_cache_max_entries,

@@ -81,6 +81,9 @@ const CREDENTIAL_PATHS: &[&str] = &[
     "/auth/v1/magiclink",
     "/auth/v1/verify",
     "/auth/v1/resend",
+    // OAuth sign-in: each starts a flow (a row) or calls the provider's token endpoint.
+    "/auth/v1/authorize",
+    "/auth/v1/callback",
 ];
 
 pub fn is_credential_path(path: &str) -> bool {
@@ -217,6 +220,7 @@ mod tests {
         assert_eq!(l.check_client(ip, "/auth/v1/signup").unwrap_err().scope, Scope::Auth);
         assert!(l.check_client(ip, "/auth/v1/user").is_ok());
         assert!(l.check_client(ip, "/items").is_ok());
+        assert!(is_credential_path("/auth/v1/authorize") && is_credential_path("/auth/v1/callback"));
     }
 
     #[test]

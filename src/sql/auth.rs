@@ -8,31 +8,68 @@ use super::builder::Statement;
 /// What `/auth/v1` asks of the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthCall {
-    Login { email: String, password: String, ip: String },
-    Refresh { token: String },
-    Bootstrap { email: String, password: String },
-    Signup { email: String, password: String },
+    Login {
+        email: String,
+        password: String,
+        ip: String,
+    },
+    Refresh {
+        token: String,
+    },
+    Bootstrap {
+        email: String,
+        password: String,
+    },
+    Signup {
+        email: String,
+        password: String,
+    },
     GetUser,
-    UpdateUser { changes: String },
-    Logout { scope: String },
+    UpdateUser {
+        changes: String,
+    },
+    Logout {
+        scope: String,
+    },
     AdminListUsers,
-    AdminCreateUser { email: String, password: String, super_admin: bool },
-    AdminSetDisabled { id: String, disabled: bool },
-    AdminDeleteUser { id: String },
+    AdminCreateUser {
+        email: String,
+        password: String,
+        super_admin: bool,
+    },
+    AdminSetDisabled {
+        id: String,
+        disabled: bool,
+    },
+    AdminDeleteUser {
+        id: String,
+    },
     BootstrapNeeded,
+    /// MFA (TOTP): `/factors` (`super::auth_mfa`).
+    Mfa(super::auth_mfa::MfaCall),
+    /// OAuth / OIDC sign-in (`super::auth_oauth`).
+    Oauth(super::auth_oauth::OauthCall),
 }
 
 impl AuthCall {
     pub fn statement(self) -> Statement {
         let (sql, params): (&'static str, Vec<String>) = match self {
+            AuthCall::Mfa(call) => return call.statement(),
+            AuthCall::Oauth(call) => return call.statement(),
             AuthCall::Login { email, password, ip } => {
-                ("select auth.login($1, $2, $3)::text", vec![email, password, ip])
+                ("select auth.session_answer(auth.login($1, $2, $3), 'password')::text", vec![email, password, ip])
             }
-            AuthCall::Refresh { token } => ("select auth.refresh($1)::text", vec![token]),
-            AuthCall::Bootstrap { email, password } => ("select auth.bootstrap($1, $2)::text", vec![email, password]),
-            AuthCall::Signup { email, password } => ("select auth.signup($1, $2)::text", vec![email, password]),
-            AuthCall::GetUser => ("select auth.get_user()::text", vec![]),
-            AuthCall::UpdateUser { changes } => ("select auth.update_user($1::jsonb)::text", vec![changes]),
+            AuthCall::Refresh { token } => ("select auth.session_answer(auth.refresh($1), null)::text", vec![token]),
+            AuthCall::Bootstrap { email, password } => {
+                ("select auth.session_answer(auth.bootstrap($1, $2), 'password')::text", vec![email, password])
+            }
+            AuthCall::Signup { email, password } => {
+                ("select auth.session_answer(auth.signup($1, $2), 'password')::text", vec![email, password])
+            }
+            AuthCall::GetUser => ("select auth.user_extras(auth.get_user())::text", vec![]),
+            AuthCall::UpdateUser { changes } => {
+                ("select auth.user_extras(auth.update_user($1::jsonb))::text", vec![changes])
+            }
             AuthCall::Logout { scope } => ("select auth.logout($1)::text", vec![scope]),
             AuthCall::AdminListUsers => ("select auth.admin_list_users()::text", vec![]),
             AuthCall::AdminCreateUser { email, password, super_admin } => (
@@ -57,12 +94,12 @@ mod tests {
     fn auth_statements_have_fixed_text_and_bind_every_value() {
         let st =
             AuthCall::Login { email: "a@b.co".into(), password: "x' or 1=1".into(), ip: "10.0.0.1".into() }.statement();
-        assert_eq!(st.sql, "select auth.login($1, $2, $3)::text");
+        assert_eq!(st.sql, "select auth.session_answer(auth.login($1, $2, $3), 'password')::text");
         assert_eq!(st.params, vec!["a@b.co", "x' or 1=1", "10.0.0.1"]);
         let st = AuthCall::AdminSetDisabled { id: "u".into(), disabled: true }.statement();
         assert_eq!(st.sql, "select auth.admin_set_disabled($1::uuid, $2::boolean)::text");
         assert_eq!(st.params, vec!["u", "true"]);
-        assert_eq!(AuthCall::GetUser.statement().sql, "select auth.get_user()::text");
+        assert_eq!(AuthCall::GetUser.statement().sql, "select auth.user_extras(auth.get_user())::text");
         let st = AuthCall::AdminDeleteUser { id: "u".into() }.statement();
         assert_eq!(
             (st.sql.as_ref(), st.params),

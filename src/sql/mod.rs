@@ -2,6 +2,8 @@
 //! goes through [`quote::push_ident`], operators and casts come from fixed lists. Pure: no I/O.
 
 pub mod auth;
+pub mod auth_mfa;
+pub mod auth_oauth;
 pub mod builder;
 pub mod context;
 pub mod expr;

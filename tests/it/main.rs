@@ -11,6 +11,8 @@ mod audit;
 mod auth;
 mod auth_admin;
 mod auth_logs;
+mod auth_mfa;
+mod auth_oauth;
 mod auth_service;
 mod auth_sessions;
 mod backup;

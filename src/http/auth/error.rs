@@ -17,7 +17,7 @@ pub enum AuthServiceError {
     #[error("{0}")]
     Validation(&'static str),
     /// 400 `unsupported_grant_type`
-    #[error("grant_type must be password or refresh_token")]
+    #[error("grant_type must be password, refresh_token or pkce")]
     UnsupportedGrant,
     /// 422 `signup_disabled` (`ROWGATE_AUTH_SIGNUP_ENABLED=false`)
     #[error("Signups not allowed for this instance")]

@@ -4,6 +4,8 @@
 //! `session.rs` signs the access token of a new session.
 
 mod error;
+mod mfa;
+mod oauth;
 mod session;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -62,6 +64,11 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
                         field("refresh_token").ok_or(AuthServiceError::Validation("refresh_token is required"))?;
                     AuthCall::Refresh { token }
                 }
+                // OAuth sign-in's code exchange (oauth/mod.rs, functions/auth_oauth.sql).
+                Some("pkce") => AuthCall::Oauth(crate::sql::auth_oauth::OauthCall::Pkce {
+                    auth_code: field("auth_code").unwrap_or_default(),
+                    code_verifier: field("code_verifier").unwrap_or_default(),
+                }),
                 _ => return Err(AuthServiceError::UnsupportedGrant),
             };
             let result = call_auth(state, parts, None, call).await?;
@@ -136,6 +143,11 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
                 });
             }
             user_call(state, parts, &identity, AuthCall::AdminDeleteUser { id: id.to_string() }).await
+        }
+        (&Method::GET, "/auth/v1/authorize") => Ok(oauth::authorize(state, parts).await),
+        (&Method::GET, "/auth/v1/callback") => Ok(oauth::callback(state, parts, body).await),
+        (_, path) if path == "/auth/v1/factors" || path.starts_with("/auth/v1/factors/") => {
+            Ok(mfa::handle(state, parts, body).await)
         }
         _ => Err(AuthServiceError::NotFound),
     }

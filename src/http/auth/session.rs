@@ -28,6 +28,9 @@ pub(super) fn issue(state: &AppState, result: Value) -> Reply {
         "exp": now + ACCESS_TOKEN_SECONDS,
         "session_id": result["session_id"],
         "email": user["email"],
+        // The session's assurance level and methods (auth.session_answer, MFA).
+        "aal": result.get("aal").cloned().unwrap_or_else(|| json!("aal1")),
+        "amr": result.get("amr").cloned().unwrap_or_else(|| json!([])),
     });
     let access_token = key.sign(&claims).map_err(|e| Internal(e.to_string()))?;
     Ok(json_response(
