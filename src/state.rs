@@ -35,4 +35,8 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     /// Read replicas and the rule that sends reads to them (`db/replica/`), when configured.
     pub replicas: Option<Arc<Replicas>>,
+    /// Sends the emails of `/auth/v1` (`mail/`), off the request path.
+    pub mailer: Arc<crate::mail::Mailer>,
+    /// rowgate's public base URL (`ROWGATE_API_EXTERNAL_URL`, else the bound address), for links in emails.
+    pub external_url: String,
 }

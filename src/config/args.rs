@@ -226,4 +226,7 @@ pub struct ServeArgs {
     /// e.g. 10min; one instance runs it per interval however many there are; off disables it.
     #[arg(long, env = "ROWGATE_MAINTENANCE_INTERVAL")]
     pub maintenance_interval: Option<String>,
+    /// Lifetimes, email delivery and flow limits of /auth/v1 (`config/auth.rs`).
+    #[command(flatten)]
+    pub auth_flows: super::auth::AuthFlowArgs,
 }

@@ -2,6 +2,7 @@
 //! Every invalid value stops start-up with one line naming the variable.
 
 mod args;
+pub mod auth;
 pub mod limits;
 pub(crate) mod parse;
 mod replicas;
@@ -13,6 +14,7 @@ use thiserror::Error;
 
 pub use crate::tls::server::TlsSettings;
 pub use args::{AuditArgs, AuditFormat, Cli, Command, KeysCommand, ServeArgs, TokenArgs};
+pub use auth::{AuthFlowArgs, AuthFlows, SmtpSettings, SmtpTls};
 pub use limits::{Limits, RateSpec, TrustedProxies};
 pub use replicas::ReplicaSettings;
 
@@ -84,6 +86,8 @@ pub struct Config {
     pub replicas: ReplicaSettings,
     /// `ROWGATE_MAINTENANCE_INTERVAL`; `None` when off.
     pub maintenance_interval: Option<Duration>,
+    /// Lifetimes, email delivery, redirects and flow limits of `/auth/v1` (`auth.rs`).
+    pub auth_flows: AuthFlows,
 }
 
 impl Config {

@@ -145,6 +145,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         limits: super::limits::resolve(a)?,
         replicas: super::replicas::resolve(a)?,
         maintenance_interval,
+        auth_flows: super::auth::resolve(&a.auth_flows, env)?,
     })
 }
 
