@@ -283,7 +283,7 @@ language plpgsql volatile security definer set search_path = '' as $$
 declare
   problem jsonb := auth.admin_problem();
   kind text := attrs ->> 'type';
-  email text := lower(attrs ->> 'email');
+  v_email text := lower(attrs ->> 'email');
   u auth.users;
   invalid jsonb;
 begin
@@ -293,18 +293,18 @@ begin
   if kind is null or kind not in ('signup', 'invite', 'magiclink', 'recovery', 'email_change_current', 'email_change_new') then
     return auth.error(400, 'validation_failed', 'Invalid email action link type requested: ' || coalesce(kind, ''));
   end if;
-  invalid := auth.validate_credentials(email, 'unchanged-ok');
+  invalid := auth.validate_credentials(v_email, 'unchanged-ok');
   if invalid is not null then
     return invalid;
   end if;
-  select * into u from auth.users x where lower(x.email) = email;
+  select * into u from auth.users x where lower(x.email) = v_email;
   if kind = 'signup' and u.id is null then
-    invalid := auth.validate_credentials(email, attrs ->> 'password');
+    invalid := auth.validate_credentials(v_email, attrs ->> 'password');
     if invalid is not null then
       return invalid;
     end if;
     insert into auth.users (email, encrypted_password, raw_user_meta_data, email_confirmed_at, confirmation_sent_at)
-    values (email, public.crypt(attrs ->> 'password', public.gen_salt('bf', internal.password_cost())),
+    values (v_email, public.crypt(attrs ->> 'password', public.gen_salt('bf', internal.password_cost())),
             coalesce(attrs -> 'data', '{}'), null, now())
     returning * into u;
   elsif kind = 'signup' or kind = 'invite' then
@@ -313,7 +313,7 @@ begin
     end if;
     if u.id is null then
       insert into auth.users (email, raw_user_meta_data, email_confirmed_at, invited_at)
-      values (email, coalesce(attrs -> 'data', '{}'), null, now())
+      values (v_email, coalesce(attrs -> 'data', '{}'), null, now())
       returning * into u;
     end if;
   elsif u.id is null then
