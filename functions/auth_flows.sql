@@ -331,6 +331,49 @@ begin
     case when org is null then null else jsonb_build_object('org_id', org, 'invitation_id', inv_id) end));
 end $$;
 
+-- GET /reauthenticate (live session): a code to the user's address, the `nonce` that PUT /user
+-- needs for a new password under ROWGATE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION once
+-- the session is older than 24 hours (GoTrue's rule).
+create or replace function auth.reauthenticate() returns jsonb
+language plpgsql volatile security definer set search_path = '' as $$
+declare
+  problem jsonb := auth.session_problem(true);
+  u auth.users;
+begin
+  if problem is not null then
+    return problem;
+  end if;
+  select * into u from auth.users x where x.id = internal.claims_sub(auth.claims());
+  if u.email_confirmed_at is null then
+    return auth.error(422, 'email_not_confirmed', 'Please verify your email first.');
+  end if;
+  problem := auth.mail_limit(u.email);
+  if problem is not null then
+    return problem;
+  end if;
+  return jsonb_build_object('mail', auth.issue_token(u, 'reauthentication', u.email, null));
+end $$;
+
+-- The nonce of PUT /user: NULL when `nonce` is the user's live reauthentication code (now used).
+create or replace function auth.reauthentication_problem(u auth.users, nonce text) returns jsonb
+language plpgsql volatile set search_path = '' as $$
+declare
+  t auth.one_time_tokens;
+begin
+  if nonce is null or nonce = '' then
+    return auth.error(400, 'reauthentication_needed', 'Password update requires reauthentication');
+  end if;
+  select * into t from auth.one_time_tokens x
+   where x.user_id = u.id and x.kind = 'reauthentication' and x.used_at is null and x.expires_at > now()
+     and x.code_hash = auth.hash_token(lower(u.email) || ':' || nonce)
+   for update;
+  if t.id is null then
+    return auth.error(422, 'reauthentication_not_valid', 'Nonce has expired or is invalid');
+  end if;
+  update auth.one_time_tokens x set used_at = now() where x.id = t.id;
+  return null;
+end $$;
+
 -- Who may call them (PUBLIC never; the gateway's own role calls the entry points).
 revoke all on function auth.settings() from public;
 revoke all on function auth.setting(text,bigint) from public;
@@ -349,3 +392,6 @@ revoke all on function auth.send_link(text,text,jsonb,boolean) from public;
 grant execute on function auth.send_link(text,text,jsonb,boolean) to authenticator;
 revoke all on function auth.invite(text,jsonb) from public;
 grant execute on function auth.invite(text,jsonb) to authenticator;
+revoke all on function auth.reauthenticate() from public;
+grant execute on function auth.reauthenticate() to authenticator;
+revoke all on function auth.reauthentication_problem(auth.users,text) from public;

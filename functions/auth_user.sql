@@ -91,6 +91,14 @@ begin
   if jsonb_typeof(changes -> 'data') is not null and jsonb_typeof(changes -> 'data') <> 'object' then
     return auth.error(400, 'validation_failed', 'data must be an object');
   end if;
+  -- GoTrue's rule: a session signed in more than 24 hours ago needs the emailed nonce.
+  if new_password is not null and coalesce((auth.settings() ->> 'reauth_required')::boolean, false)
+     and (select s.created_at from auth.sessions s where s.id = current_session) < now() - interval '24 hours' then
+    problem := auth.reauthentication_problem(u, changes ->> 'nonce');
+    if problem is not null then
+      return problem;
+    end if;
+  end if;
   if new_email is not null and lower(new_email) = lower(u.email) then
     new_email := null;
   end if;

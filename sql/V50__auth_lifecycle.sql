@@ -23,7 +23,7 @@ update auth.users set email_confirmed_at = created_at;
 create table auth.one_time_tokens (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null references auth.users (id) on delete cascade,
-  kind text not null check (kind in ('signup', 'invite', 'recovery', 'magiclink', 'email_change')),
+  kind text not null check (kind in ('signup', 'invite', 'recovery', 'magiclink', 'email_change', 'reauthentication')),
   link_hash text not null unique,
   code_hash text not null,
   email text not null,

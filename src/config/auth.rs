@@ -73,6 +73,10 @@ pub struct AuthFlowArgs {
     /// /verify requests per client IP per 5 minutes (GOTRUE_RATE_LIMIT_VERIFY; default 30).
     #[arg(long, env = "ROWGATE_RATE_LIMIT_VERIFY")]
     pub rate_limit_verify: Option<String>,
+    /// A new password needs the emailed nonce (GET /reauthenticate) once the session is a day old
+    /// (GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION; default false).
+    #[arg(long, env = "ROWGATE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION")]
+    pub security_update_password_require_reauthentication: Option<String>,
     /// /otp requests per client IP per 5 minutes (GOTRUE_RATE_LIMIT_OTP; default 30).
     #[arg(long, env = "ROWGATE_RATE_LIMIT_OTP")]
     pub rate_limit_otp: Option<String>,
@@ -114,12 +118,14 @@ pub struct AuthFlows {
     pub rate_email_sent: u64,
     pub rate_verify: u64,
     pub rate_otp: u64,
+    pub reauthentication: bool,
     /// `[("rowgate.auth", <the rules SQL applies, as JSON>)]`: bound in each `/auth/v1` transaction.
     pub sql_settings: Vec<(String, String)>,
 }
 
 pub(super) fn resolve(a: &AuthFlowArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<AuthFlows, ConfigError> {
-    let pick = |own: &Option<String>, gotrue: &str| own.clone().or_else(|| env(gotrue)).filter(|s| !s.trim().is_empty());
+    let pick =
+        |own: &Option<String>, gotrue: &str| own.clone().or_else(|| env(gotrue)).filter(|s| !s.trim().is_empty());
     let number = |var: &'static str, v: Option<String>, default: u64| -> Result<u64, ConfigError> {
         match v {
             None => Ok(default),
@@ -131,8 +137,7 @@ pub(super) fn resolve(a: &AuthFlowArgs, env: &dyn Fn(&str) -> Option<String>) ->
         return Err(err("ROWGATE_JWT_EXP", "must be at least 1 second"));
     }
     let refresh_token_lifetime = number("ROWGATE_REFRESH_TOKEN_LIFETIME", a.refresh_token_lifetime.clone(), 604_800)?;
-    let sessions_timebox =
-        number("ROWGATE_SESSIONS_TIMEBOX", pick(&a.sessions_timebox, "GOTRUE_SESSIONS_TIMEBOX"), 0)?;
+    let sessions_timebox = number("ROWGATE_SESSIONS_TIMEBOX", pick(&a.sessions_timebox, "GOTRUE_SESSIONS_TIMEBOX"), 0)?;
     let sessions_inactivity_timeout = number(
         "ROWGATE_SESSIONS_INACTIVITY_TIMEOUT",
         pick(&a.sessions_inactivity_timeout, "GOTRUE_SESSIONS_INACTIVITY_TIMEOUT"),
@@ -145,8 +150,7 @@ pub(super) fn resolve(a: &AuthFlowArgs, env: &dyn Fn(&str) -> Option<String>) ->
     let uri_allow_list = pick(&a.uri_allow_list, "GOTRUE_URI_ALLOW_LIST")
         .map(|s| s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect())
         .unwrap_or_default();
-    let api_external_url =
-        pick(&a.api_external_url, "API_EXTERNAL_URL").map(|s| s.trim_end_matches('/').to_string());
+    let api_external_url = pick(&a.api_external_url, "API_EXTERNAL_URL").map(|s| s.trim_end_matches('/').to_string());
     let autoconfirm = match pick(&a.mailer_autoconfirm, "GOTRUE_MAILER_AUTOCONFIRM") {
         None => true,
         Some(v) => flag("ROWGATE_MAILER_AUTOCONFIRM", &v)?,
@@ -164,11 +168,15 @@ pub(super) fn resolve(a: &AuthFlowArgs, env: &dyn Fn(&str) -> Option<String>) ->
                 Some("opportunistic") => SmtpTls::Opportunistic,
                 Some("none") => SmtpTls::None,
                 Some(v) => {
-                    return Err(err("ROWGATE_SMTP_TLS", format!("expected implicit, starttls, opportunistic or none, got {v:?}")))
+                    return Err(err(
+                        "ROWGATE_SMTP_TLS",
+                        format!("expected implicit, starttls, opportunistic or none, got {v:?}"),
+                    ))
                 }
             };
-            let admin_email = pick(&a.smtp_admin_email, "GOTRUE_SMTP_ADMIN_EMAIL")
-                .ok_or_else(|| err("ROWGATE_SMTP_ADMIN_EMAIL", "the sender address is required with ROWGATE_SMTP_HOST"))?;
+            let admin_email = pick(&a.smtp_admin_email, "GOTRUE_SMTP_ADMIN_EMAIL").ok_or_else(|| {
+                err("ROWGATE_SMTP_ADMIN_EMAIL", "the sender address is required with ROWGATE_SMTP_HOST")
+            })?;
             if !admin_email.contains('@') {
                 return Err(err("ROWGATE_SMTP_ADMIN_EMAIL", format!("expected an email address, got {admin_email:?}")));
             }
@@ -189,7 +197,15 @@ pub(super) fn resolve(a: &AuthFlowArgs, env: &dyn Fn(&str) -> Option<String>) ->
         number("ROWGATE_RATE_LIMIT_EMAIL_SENT", pick(&a.rate_limit_email_sent, "GOTRUE_RATE_LIMIT_EMAIL_SENT"), 30)?;
     let rate_verify = number("ROWGATE_RATE_LIMIT_VERIFY", pick(&a.rate_limit_verify, "GOTRUE_RATE_LIMIT_VERIFY"), 30)?;
     let rate_otp = number("ROWGATE_RATE_LIMIT_OTP", pick(&a.rate_limit_otp, "GOTRUE_RATE_LIMIT_OTP"), 30)?;
+    let reauthentication = match pick(
+        &a.security_update_password_require_reauthentication,
+        "GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION",
+    ) {
+        None => false,
+        Some(v) => flag("ROWGATE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION", &v)?,
+    };
     let rules = json!({
+        "reauth_required": reauthentication,
         "refresh_token_lifetime": refresh_token_lifetime,
         "sessions_timebox": sessions_timebox,
         "sessions_inactivity_timeout": sessions_inactivity_timeout,
@@ -216,6 +232,7 @@ pub(super) fn resolve(a: &AuthFlowArgs, env: &dyn Fn(&str) -> Option<String>) ->
         rate_email_sent,
         rate_verify,
         rate_otp,
+        reauthentication,
         sql_settings: vec![("rowgate.auth".into(), rules.to_string())],
     })
 }

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 pub use templates::{Template, Templates, Vars};
 
 use crate::config::{SmtpSettings, SmtpTls};
-use crate::observe::{Metrics, MailOutcome};
+use crate::observe::{MailOutcome, Metrics};
 
 /// Emails waiting to be sent; beyond this the sending endpoints answer 500 (retry later).
 const QUEUE: usize = 1000;
@@ -62,7 +62,8 @@ impl Mailer {
             None => (None, None),
             Some(s) => {
                 let name = s.sender_name.clone();
-                let address = s.admin_email.parse().map_err(|e| MailError::Address(format!("{}: {e}", s.admin_email)))?;
+                let address =
+                    s.admin_email.parse().map_err(|e| MailError::Address(format!("{}: {e}", s.admin_email)))?;
                 (Some(transport(s)?), Some(Mailbox::new(name, address)))
             }
         };

@@ -1,4 +1,4 @@
-//! The five emails of the account lifecycle, with GoTrue's template variables
+//! The six emails of the account lifecycle, with GoTrue's template variables
 //! (`{{ .ConfirmationURL }}`, `{{ .Token }}`, `{{ .TokenHash }}`, `{{ .SiteURL }}`, `{{ .Email }}`,
 //! `{{ .NewEmail }}`, `{{ .RedirectTo }}`) so templates written for Supabase keep working. A folder
 //! (`ROWGATE_MAILER_TEMPLATES_DIR`) may replace any of them: `<name>.html`, `<name>.subject`.
@@ -13,11 +13,18 @@ pub enum Template {
     MagicLink,
     Invite,
     EmailChange,
+    Reauthentication,
 }
 
 impl Template {
-    pub const ALL: [Template; 5] =
-        [Template::Confirmation, Template::Recovery, Template::MagicLink, Template::Invite, Template::EmailChange];
+    pub const ALL: [Template; 6] = [
+        Template::Confirmation,
+        Template::Recovery,
+        Template::MagicLink,
+        Template::Invite,
+        Template::EmailChange,
+        Template::Reauthentication,
+    ];
 
     /// The file name stem in the templates folder.
     pub fn name(self) -> &'static str {
@@ -27,6 +34,7 @@ impl Template {
             Template::MagicLink => "magic_link",
             Template::Invite => "invite",
             Template::EmailChange => "email_change",
+            Template::Reauthentication => "reauthentication",
         }
     }
 
@@ -38,6 +46,7 @@ impl Template {
             "magiclink" => Template::MagicLink,
             "invite" => Template::Invite,
             "email_change" => Template::EmailChange,
+            "reauthentication" => Template::Reauthentication,
             _ => return None,
         })
     }
@@ -49,6 +58,7 @@ impl Template {
             Template::MagicLink => "Your sign-in link",
             Template::Invite => "You have been invited",
             Template::EmailChange => "Confirm your new email address",
+            Template::Reauthentication => "Confirm it is you",
         }
     }
 
@@ -66,6 +76,7 @@ impl Template {
             Template::Invite => {
                 "<h2>You have been invited</h2>\n<p>You have been invited to {{ .SiteURL }}.</p>\n<p><a href=\"{{ .ConfirmationURL }}\">Accept the invitation</a></p>\n"
             }
+            Template::Reauthentication => "<h2>Confirm it is you</h2>\n<p>Enter this code: {{ .Token }}</p>\n",
             Template::EmailChange => {
                 "<h2>Confirm your new email address</h2>\n<p>Confirm the change from {{ .Email }} to {{ .NewEmail }}:</p>\n<p><a href=\"{{ .ConfirmationURL }}\">Confirm</a></p>\n<p>Or enter this code: {{ .Token }}</p>\n"
             }
@@ -187,7 +198,10 @@ mod tests {
         assert_eq!(subject, "Confirm your sign-up");
         assert!(body.contains("href=\"https://x.test/verify?token=a&amp;type=signup\""), "{body}");
         assert!(body.contains("123456"));
-        assert_eq!(fill("{{.Email}} {{ .Nope }} {{", &Vars { email: "<a>".into(), ..Default::default() }, true), "&lt;a&gt; {{ .Nope }} {{");
+        assert_eq!(
+            fill("{{.Email}} {{ .Nope }} {{", &Vars { email: "<a>".into(), ..Default::default() }, true),
+            "&lt;a&gt; {{ .Nope }} {{"
+        );
     }
 
     #[test]
@@ -198,7 +212,10 @@ mod tests {
         std::fs::write(dir.join("recovery.subject"), "Reset at {{ .SiteURL }}\n").unwrap();
         let t = Templates::load(Some(&dir)).unwrap();
         let vars = Vars { token: "654321".into(), site_url: "https://app.test".into(), ..Default::default() };
-        assert_eq!(t.render(Template::Recovery, &vars), ("Reset at https://app.test".into(), "<p>reset: 654321</p>".into()));
+        assert_eq!(
+            t.render(Template::Recovery, &vars),
+            ("Reset at https://app.test".into(), "<p>reset: 654321</p>".into())
+        );
         assert_eq!(t.render(Template::MagicLink, &vars).0, "Your sign-in link");
         std::fs::remove_dir_all(dir).unwrap();
     }

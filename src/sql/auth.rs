@@ -8,26 +8,71 @@ use super::builder::Statement;
 /// What `/auth/v1` asks of the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthCall {
-    Login { email: String, password: String, ip: String },
-    Refresh { token: String },
-    Bootstrap { email: String, password: String },
+    Login {
+        email: String,
+        password: String,
+        ip: String,
+    },
+    Refresh {
+        token: String,
+    },
+    Bootstrap {
+        email: String,
+        password: String,
+    },
     GetUser,
-    UpdateUser { changes: String },
-    Logout { scope: String },
-    AdminDeleteUser { id: String },
+    UpdateUser {
+        changes: String,
+    },
+    Logout {
+        scope: String,
+    },
+    AdminDeleteUser {
+        id: String,
+    },
     BootstrapNeeded,
     /// Sign-up with metadata (`data`, a JSON object), under the confirmation setting.
-    SignUp { email: String, password: String, data: String },
+    SignUp {
+        email: String,
+        password: String,
+        data: String,
+    },
     /// `/verify`: a link token, or an email and its code (empty strings stand for none).
-    Verify { kind: String, link: String, email: String, code: String },
+    Verify {
+        kind: String,
+        link: String,
+        email: String,
+        code: String,
+    },
     /// `/otp` (`otp`), `/recover` (`recovery`), `/resend` (`signup`, `email_change`).
-    SendLink { kind: String, email: String, data: String, create_user: bool },
-    Invite { email: String, data: String },
-    AdminUsersPage { page: i64, per_page: i64 },
-    AdminGetUser { id: String },
-    AdminCreate { attrs: String },
-    AdminUpdate { id: String, attrs: String },
-    AdminGenerateLink { attrs: String },
+    SendLink {
+        kind: String,
+        email: String,
+        data: String,
+        create_user: bool,
+    },
+    Invite {
+        email: String,
+        data: String,
+    },
+    AdminUsersPage {
+        page: i64,
+        per_page: i64,
+    },
+    AdminGetUser {
+        id: String,
+    },
+    AdminCreate {
+        attrs: String,
+    },
+    AdminUpdate {
+        id: String,
+        attrs: String,
+    },
+    AdminGenerateLink {
+        attrs: String,
+    },
+    Reauthenticate,
 }
 
 impl AuthCall {
@@ -64,9 +109,8 @@ impl AuthCall {
             AuthCall::AdminUpdate { id, attrs } => {
                 ("select auth.admin_update($1::uuid, $2::jsonb)::text", vec![id, attrs])
             }
-            AuthCall::AdminGenerateLink { attrs } => {
-                ("select auth.admin_generate_link($1::jsonb)::text", vec![attrs])
-            }
+            AuthCall::Reauthenticate => ("select auth.reauthenticate()::text", vec![]),
+            AuthCall::AdminGenerateLink { attrs } => ("select auth.admin_generate_link($1::jsonb)::text", vec![attrs]),
         };
         Statement { sql: Cow::Borrowed(sql), params }
     }
@@ -82,8 +126,9 @@ mod tests {
             AuthCall::Login { email: "a@b.co".into(), password: "x' or 1=1".into(), ip: "10.0.0.1".into() }.statement();
         assert_eq!(st.sql, "select auth.login($1, $2, $3)::text");
         assert_eq!(st.params, vec!["a@b.co", "x' or 1=1", "10.0.0.1"]);
-        let st = AuthCall::Verify { kind: "signup".into(), link: String::new(), email: "a@b.co".into(), code: "1".into() }
-            .statement();
+        let st =
+            AuthCall::Verify { kind: "signup".into(), link: String::new(), email: "a@b.co".into(), code: "1".into() }
+                .statement();
         assert_eq!(st.sql, "select auth.verify($1, nullif($2, ''), nullif($3, ''), nullif($4, ''))::text");
         assert_eq!(st.params, vec!["signup", "", "a@b.co", "1"]);
         assert_eq!(AuthCall::GetUser.statement().sql, "select auth.get_user()::text");

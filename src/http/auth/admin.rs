@@ -82,7 +82,13 @@ pub(super) async fn delete(state: &AppState, parts: &Parts, identity: &Identity,
 /// POST /admin/generate_link {type, email, password, data, new_email}: no email is sent; the
 /// answer is the user with `action_link`, `email_otp`, `hashed_token`, `redirect_to`,
 /// `verification_type` (supabase-js splits them into `properties`).
-pub(super) async fn generate_link(state: &AppState, parts: &Parts, query: Query<'_>, identity: &Identity, body: &Bytes) -> Reply {
+pub(super) async fn generate_link(
+    state: &AppState,
+    parts: &Parts,
+    query: Query<'_>,
+    identity: &Identity,
+    body: &Bytes,
+) -> Reply {
     let input = json_body(body)?;
     let asked = query("redirect_to").or_else(|| input.get("redirect_to").and_then(Value::as_str));
     let redirect = redirect::target(&state.config.auth_flows, asked).ok_or(AuthServiceError::RedirectNotAllowed)?;

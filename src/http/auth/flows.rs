@@ -38,9 +38,9 @@ fn data(input: &Value, key: &str) -> Result<String, AuthServiceError> {
 /// (`code_challenge`) is not offered for them yet.
 fn refuse_pkce(input: &Value) -> Result<(), AuthServiceError> {
     match input.get("code_challenge") {
-        Some(Value::String(s)) if !s.is_empty() => {
-            Err(AuthServiceError::Validation("PKCE (code_challenge) is not supported for email flows; use flowType 'implicit'"))
-        }
+        Some(Value::String(s)) if !s.is_empty() => Err(AuthServiceError::Validation(
+            "PKCE (code_challenge) is not supported for email flows; use flowType 'implicit'",
+        )),
         _ => Ok(()),
     }
 }
@@ -111,8 +111,12 @@ pub(super) async fn signup(state: &AppState, parts: &Parts, query: Query<'_>, bo
 /// GET /verify?token=&type=&redirect_to= (the emailed link): a 303 to the redirect with the
 /// session in the fragment, or GoTrue's `error`, `error_code`, `error_description` there.
 pub(super) async fn verify_get(state: &AppState, parts: &Parts, query: Query<'_>) -> Reply {
-    let kind = query("type").filter(|s| !s.is_empty()).ok_or(AuthServiceError::Validation("Verify requires a verification type"))?;
-    let token = query("token").filter(|s| !s.is_empty()).ok_or(AuthServiceError::Validation("Verify requires a token or a token hash"))?;
+    let kind = query("type")
+        .filter(|s| !s.is_empty())
+        .ok_or(AuthServiceError::Validation("Verify requires a verification type"))?;
+    let token = query("token")
+        .filter(|s| !s.is_empty())
+        .ok_or(AuthServiceError::Validation("Verify requires a token or a token hash"))?;
     let redirect = redirect_to(state, query, &Value::Null)?;
     let call = AuthCall::Verify { kind: kind.into(), link: token.into(), email: String::new(), code: String::new() };
     let fragment = match checked(call_auth(state, parts, None, call).await?) {
@@ -125,11 +129,13 @@ pub(super) async fn verify_get(state: &AppState, parts: &Parts, query: Query<'_>
             }
             f.append_pair("type", kind).finish()
         }
-        Err(AuthServiceError::Refused { code, message, status }) if status < 500 => form_urlencoded::Serializer::new(String::new())
-            .append_pair("error", if status == 429 { "too_many_requests" } else { "access_denied" })
-            .append_pair("error_code", &code)
-            .append_pair("error_description", &message)
-            .finish(),
+        Err(AuthServiceError::Refused { code, message, status }) if status < 500 => {
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("error", if status == 429 { "too_many_requests" } else { "access_denied" })
+                .append_pair("error_code", &code)
+                .append_pair("error_description", &message)
+                .finish()
+        }
         Err(e) => return Err(e),
     };
     let location = format!("{}#{fragment}", redirect.split('#').next().unwrap_or(&redirect));
@@ -152,7 +158,9 @@ pub(super) async fn verify_post(state: &AppState, parts: &Parts, body: &Bytes) -
         (true, false) => AuthCall::Verify { kind, link: hash, email: String::new(), code: String::new() },
         (false, true) if !email.is_empty() => AuthCall::Verify { kind, link: String::new(), email, code: token },
         (false, true) => {
-            return Err(AuthServiceError::Validation("Only an email address or phone number should be provided on verify"))
+            return Err(AuthServiceError::Validation(
+                "Only an email address or phone number should be provided on verify",
+            ))
         }
         _ => return Err(AuthServiceError::Validation("Verify requires either a token or a token hash")),
     };
@@ -162,7 +170,13 @@ pub(super) async fn verify_post(state: &AppState, parts: &Parts, body: &Bytes) -
 /// POST /otp {email, create_user, data}: a magic link and a 6-digit code. POST /recover {email}:
 /// a recovery link and code. POST /resend {type, email}: the confirmation or email change again.
 /// All answer `{}` whether or not the address is a user's.
-pub(super) async fn send_link(state: &AppState, parts: &Parts, query: Query<'_>, body: &Bytes, endpoint: &str) -> Reply {
+pub(super) async fn send_link(
+    state: &AppState,
+    parts: &Parts,
+    query: Query<'_>,
+    body: &Bytes,
+    endpoint: &str,
+) -> Reply {
     let input = json_body(body)?;
     refuse_pkce(&input)?;
     if input.get("phone").and_then(Value::as_str).is_some_and(|p| !p.is_empty()) {
@@ -183,7 +197,8 @@ pub(super) async fn send_link(state: &AppState, parts: &Parts, query: Query<'_>,
         },
     };
     mail_ready(state, what).await?;
-    let create_user = input.get("create_user").and_then(Value::as_bool).unwrap_or(true) && state.config.auth_signup_enabled;
+    let create_user =
+        input.get("create_user").and_then(Value::as_bool).unwrap_or(true) && state.config.auth_signup_enabled;
     let call = AuthCall::SendLink { kind, email, data: data(&input, "data")?, create_user };
     let result = checked(call_auth(state, parts, None, call).await?)?;
     deliver(state, &result, &redirect, what)?;
@@ -192,7 +207,13 @@ pub(super) async fn send_link(state: &AppState, parts: &Parts, query: Query<'_>,
 
 /// POST /invite {email, data}: super admins and the service_role; an org's owners and admins with
 /// `data: {org_id, role}` (the invitation is accepted by the emailed link).
-pub(super) async fn invite(state: &AppState, parts: &Parts, query: Query<'_>, identity: &Identity, body: &Bytes) -> Reply {
+pub(super) async fn invite(
+    state: &AppState,
+    parts: &Parts,
+    query: Query<'_>,
+    identity: &Identity,
+    body: &Bytes,
+) -> Reply {
     let input = json_body(body)?;
     let email = text(&input, "email");
     let redirect = redirect_to(state, query, &input)?;
@@ -204,7 +225,13 @@ pub(super) async fn invite(state: &AppState, parts: &Parts, query: Query<'_>, id
 }
 
 /// PUT /user {email, password, data}: a new email waits for its confirmation unless autoconfirm.
-pub(super) async fn update_user(state: &AppState, parts: &Parts, query: Query<'_>, identity: &Identity, body: &Bytes) -> Reply {
+pub(super) async fn update_user(
+    state: &AppState,
+    parts: &Parts,
+    query: Query<'_>,
+    identity: &Identity,
+    body: &Bytes,
+) -> Reply {
     let input = json_body(body)?;
     let redirect = redirect_to(state, query, &input)?;
     if input.get("email").is_some() && !state.config.auth_flows.autoconfirm {
@@ -217,6 +244,14 @@ pub(super) async fn update_user(state: &AppState, parts: &Parts, query: Query<'_
         return Ok(json_response(StatusCode::OK, &result["user"]));
     }
     Ok(json_response(StatusCode::OK, &result))
+}
+
+/// GET /reauthenticate (live session): the nonce for a password change, by email.
+pub(super) async fn reauthenticate(state: &AppState, parts: &Parts, identity: &Identity) -> Reply {
+    mail_ready(state, "reauthentication").await?;
+    let result = checked(call_auth(state, parts, Some(identity), AuthCall::Reauthenticate).await?)?;
+    deliver(state, &result, &state.config.auth_flows.site_url, "reauthentication")?;
+    Ok(json_response(StatusCode::OK, &json!({})))
 }
 
 /// GET /settings: what this instance offers (GoTrue's shape).

@@ -94,6 +94,10 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
             let identity = bearer_identity(state, parts)?;
             flows::invite(state, parts, &param, &identity, body).await
         }
+        (&Method::GET, "/auth/v1/reauthenticate") => {
+            let identity = bearer_identity(state, parts)?;
+            flows::reauthenticate(state, parts, &identity).await
+        }
         (&Method::GET, "/auth/v1/user") => {
             let identity = bearer_identity(state, parts)?;
             user_call(state, parts, &identity, AuthCall::GetUser).await
@@ -121,7 +125,9 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
                 (&Method::POST, "/auth/v1/admin/generate_link") => {
                     admin::generate_link(state, parts, &param, &identity, body).await
                 }
-                (&Method::GET, p) if p.starts_with("/auth/v1/admin/users/") => admin::get(state, parts, &identity, p).await,
+                (&Method::GET, p) if p.starts_with("/auth/v1/admin/users/") => {
+                    admin::get(state, parts, &identity, p).await
+                }
                 (&Method::PUT, p) if p.starts_with("/auth/v1/admin/users/") => {
                     admin::update(state, parts, &identity, p, body).await
                 }

@@ -54,14 +54,18 @@ mod tests {
     use crate::config::{AuthFlowArgs, Config};
 
     fn flows(site: &str, list: &str) -> AuthFlows {
-        let args = AuthFlowArgs { site_url: Some(site.into()), uri_allow_list: Some(list.into()), ..Default::default() };
+        let args =
+            AuthFlowArgs { site_url: Some(site.into()), uri_allow_list: Some(list.into()), ..Default::default() };
         let a = crate::config::ServeArgs { auth_flows: args, ..Default::default() };
         Config::from_args(&a, &|_| None).unwrap().auth_flows
     }
 
     #[test]
     fn site_exact_and_glob_entries_are_allowed_and_nothing_else() {
-        let f = flows("https://app.example.com", "https://*.example.org/welcome,myapp://callback,http://preview-**.test/**");
+        let f = flows(
+            "https://app.example.com",
+            "https://*.example.org/welcome,myapp://callback,http://preview-**.test/**",
+        );
         for ok in [
             "https://app.example.com/after",
             "https://a.example.org/welcome",

@@ -1,7 +1,7 @@
-//! Points 2, 4 and 8 over HTTP against the real SMTP sink: an outage refuses only the sending
-//! endpoints and a retry succeeds, templates come from files, failed and sent emails are counted,
-//! the email and verify limits answer alike for known and unknown addresses, and an email
-//! invitation to an org signs the invitee up and joins them in one step.
+//! Points 2, 3, 4 and 8 over HTTP against the real SMTP sink: an outage refuses only the sending
+//! endpoints and a retry succeeds, templates come from files, sent emails are counted, the email
+//! and verify limits answer alike for known and unknown addresses, an email invitation to an org
+//! signs the invitee up and joins them in one step, and `/reauthenticate` guards a password change.
 
 use serde_json::{json, Value};
 
@@ -38,7 +38,11 @@ async fn sign_in(g: &Gateway, email: &str) -> String {
 async fn an_smtp_outage_refuses_only_the_sending_endpoints_and_a_retry_succeeds() {
     let mut sink = SmtpSink::stopped();
     let templates = tempfile::tempdir().unwrap();
-    std::fs::write(templates.path().join("recovery.html"), "<p>Custom reset: <a href=\"{{ .ConfirmationURL }}\">go</a> code: {{ .Token }}</p>").unwrap();
+    std::fs::write(
+        templates.path().join("recovery.html"),
+        "<p>Custom reset: <a href=\"{{ .ConfirmationURL }}\">go</a> code: {{ .Token }}</p>",
+    )
+    .unwrap();
     std::fs::write(templates.path().join("recovery.subject"), "Reset for {{ .Email }}").unwrap();
     let db = TestDb::new().await;
     db.admin().await.batch_execute(SETUP).await.unwrap();
@@ -49,9 +53,13 @@ async fn an_smtp_outage_refuses_only_the_sending_endpoints_and_a_retry_succeeds(
     let g = Gateway::start_on(db, cfg).await;
 
     let (status, body) = post(&g, "/auth/v1/recover", None, json!({"email": "known@example.com"})).await;
-    assert_eq!((status, &body["error_code"], &body["msg"]), (500, &json!("unexpected_failure"), &json!("Error sending recovery email")));
+    assert_eq!(
+        (status, &body["error_code"], &body["msg"]),
+        (500, &json!("unexpected_failure"), &json!("Error sending recovery email"))
+    );
     // Nothing was written: no token waits for an email nobody received.
-    let tokens: i64 = g.db.admin().await.query_one("select count(*) from auth.one_time_tokens", &[]).await.unwrap().get(0);
+    let tokens: i64 =
+        g.db.admin().await.query_one("select count(*) from auth.one_time_tokens", &[]).await.unwrap().get(0);
     assert_eq!(tokens, 0);
     // Signing in does not need the mail server.
     sign_in(&g, "known@example.com").await;
@@ -64,8 +72,13 @@ async fn an_smtp_outage_refuses_only_the_sending_endpoints_and_a_retry_succeeds(
     assert_eq!(mail["mail_from"], "noreply@rowgate.test");
     assert!(mail["body"].as_str().unwrap().starts_with("<p>Custom reset: "), "{mail}");
     assert!(link_of(&mail).starts_with(&format!("{}/auth/v1/verify?token=", g.url(""))), "{mail}");
-    let (status, s) =
-        post(&g, "/auth/v1/verify", None, json!({"type": "recovery", "email": "known@example.com", "token": code_of(&mail)})).await;
+    let (status, s) = post(
+        &g,
+        "/auth/v1/verify",
+        None,
+        json!({"type": "recovery", "email": "known@example.com", "token": code_of(&mail)}),
+    )
+    .await;
     assert_eq!(status, 200, "{s}");
     assert!(s["access_token"].is_string());
 
@@ -87,7 +100,10 @@ async fn email_and_verify_limits_answer_alike_for_known_and_unknown_addresses() 
         let (status, body) = post(&g, "/auth/v1/recover", None, json!({"email": email})).await;
         assert_eq!(status, 429, "{email}: {body}");
         assert_eq!(body["error_code"], "over_email_send_rate_limit");
-        assert!(body["msg"].as_str().unwrap().starts_with("For security purposes, you can only request this after"), "{body}");
+        assert!(
+            body["msg"].as_str().unwrap().starts_with("For security purposes, you can only request this after"),
+            "{body}"
+        );
     }
     sink.wait_for("known@example.com", 1).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -103,7 +119,8 @@ async fn email_and_verify_limits_answer_alike_for_known_and_unknown_addresses() 
     // Malformed requests are refused before any lookup.
     let (status, body) = post(&g, "/auth/v1/verify", None, json!({"token_hash": "00ff"})).await;
     assert_eq!((status, &body["error_code"]), (400, &json!("validation_failed")), "{body}");
-    let (status, _) = post(&g, "/auth/v1/resend", None, json!({"type": "recovery", "email": "known@example.com"})).await;
+    let (status, _) =
+        post(&g, "/auth/v1/resend", None, json!({"type": "recovery", "email": "known@example.com"})).await;
     assert_eq!(status, 400);
 }
 
@@ -127,7 +144,8 @@ async fn an_org_invitation_by_email_signs_the_invitee_up_and_joins_them() {
     let (status, body) = post(&g, "/auth/v1/invite", Some(&stranger), json!({"email": "x@example.com"})).await;
     assert_eq!((status, &body["error_code"]), (403, &json!("not_admin")), "{body}");
 
-    let (status, user) = post(&g, "/auth/v1/invite?redirect_to=http://app.test:8080/joined", Some(&owner), invite).await;
+    let (status, user) =
+        post(&g, "/auth/v1/invite?redirect_to=http://app.test:8080/joined", Some(&owner), invite).await;
     assert_eq!(status, 200, "{user}");
     assert_eq!(user["email"], "invitee@example.com");
     assert!(user["invited_at"].is_string());
@@ -136,7 +154,8 @@ async fn an_org_invitation_by_email_signs_the_invitee_up_and_joins_them() {
     assert!(link.contains("type=invite"), "{link}");
 
     // A link whose redirect is outside the allow-list is refused.
-    let evil = link.replace("redirect_to=http%3A%2F%2Fapp.test%3A8080%2Fjoined", "redirect_to=https%3A%2F%2Fevil.example%2F");
+    let evil =
+        link.replace("redirect_to=http%3A%2F%2Fapp.test%3A8080%2Fjoined", "redirect_to=https%3A%2F%2Fevil.example%2F");
     assert_ne!(evil, link);
     let no_follow = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = no_follow.get(&evil).send().await.unwrap();
@@ -153,18 +172,17 @@ async fn an_org_invitation_by_email_signs_the_invitee_up_and_joins_them() {
     let me: Value = g.http.get(g.url("/auth/v1/user")).bearer_auth(access).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["email"], "invitee@example.com");
     assert!(me["email_confirmed_at"].is_string(), "{me}");
-    let role: String = g
-        .db
-        .admin()
-        .await
-        .query_one(
-            "select m.role from api.memberships m join auth.users u on u.id = m.user_id
+    let role: String =
+        g.db.admin()
+            .await
+            .query_one(
+                "select m.role from api.memberships m join auth.users u on u.id = m.user_id
               where u.email = 'invitee@example.com' and m.org_id = $1::text::uuid",
-            &[&org_id],
-        )
-        .await
-        .unwrap()
-        .get(0);
+                &[&org_id],
+            )
+            .await
+            .unwrap()
+            .get(0);
     assert_eq!(role, "member");
 
     // The link is single use: a second click lands on the redirect with GoTrue's error.
@@ -172,4 +190,45 @@ async fn an_org_invitation_by_email_signs_the_invitee_up_and_joins_them() {
     assert_eq!(r.status(), 303);
     let location = r.headers()["location"].to_str().unwrap();
     assert!(location.contains("error_code=otp_expired"), "{location}");
+}
+
+#[tokio::test]
+async fn a_password_change_needs_the_emailed_nonce_once_the_session_is_a_day_old() {
+    let sink = SmtpSink::start();
+    let db = TestDb::new().await;
+    db.admin().await.batch_execute(SETUP).await.unwrap();
+    let cfg = mail_config(&db, &sink, |a| {
+        a.auth_flows.security_update_password_require_reauthentication = Some("true".into());
+    });
+    let g = Gateway::start_on(db, cfg).await;
+    let token = sign_in(&g, "known@example.com").await;
+    let put = |body: Value| {
+        let req = g.http.put(g.url("/auth/v1/user")).bearer_auth(&token).json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    // A session signed in within the day changes its password without a nonce (GoTrue's rule).
+    assert_eq!(put(json!({"password": "second password"})).await.0, 200);
+    g.db.admin().await.execute("update auth.sessions set created_at = now() - interval '25 hours'", &[]).await.unwrap();
+    let (status, body) = put(json!({"password": "third password"})).await;
+    assert_eq!((status, &body["error_code"]), (400, &json!("reauthentication_needed")), "{body}");
+
+    let r = g.http.get(g.url("/auth/v1/reauthenticate")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mail = sink.wait_for("known@example.com", 1).await;
+    assert_eq!(mail["subject"], "Confirm it is you");
+    let nonce = code_of(&mail);
+    let wrong = if nonce == "123456" { "654321" } else { "123456" };
+    let (status, body) = put(json!({"password": "third password", "nonce": wrong})).await;
+    assert_eq!((status, &body["error_code"]), (422, &json!("reauthentication_not_valid")), "{body}");
+    let (status, body) = put(json!({"password": "third password", "nonce": nonce})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = put(json!({"password": "fourth password", "nonce": nonce})).await;
+    assert_eq!(
+        (status, &body["error_code"]),
+        (422, &json!("reauthentication_not_valid")),
+        "the nonce is single use: {body}"
+    );
 }

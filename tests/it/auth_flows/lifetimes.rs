@@ -88,7 +88,8 @@ async fn sessions_end_after_inactivity_and_after_the_time_box() {
     let (status, body) = refresh(&idle, &s["refresh_token"]).await;
     assert_eq!((status, body["error_code"].as_str()), (400, Some("session_expired")), "{body}");
     // The session is over: its access token no longer works either.
-    let r = idle.http.get(idle.url("/auth/v1/user")).bearer_auth(s["access_token"].as_str().unwrap()).send().await.unwrap();
+    let r =
+        idle.http.get(idle.url("/auth/v1/user")).bearer_auth(s["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(r.status(), 403);
 
     let boxed = start(|f| f.sessions_timebox = Some("2".into())).await;

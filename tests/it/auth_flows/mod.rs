@@ -72,8 +72,11 @@ impl SmtpSink {
     pub async fn wait_for(&self, to: &str, n: usize) -> Value {
         let start = Instant::now();
         loop {
-            let found: Vec<Value> =
-                self.messages().into_iter().filter(|m| m["rcpt_tos"].as_array().unwrap().iter().any(|r| r == to)).collect();
+            let found: Vec<Value> = self
+                .messages()
+                .into_iter()
+                .filter(|m| m["rcpt_tos"].as_array().unwrap().iter().any(|r| r == to))
+                .collect();
             if found.len() >= n {
                 return found[n - 1].clone();
             }
@@ -108,7 +111,11 @@ pub fn link_of(mail: &Value) -> String {
 }
 
 /// Settings for a gateway that sends email through `sink`, with confirmation required.
-pub fn mail_config(db: &TestDb, sink: &SmtpSink, tweak: impl FnOnce(&mut rowgate::config::ServeArgs)) -> rowgate::config::Config {
+pub fn mail_config(
+    db: &TestDb,
+    sink: &SmtpSink,
+    tweak: impl FnOnce(&mut rowgate::config::ServeArgs),
+) -> rowgate::config::Config {
     config(db, |a| {
         a.jwt_signing_key = Some(rowgate::auth::signing::SigningKey::generate_jwk().unwrap());
         let f = &mut a.auth_flows;
