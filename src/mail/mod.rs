@@ -24,8 +24,8 @@ use crate::observe::{MailOutcome, Metrics};
 
 /// Emails waiting to be sent; beyond this the sending endpoints answer 500 (retry later).
 const QUEUE: usize = 1000;
-/// Attempts per email, and the pause after each failed one.
-const BACKOFF: [Duration; 3] = [Duration::from_millis(500), Duration::from_secs(2), Duration::from_secs(5)];
+/// Attempts per email, and the pause after each failed one but the last.
+const BACKOFF: [Duration; 3] = [Duration::from_millis(500), Duration::from_secs(2), Duration::ZERO];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -113,7 +113,7 @@ impl Mailer {
         while let Some(message) = rx.recv().await {
             let mut last_error = String::new();
             let mut sent = false;
-            for pause in BACKOFF {
+            for (attempt, pause) in BACKOFF.iter().enumerate() {
                 match transport.send(message.clone()).await {
                     Ok(_) => {
                         sent = true;
@@ -121,8 +121,10 @@ impl Mailer {
                     }
                     Err(e) => {
                         last_error = e.to_string();
-                        tracing::warn!(error = %last_error, "email send failed; retrying");
-                        tokio::time::sleep(pause).await;
+                        if attempt + 1 < BACKOFF.len() {
+                            tracing::warn!(error = %last_error, "email send failed; retrying");
+                            tokio::time::sleep(*pause).await;
+                        }
                     }
                 }
             }

@@ -1,6 +1,7 @@
 """A real SMTP server for the email tests (aiosmtpd from PyPI): accepts every message and writes
 it to <dir>/<n>.json as {"mail_from", "rcpt_tos", "subject", "body", "content"} (`body`: the
-decoded HTML part; written to a temporary name, then renamed, so readers never see half a file). Prints "ready" once it listens.
+decoded HTML part; written to a temporary name, then renamed, so readers never see half a file). Refuses (554) messages to addresses starting with
+"reject". Prints "ready" once it listens.
 
     python3 tests/clients/smtp_sink.py <port> <dir>
 """
@@ -22,6 +23,9 @@ class Sink:
         self.count = len(os.listdir(directory))
 
     async def handle_DATA(self, server, session, envelope):
+        # A recipient whose address starts with "reject" stands for a mail server that refuses.
+        if any(r.startswith("reject") for r in envelope.rcpt_tos):
+            return "554 Transaction failed: rejected by the test"
         with self.lock:
             self.count += 1
             n = self.count

@@ -84,6 +84,24 @@ async fn an_smtp_outage_refuses_only_the_sending_endpoints_and_a_retry_succeeds(
 
     let metrics = g.http.get(g.admin_url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("rowgate_auth_emails_total{outcome=\"sent\"} 1"), "{metrics}");
+
+    // A message the server refuses is tried three times, then logged and counted as failed; the
+    // next request probes the server again and goes through.
+    g.db.admin().await.execute("insert into auth.users (email) values ('reject@example.com')", &[]).await.unwrap();
+    let (status, _) = post(&g, "/auth/v1/recover", None, json!({"email": "reject@example.com"})).await;
+    assert_eq!(status, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let metrics = g.http.get(g.admin_url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if metrics.contains("rowgate_auth_emails_total{outcome=\"failed\"} 1") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no failed email counted: {metrics}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (status, _) = post(&g, "/auth/v1/recover", None, json!({"email": "known@example.com"})).await;
+    assert_eq!(status, 200);
+    sink.wait_for("known@example.com", 2).await;
 }
 
 #[tokio::test]
