@@ -187,7 +187,7 @@ begin
     end if;
     u.encrypted_password := public.crypt(attrs ->> 'password', public.gen_salt('bf', internal.password_cost()));
   end if;
-  if (attrs ->> 'email_confirm')::boolean then
+  if attrs -> 'email_confirm' = 'true'::jsonb then
     u.email_confirmed_at := coalesce(u.email_confirmed_at, now());
   end if;
   if jsonb_typeof(attrs -> 'user_metadata') = 'object' then
@@ -236,7 +236,7 @@ begin
   u.created_at := now();
   u.raw_user_meta_data := '{}';
   u.raw_app_meta_data := '{}';
-  u.is_super_admin := coalesce((attrs ->> 'is_super_admin')::boolean, false);
+  u.is_super_admin := coalesce(attrs -> 'is_super_admin' = 'true'::jsonb, false);
   r := auth.admin_apply(u, attrs);
   if r.problem is not null then
     return r.problem;

@@ -311,15 +311,24 @@ begin
   if org is null and u.email_confirmed_at is not null then
     return auth.error(422, 'email_exists', 'A user with this email address has already been registered');
   end if;
-  problem := auth.mail_limit(email);
-  if problem is not null then
-    return problem;
-  end if;
-  if org is not null then
-    raw := api.create_invitation(org, lower(btrim(email)), coalesce(data ->> 'role', 'member'));
-    select i.id into inv_id from api.invitations i
-     where i.org_id = org and i.token_hash = encode(public.digest(raw, 'sha256'), 'hex');
-  end if;
+  -- The invitation (api.create_invitation's rules) and the email limit stand or fall together.
+  begin
+    if org is not null then
+      raw := api.create_invitation(org, lower(btrim(email)), coalesce(data ->> 'role', 'member'));
+      select i.id into inv_id from api.invitations i
+       where i.org_id = org and i.token_hash = encode(public.digest(raw, 'sha256'), 'hex');
+    end if;
+    problem := auth.mail_limit(email);
+    if problem is not null then
+      raise exception 'over the email limit' using errcode = 'PT429';
+    end if;
+  exception
+    when sqlstate 'PT429' then
+      return problem;
+    when sqlstate 'PT400' or sqlstate 'PT403' then
+      return auth.error(case when sqlstate = 'PT400' then 400 else 403 end,
+                        case when sqlstate = 'PT400' then 'validation_failed' else 'not_admin' end, sqlerrm);
+  end;
   if u.id is null then
     insert into auth.users (email, raw_user_meta_data, email_confirmed_at, invited_at)
     values (lower(email), coalesce(data, '{}') - 'org_id' - 'role', null, now())

@@ -33,7 +33,10 @@ pub(super) async fn list(state: &AppState, parts: &Parts, query: Query<'_>, iden
     let number = |key: &str, default: i64| -> Result<i64, AuthServiceError> {
         match query(key).filter(|s| !s.is_empty()) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| AuthServiceError::Validation("page and per_page must be whole numbers")),
+            Some(v) => v
+                .parse::<i32>()
+                .map(i64::from)
+                .map_err(|_| AuthServiceError::Validation("page and per_page must be whole numbers")),
         }
     };
     let (page, per_page) = (number("page", 1)?, number("per_page", 50)?);

@@ -140,6 +140,38 @@ async fn email_and_verify_limits_answer_alike_for_known_and_unknown_addresses() 
     let (status, _) =
         post(&g, "/auth/v1/resend", None, json!({"type": "recovery", "email": "known@example.com"})).await;
     assert_eq!(status, 400);
+    // The admin API's bad input: GoTrue-shaped 4xx, never a 500.
+    let service = token(json!({"role": "service_role"}));
+    for query in ["per_page=0", "page=abc", "page=99999999999", "per_page=5000"] {
+        let r = g.http.get(g.url(&format!("/auth/v1/admin/users?{query}"))).bearer_auth(&service).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+    }
+    for body in [
+        json!({"email": "a@example.com", "ban_duration": "forever"}),
+        json!({"email": "not-an-email"}),
+        json!({"email": "b@example.com", "password": "short"}),
+    ] {
+        let (status, answer) = post(&g, "/auth/v1/admin/users", Some(&service), body.clone()).await;
+        assert!(status == 400 || status == 422, "{body}: {status} {answer}");
+        assert!(answer["error_code"].is_string(), "{body}: {answer}");
+    }
+    // A non-boolean email_confirm does not confirm.
+    let (status, user) =
+        post(&g, "/auth/v1/admin/users", Some(&service), json!({"email": "c@example.com", "email_confirm": "maybe"}))
+            .await;
+    assert_eq!((status, &user["email_confirmed_at"]), (200, &Value::Null), "{user}");
+    let (status, body) =
+        post(&g, "/auth/v1/admin/generate_link", Some(&service), json!({"type": "nope", "email": "known@example.com"}))
+            .await;
+    assert_eq!((status, &body["error_code"]), (400, &json!("validation_failed")), "{body}");
+    let (status, body) = post(
+        &g,
+        "/auth/v1/admin/generate_link",
+        Some(&service),
+        json!({"type": "recovery", "email": "ghost@example.com"}),
+    )
+    .await;
+    assert_eq!((status, &body["error_code"]), (404, &json!("user_not_found")), "{body}");
 }
 
 #[tokio::test]
@@ -161,6 +193,9 @@ async fn an_org_invitation_by_email_signs_the_invitee_up_and_joins_them() {
     assert_eq!((status, &body["error_code"]), (403, &json!("not_admin")), "{body}");
     let (status, body) = post(&g, "/auth/v1/invite", Some(&stranger), json!({"email": "x@example.com"})).await;
     assert_eq!((status, &body["error_code"]), (403, &json!("not_admin")), "{body}");
+    let bad_role = json!({"email": "invitee@example.com", "data": {"org_id": org_id, "role": "emperor"}});
+    let (status, body) = post(&g, "/auth/v1/invite", Some(&owner), bad_role).await;
+    assert_eq!((status, &body["error_code"]), (400, &json!("validation_failed")), "{body}");
 
     let (status, user) =
         post(&g, "/auth/v1/invite?redirect_to=http://app.test:8080/joined", Some(&owner), invite).await;
