@@ -64,6 +64,9 @@ pub struct AuthFlowArgs {
     /// implicit, starttls (required), opportunistic or none (default: implicit on port 465, else starttls).
     #[arg(long, env = "ROWGATE_SMTP_TLS")]
     pub smtp_tls: Option<String>,
+    /// Extra root certificates (PEM) the SMTP server's certificate may chain to, besides the system's.
+    #[arg(long, env = "ROWGATE_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<String>,
     /// Minimum seconds between two emails to one address (GOTRUE_SMTP_MAX_FREQUENCY; default 60).
     #[arg(long, env = "ROWGATE_SMTP_MAX_FREQUENCY")]
     pub smtp_max_frequency: Option<String>,
@@ -99,6 +102,8 @@ pub struct SmtpSettings {
     pub admin_email: String,
     pub sender_name: Option<String>,
     pub tls: SmtpTls,
+    /// `ROWGATE_SMTP_CA_FILE`: trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,6 +193,7 @@ pub(super) fn resolve(a: &AuthFlowArgs, env: &dyn Fn(&str) -> Option<String>) ->
                 admin_email,
                 sender_name: pick(&a.smtp_sender_name, "GOTRUE_SMTP_SENDER_NAME"),
                 tls,
+                ca_file: a.smtp_ca_file.as_ref().filter(|s| !s.trim().is_empty()).map(PathBuf::from),
             })
         }
     };

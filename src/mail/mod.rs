@@ -13,7 +13,7 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::mpsc;
 
@@ -143,7 +143,23 @@ impl Mailer {
 
 fn transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
     let setup = |e: lettre::transport::smtp::Error| MailError::Setup(e.to_string());
-    let params = || TlsParameters::new(s.host.clone()).map_err(setup);
+    let extra = match &s.ca_file {
+        None => None,
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| MailError::Setup(format!("ROWGATE_SMTP_CA_FILE {}: {e}", path.display())))?,
+        ),
+    };
+    let params = || {
+        let builder = TlsParameters::builder(s.host.clone());
+        let builder = match &extra {
+            Some(pem) => builder.add_root_certificate(
+                Certificate::from_pem(pem).map_err(|e| MailError::Setup(format!("ROWGATE_SMTP_CA_FILE: {e}")))?,
+            ),
+            None => builder,
+        };
+        builder.build_rustls().map_err(setup)
+    };
     let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host).port(s.port);
     let builder = match s.tls {
         SmtpTls::Implicit => builder.tls(Tls::Wrapper(params()?)),

@@ -3,12 +3,15 @@ it to <dir>/<n>.json as {"mail_from", "rcpt_tos", "subject", "body", "content"} 
 decoded HTML part; written to a temporary name, then renamed, so readers never see half a file). Refuses (554) messages to addresses starting with
 "reject". Prints "ready" once it listens.
 
-    python3 tests/clients/smtp_sink.py <port> <dir>
+    python3 tests/clients/smtp_sink.py <port> <dir> [implicit|starttls <cert.pem> <key.pem>]
+
+With `implicit` the server speaks TLS from the first byte; with `starttls` it requires STARTTLS.
 """
 
 import email
 import email.header
 import json
+import ssl
 import os
 import sys
 import threading
@@ -50,7 +53,15 @@ class Sink:
 def main():
     port, directory = int(sys.argv[1]), sys.argv[2]
     os.makedirs(directory, exist_ok=True)
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port)
+    options = {}
+    if len(sys.argv) > 3:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[4], sys.argv[5])
+        if sys.argv[3] == "implicit":
+            options = {"ssl_context": context}
+        else:
+            options = {"tls_context": context, "require_starttls": True}
+    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print("ready", flush=True)
     try:

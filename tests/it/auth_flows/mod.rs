@@ -5,6 +5,7 @@
 mod delivery;
 mod lifetimes;
 mod supabase;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,6 +24,8 @@ pub fn free_port() -> u16 {
 pub struct SmtpSink {
     pub port: u16,
     pub dir: PathBuf,
+    /// `[implicit|starttls, cert.pem, key.pem]` for a TLS server.
+    tls: Vec<String>,
     child: Option<Child>,
     _tmp: Option<tempfile::TempDir>,
 }
@@ -30,7 +33,21 @@ pub struct SmtpSink {
 impl SmtpSink {
     pub fn start() -> SmtpSink {
         let tmp = tempfile::tempdir().unwrap();
-        let mut sink = SmtpSink { port: free_port(), dir: tmp.path().to_path_buf(), child: None, _tmp: Some(tmp) };
+        let mut sink = SmtpSink {
+            port: free_port(),
+            dir: tmp.path().to_path_buf(),
+            tls: Vec::new(),
+            child: None,
+            _tmp: Some(tmp),
+        };
+        sink.resume();
+        sink
+    }
+
+    /// A server speaking TLS (`implicit` or `starttls`) with this certificate and key (PEM files).
+    pub fn start_tls(mode: &str, cert: &Path, key: &Path) -> SmtpSink {
+        let mut sink = SmtpSink::stopped();
+        sink.tls = vec![mode.to_string(), cert.display().to_string(), key.display().to_string()];
         sink.resume();
         sink
     }
@@ -38,7 +55,7 @@ impl SmtpSink {
     /// A sink that does not listen yet (an outage), on a port reserved for it.
     pub fn stopped() -> SmtpSink {
         let tmp = tempfile::tempdir().unwrap();
-        SmtpSink { port: free_port(), dir: tmp.path().to_path_buf(), child: None, _tmp: Some(tmp) }
+        SmtpSink { port: free_port(), dir: tmp.path().to_path_buf(), tls: Vec::new(), child: None, _tmp: Some(tmp) }
     }
 
     pub fn resume(&mut self) {
@@ -47,6 +64,7 @@ impl SmtpSink {
             .arg(script)
             .arg(self.port.to_string())
             .arg(&self.dir)
+            .args(&self.tls)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
