@@ -92,11 +92,13 @@ fn deliver(state: &AppState, result: &Value, redirect: &str, what: &'static str)
 /// POST /signup {email, password, data}
 pub(super) async fn signup(state: &AppState, parts: &Parts, query: Query<'_>, body: &Bytes) -> Reply {
     let input = json_body(body)?;
-    refuse_pkce(&input)?;
     let (email, password) = super::credentials(body)?;
-    let redirect = redirect_to(state, query, &input)?;
-    let confirming = !state.config.auth_flows.autoconfirm;
-    if confirming {
+    // Under autoconfirm the answer is a session and no link is sent, whatever the flow type or
+    // redirect (as GoTrue answers).
+    let mut redirect = state.config.auth_flows.site_url.clone();
+    if !state.config.auth_flows.autoconfirm {
+        refuse_pkce(&input)?;
+        redirect = redirect_to(state, query, &input)?;
         mail_ready(state, "confirmation").await?;
     }
     let call = AuthCall::SignUp { email, password, data: data(&input, "data")? };
