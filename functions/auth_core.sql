@@ -9,10 +9,21 @@ $$;
 
 create or replace function auth.user_json(u auth.users) returns jsonb
 language sql stable set search_path = '' as $$
-  select jsonb_build_object(
+  select jsonb_strip_nulls(jsonb_build_object(
     'id', u.id, 'aud', 'authenticated', 'role', 'authenticated', 'email', u.email,
-    'created_at', u.created_at, 'app_metadata', jsonb_build_object('provider', 'email'),
-    'user_metadata', '{}'::jsonb)
+    'email_confirmed_at', u.email_confirmed_at, 'confirmed_at', u.email_confirmed_at,
+    'confirmation_sent_at', u.confirmation_sent_at, 'recovery_sent_at', u.recovery_sent_at,
+    'invited_at', u.invited_at, 'new_email', u.email_change, 'email_change_sent_at', u.email_change_sent_at,
+    'last_sign_in_at', u.last_sign_in_at,
+    -- Set while the user is banned: the end of a timed ban, else (disabled without an end) when
+    -- it began, as before timed bans existed.
+    'banned_until', case when u.disabled_at is not null then coalesce(u.banned_until, u.disabled_at) end,
+    'updated_at', coalesce(u.updated_at, u.created_at)))
+  || jsonb_build_object(
+    'created_at', u.created_at, 'phone', '', 'is_anonymous', false,
+    'app_metadata', coalesce(u.raw_app_meta_data, '{}'::jsonb)
+                    || jsonb_build_object('provider', 'email', 'providers', jsonb_build_array('email')),
+    'user_metadata', coalesce(u.raw_user_meta_data, '{}'::jsonb))
 $$;
 
 -- A new refresh token for a session (raw value returned once, hash stored).

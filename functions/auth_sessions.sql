@@ -31,6 +31,10 @@ begin
   select count(*) into per_account from auth.login_failures
     where key = 'account:' || lower(email) and at > now() - interval '5 minutes';
   select * into u from auth.users where lower(users.email) = lower(login.email);
+  -- A timed ban (the admin API's ban_duration) is over.
+  if u.banned_until is not null and u.banned_until <= now() then
+    update auth.users x set disabled_at = null, banned_until = null where x.id = u.id returning * into u;
+  end if;
   if per_ip >= 30 or per_account >= 10 then
     perform auth.audit_sign_in('SIGN_IN_FAILED', u.id, null, ip, 'rate_limited');
     return auth.error(429, 'over_request_rate_limit', 'Too many sign-in attempts; try again later');
@@ -41,6 +45,11 @@ begin
     perform auth.audit_sign_in('SIGN_IN_FAILED', u.id, null, ip, 'invalid_credentials');
     return auth.error(400, 'invalid_credentials', 'Invalid login credentials');
   end if;
+  -- Only a right password learns that the address awaits confirmation (as GoTrue answers).
+  if u.email_confirmed_at is null then
+    return auth.error(400, 'email_not_confirmed', 'Email not confirmed');
+  end if;
+  update auth.users x set last_sign_in_at = now() where x.id = u.id returning * into u;
   insert into auth.sessions (user_id) values (u.id) returning id into session;
   perform auth.audit_sign_in('SIGN_IN', u.id, session, ip, null);
   return jsonb_build_object('user', auth.user_json(u), 'session_id', session,
@@ -48,7 +57,10 @@ begin
 end $$;
 
 -- grant_type=refresh_token: rotate; the immediate parent may be replayed for 10 s (a lost
--- response); any other reuse revokes the whole session.
+-- response); any other reuse revokes the whole session. The lifetimes of the gateway's settings
+-- apply here: a refresh token older than ROWGATE_REFRESH_TOKEN_LIFETIME is unknown; a session past
+-- ROWGATE_SESSIONS_TIMEBOX since sign-in, or unused for ROWGATE_SESSIONS_INACTIVITY_TIMEOUT, ends
+-- (revoked, so its access tokens stop working too).
 create or replace function auth.refresh(token text) returns jsonb
 language plpgsql volatile security definer set search_path = '' as $$
 declare
@@ -56,15 +68,23 @@ declare
   s auth.sessions;
   u auth.users;
   h text := auth.hash_token(token);
+  timebox bigint := auth.setting('sessions_timebox', 0);
+  inactivity bigint := auth.setting('sessions_inactivity_timeout', 0);
 begin
   select * into t from auth.refresh_tokens where token_hash = h for update;
-  if t.token_hash is null or t.expires_at < now() then
+  if t.token_hash is null or t.expires_at < now()
+     or t.created_at + make_interval(secs => auth.setting('refresh_token_lifetime', 604800)) < now() then
     return auth.error(400, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
   end if;
   select * into s from auth.sessions where id = t.session_id for update;
   select * into u from auth.users where id = s.user_id;
   if s.revoked_at is not null or u.disabled_at is not null then
     return auth.error(400, 'session_not_found', 'Invalid Refresh Token: Session Revoked');
+  end if;
+  if (timebox > 0 and s.created_at + make_interval(secs => timebox) < now())
+     or (inactivity > 0 and coalesce(s.refreshed_at, s.created_at) + make_interval(secs => inactivity) < now()) then
+    update auth.sessions set revoked_at = now() where id = s.id;
+    return auth.error(400, 'session_expired', 'Invalid Refresh Token: Session Expired');
   end if;
   if t.revoked_at is not null then
     if t.revoked_at > now() - interval '10 seconds'
@@ -106,24 +126,6 @@ begin
   return auth.new_session(u);
 end $$;
 
-create or replace function auth.signup(email text, password text) returns jsonb
-language plpgsql volatile security definer set search_path = '' as $$
-declare
-  u auth.users;
-  invalid jsonb := auth.validate_credentials(email, password);
-begin
-  if invalid is not null then
-    return invalid;
-  end if;
-  if exists (select 1 from auth.users where lower(users.email) = lower(signup.email)) then
-    return auth.error(422, 'user_already_exists', 'User already registered');
-  end if;
-  insert into auth.users (email, encrypted_password)
-  values (lower(email), public.crypt(password, public.gen_salt('bf', internal.password_cost())))
-  returning * into u;
-  return auth.new_session(u);
-end $$;
-
 -- Whether the first super admin is still to be created (the start-up banner asks).
 create or replace function auth.bootstrap_needed() returns boolean
 language sql stable security definer set search_path = '' as $$
@@ -138,7 +140,5 @@ revoke all on function auth.refresh(text) from public;
 grant execute on function auth.refresh(text) to authenticator;
 revoke all on function auth.bootstrap(text,text) from public;
 grant execute on function auth.bootstrap(text,text) to authenticator;
-revoke all on function auth.signup(text,text) from public;
-grant execute on function auth.signup(text,text) to authenticator;
 revoke all on function auth.bootstrap_needed() from public;
 grant execute on function auth.bootstrap_needed() to authenticator;

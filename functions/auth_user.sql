@@ -57,8 +57,10 @@ begin
   return auth.user_json(u);
 end $$;
 
--- PUT /user: the signed-in user changes their email or password; both need a live session, and a
--- new password signs out every other session (as GoTrue does).
+-- PUT /user: the signed-in user changes their email, password or metadata (`data`); all need a
+-- live session, and a new password signs out every other session (as GoTrue does). Unless
+-- ROWGATE_MAILER_AUTOCONFIRM, a new email waits (`new_email`) until the link or code emailed to it
+-- is used (`mail`: the gateway sends it).
 create or replace function auth.update_user(changes jsonb) returns jsonb
 language plpgsql volatile security definer set search_path = '' as $$
 declare
@@ -69,6 +71,7 @@ declare
   new_email text := changes ->> 'email';
   new_password text := changes ->> 'password';
   invalid jsonb;
+  mail jsonb;
 begin
   if problem is not null then
     return problem;
@@ -85,7 +88,32 @@ begin
   if new_email is not null and exists (select 1 from auth.users where lower(email) = lower(new_email) and id <> me) then
     return auth.error(422, 'email_exists', 'A user with this email address has already been registered');
   end if;
+  if jsonb_typeof(changes -> 'data') is not null and jsonb_typeof(changes -> 'data') <> 'object' then
+    return auth.error(400, 'validation_failed', 'data must be an object');
+  end if;
+  -- GoTrue's rule: a session signed in more than 24 hours ago needs the emailed nonce.
+  if new_password is not null and coalesce((auth.settings() ->> 'reauth_required')::boolean, false)
+     and (select s.created_at from auth.sessions s where s.id = current_session) < now() - interval '24 hours' then
+    problem := auth.reauthentication_problem(u, changes ->> 'nonce');
+    if problem is not null then
+      return problem;
+    end if;
+  end if;
+  if new_email is not null and lower(new_email) = lower(u.email) then
+    new_email := null;
+  end if;
+  if new_email is not null and not auth.autoconfirm() then
+    problem := auth.mail_limit(new_email);
+    if problem is not null then
+      return problem;
+    end if;
+    update auth.users set email_change = lower(new_email), email_change_sent_at = now() where id = me returning * into u;
+    mail := auth.issue_token(u, 'email_change', new_email, null);
+    new_email := null;
+  end if;
   update auth.users set
+    raw_user_meta_data = raw_user_meta_data || coalesce(changes -> 'data', '{}'::jsonb),
+    updated_at = now(),
     email = coalesce(lower(new_email), email),
     encrypted_password = case when new_password is null then encrypted_password
                               else public.crypt(new_password, public.gen_salt('bf', internal.password_cost())) end
@@ -93,6 +121,9 @@ begin
   if new_password is not null then
     update auth.sessions set revoked_at = now()
      where user_id = me and revoked_at is null and id <> current_session;
+  end if;
+  if mail is not null then
+    return jsonb_build_object('user', auth.user_json(u), 'mail', mail);
   end if;
   return auth.user_json(u);
 end $$;

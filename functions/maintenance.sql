@@ -84,6 +84,13 @@ begin
   delete from auth.org_registrations r where r.created_at < pg_catalog.now() - interval '2 days';
   get diagnostics n = row_count;
   done := done || jsonb_build_object('registrations', n);
+  delete from auth.one_time_tokens t
+   where t.expires_at < pg_catalog.now() - interval '1 day' or t.used_at < pg_catalog.now() - interval '1 day';
+  get diagnostics n = row_count;
+  done := done || jsonb_build_object('one_time_tokens', n);
+  delete from auth.rate_events e where e.at < pg_catalog.now() - interval '1 day';
+  get diagnostics n = row_count;
+  done := done || jsonb_build_object('rate_events', n);
   delete from internal.maintenance_runs r where r.started_at < pg_catalog.now() - interval '30 days';
   update internal.maintenance_runs r set finished_at = pg_catalog.clock_timestamp(), report = done
    where r.id = run_id;

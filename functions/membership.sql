@@ -148,17 +148,16 @@ end
 $$;
 
 -- The email address an invitation may be matched against: the user's address, lower-cased, when
--- it counts as confirmed; NULL otherwise (and for unknown or disabled users). auth.users has no
--- confirmation column yet, so today every address counts as confirmed. When one is added (e.g.
--- `email_confirmed_at`), add `and u.email_confirmed_at is not null` here: invitations addressed
--- to an email then stop matching unconfirmed users, and nothing else changes.
+-- it counts as confirmed (`email_confirmed_at`, set by sign-up under autoconfirm or by the
+-- emailed link); NULL otherwise (and for unknown or disabled users): invitations addressed to an
+-- email do not match unconfirmed users.
 -- Not SECURITY DEFINER and executable by nobody but its owner: only the invitation RPCs call it.
 create or replace function internal.confirmed_email(uid uuid) returns text
 language sql stable set search_path = ''
 as $$
   select pg_catalog.lower(u.email)
     from auth.users u
-   where u.id = uid and u.disabled_at is null
+   where u.id = uid and u.disabled_at is null and u.email_confirmed_at is not null
 $$;
 
 -- Who may call them (as the migrations left it; re-applied so PUBLIC never may and a lost grant returns).

@@ -251,6 +251,8 @@ begin
   perform pg_catalog.set_config('rowgate.erasing_user', uid::text, true);
   delete from api.invitations i where i.accepted_at is null and pg_catalog.lower(i.email) = pg_catalog.lower(u.email);
   delete from auth.login_failures f where f.key = 'account:' || pg_catalog.lower(u.email);
+  delete from auth.rate_events e
+   where e.key in ('mail:' || pg_catalog.lower(u.email), 'code:' || pg_catalog.lower(u.email));
   -- The trigger `redact` pseudonymises the audit log, with this reason.
   perform pg_catalog.set_config('rowgate.erasure_reason', reason, true);
   delete from auth.users x where x.id = uid;

@@ -79,6 +79,10 @@ pub enum StartError {
     Signal(String),
     #[error("{0}")]
     Tls(#[from] crate::tls::TlsError),
+    #[error("{0}")]
+    Mail(#[from] crate::mail::MailError),
+    #[error("ROWGATE_MAILER_TEMPLATES_DIR: {0}")]
+    Templates(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -127,6 +131,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let config_limits = config.limits.clone();
     let realtime_settings = config.realtime.clone();
+    let metrics = Arc::new(Metrics::new());
+    let flows = &config.auth_flows;
+    let templates = crate::mail::Templates::load(flows.templates_dir.as_deref()).map_err(StartError::Templates)?;
+    let (mailer, mail_queue) = crate::mail::Mailer::new(flows.smtp.as_ref(), templates, metrics.clone())?;
+    let external_url = flows.api_external_url.clone().unwrap_or_else(|| match api_addr.ip() {
+        ip if ip.is_unspecified() => format!("http://localhost:{}", api_addr.port()),
+        _ => format!("http://{api_addr}"),
+    });
     let state = Arc::new(AppState {
         pre_request_sql: config.pre_request.as_ref().map(|(s, f)| pre_request_sql(s, f)),
         config,
@@ -136,10 +148,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         pg_target: pg_target.clone(),
         schema: ArcSwapOption::empty(),
         reload: Arc::new(Notify::new()),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         rate_limits: RateLimits::new(&config_limits),
         replicas,
         realtime: Arc::new(crate::channels::Hub::new(realtime_settings)),
+        mailer: mailer.clone(),
+        external_url,
     });
 
     // Registered before returning, so an early SIGUSR1 never falls back to "terminate".
@@ -151,6 +165,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(sigusr1(usr1, state.reload.clone())),
         tokio::spawn(sweep_rate_limits(state.clone(), Duration::from_secs(10))),
         tokio::spawn(crate::maintenance::refresh_gauges(state.clone())),
+        tokio::spawn(mailer.deliver(mail_queue)),
     ];
     if let Some(replicas) = &state.replicas {
         background.push(tokio::spawn(crate::db::replica::monitor(pg_target.clone(), replicas.clone())));

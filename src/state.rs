@@ -37,4 +37,8 @@ pub struct AppState {
     pub replicas: Option<Arc<Replicas>>,
     /// `/realtime/v1`: subscriptions, connections and the state of change capture.
     pub realtime: Arc<crate::channels::Hub>,
+    /// Sends the emails of `/auth/v1` (`mail/`), off the request path.
+    pub mailer: Arc<crate::mail::Mailer>,
+    /// rowgate's public base URL (`ROWGATE_API_EXTERNAL_URL`, else the bound address), for links in emails.
+    pub external_url: String,
 }

@@ -139,9 +139,6 @@ pub struct ServeArgs {
     /// signing key or secret (docs/auth.md, "MFA (TOTP)").
     #[arg(long, env = "ROWGATE_MFA_ENCRYPTION_KEY", hide_env_values = true)]
     pub mfa_encryption_key: Option<String>,
-    /// The app's URL: where OAuth sign-in returns by default; a `redirect_to` must start with it.
-    #[arg(long, env = "ROWGATE_SITE_URL")]
-    pub site_url: Option<String>,
     /// OpenID Connect sign-in providers: a JSON array of {name, issuer, client_id, client_secret,
     /// redirect_uri?, scopes?}, or @path to a file of one (docs/auth.md, "OAuth / OIDC sign-in").
     #[arg(long, env = "ROWGATE_EXTERNAL_PROVIDERS", hide_env_values = true)]
@@ -255,4 +252,7 @@ pub struct ServeArgs {
     /// After a restart with changes waiting in the slot, how long rejoining clients get them, e.g. 5s.
     #[arg(long, env = "ROWGATE_REALTIME_RESUME_GRACE")]
     pub realtime_resume_grace: Option<String>,
+    /// Lifetimes, email delivery and flow limits of /auth/v1 (`config/auth.rs`).
+    #[command(flatten)]
+    pub auth_flows: super::auth::AuthFlowArgs,
 }

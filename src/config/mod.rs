@@ -2,6 +2,7 @@
 //! Every invalid value stops start-up with one line naming the variable.
 
 mod args;
+pub mod auth;
 pub mod limits;
 pub(crate) mod parse;
 mod realtime;
@@ -14,6 +15,7 @@ use thiserror::Error;
 
 pub use crate::tls::server::TlsSettings;
 pub use args::{AuditArgs, AuditFormat, Cli, Command, KeysCommand, ServeArgs, TokenArgs};
+pub use auth::{AuthFlowArgs, AuthFlows, SmtpSettings, SmtpTls};
 pub use limits::{Limits, RateSpec, TrustedProxies};
 pub use realtime::RealtimeSettings;
 pub use replicas::ReplicaSettings;
@@ -62,8 +64,6 @@ pub struct Config {
     pub auth_signup_enabled: bool,
     /// `ROWGATE_MFA_ENCRYPTION_KEY`: encrypts TOTP secrets (derived from the JWT key when unset).
     pub mfa_encryption_key: Option<String>,
-    /// `ROWGATE_SITE_URL`: OAuth's default return address and the prefix a `redirect_to` needs.
-    pub site_url: Option<String>,
     /// `ROWGATE_EXTERNAL_PROVIDERS`: OpenID Connect sign-in providers.
     pub external_providers: Vec<crate::oidc::ProviderConfig>,
     pub jwt_aud: Option<String>,
@@ -93,6 +93,8 @@ pub struct Config {
     /// `ROWGATE_MAINTENANCE_INTERVAL`; `None` when off.
     pub maintenance_interval: Option<Duration>,
     pub realtime: RealtimeSettings,
+    /// Lifetimes, email delivery, redirects and flow limits of `/auth/v1` (`auth.rs`).
+    pub auth_flows: AuthFlows,
 }
 
 impl Config {

@@ -109,14 +109,6 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         },
     };
 
-    if a.external_providers.as_deref().is_some_and(|t| !t.trim().is_empty())
-        && a.site_url.as_deref().is_none_or(|s| s.trim().is_empty())
-    {
-        return Err(err(
-            "ROWGATE_SITE_URL",
-            "OAuth sign-in (ROWGATE_EXTERNAL_PROVIDERS) needs the site URL to return to",
-        ));
-    }
     Ok(Config {
         database_url,
         listen,
@@ -130,7 +122,6 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         auth_signup_enabled: a.auth_signup_enabled.is_none()
             || boolean("ROWGATE_AUTH_SIGNUP_ENABLED", a.auth_signup_enabled.clone())?,
         mfa_encryption_key: a.mfa_encryption_key.clone().filter(|s| !s.is_empty()),
-        site_url: a.site_url.clone().filter(|s| !s.trim().is_empty()),
         external_providers: match a.external_providers.as_deref().map(str::trim) {
             Some(text) if !text.is_empty() => {
                 crate::oidc::parse_providers(text).map_err(|e| err("ROWGATE_EXTERNAL_PROVIDERS", e))?
@@ -162,6 +153,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         replicas: super::replicas::resolve(a)?,
         maintenance_interval,
         realtime: super::realtime::resolve(a)?,
+        auth_flows: super::auth::resolve(&a.auth_flows, env)?,
     })
 }
 

@@ -89,8 +89,31 @@ pub struct TenantCount {
     pub orgs: u64,
 }
 
+/// What became of an email (`mail::Mailer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailOutcome {
+    Sent,
+    /// Still failing after its retries.
+    Failed,
+    /// Refused because the queue was full.
+    Dropped,
+}
+
+impl MailOutcome {
+    pub(super) const ALL: [MailOutcome; 3] = [MailOutcome::Sent, MailOutcome::Failed, MailOutcome::Dropped];
+
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            MailOutcome::Sent => "sent",
+            MailOutcome::Failed => "failed",
+            MailOutcome::Dropped => "dropped",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Metrics {
+    pub(super) mails: [AtomicU64; MailOutcome::ALL.len()],
     pub(super) requests: [[AtomicU64; STATUS_SLOTS]; KINDS],
     pub(super) latency: [Histogram<14>; KINDS],
     pub(super) denials: [AtomicU64; KINDS],
@@ -135,6 +158,7 @@ impl Metrics {
             schema_load: Histogram::new(&histogram::SCHEMA_LOAD),
             schema_last_load_micros: AtomicU64::new(0),
             auth_events: zeros(),
+            mails: zeros(),
             quota_rejections: zeros(),
             tenants: arc_swap::ArcSwapOption::empty(),
             schema_loaded_at_ms: AtomicU64::new(0),
@@ -193,6 +217,10 @@ impl Metrics {
     }
 
     /// Counts an authentication event; the rate limiter calls this with [`AuthEvent::RateLimited`].
+    pub fn mail(&self, outcome: MailOutcome) {
+        self.mails[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn auth_event(&self, event: AuthEvent) {
         self.auth_events[event as usize].fetch_add(1, Ordering::Relaxed);
     }

@@ -18,7 +18,7 @@ use hyper::Method;
 use thiserror::Error;
 
 pub use access::Observed;
-pub use metrics::{AuthEvent, Metrics, PoolGauges, TenantCount};
+pub use metrics::{AuthEvent, MailOutcome, Metrics, PoolGauges, TenantCount};
 pub use timing::{set_role, time, time_async, traced, Phase, Trace};
 
 #[derive(Debug, Error)]

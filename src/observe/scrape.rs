@@ -11,7 +11,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use super::histogram::Snapshot;
-use super::metrics::{AuthEvent, Metrics, PoolGauges};
+use super::metrics::{AuthEvent, MailOutcome, Metrics, PoolGauges};
 use super::{Kind, ObserveError};
 
 /// The `Content-Type` of [`encode`]'s output.
@@ -209,6 +209,16 @@ impl Collector for Scrape {
         for event in AuthEvent::ALL {
             let n = m.auth_events[event as usize].load(Ordering::Relaxed);
             auth.encode_family(&[("event", event.as_str())])?.encode_counter::<NoLabelSet, _, u64>(&n, None)?;
+        }
+        let mut mails = enc.encode_descriptor(
+            "rowgate_auth_emails",
+            "Emails of /auth/v1: sent, failed (after retries), dropped (queue full)",
+            None,
+            MetricType::Counter,
+        )?;
+        for outcome in MailOutcome::ALL {
+            let n = m.mails[outcome as usize].load(Ordering::Relaxed);
+            mails.encode_family(&[("outcome", outcome.as_str())])?.encode_counter::<NoLabelSet, _, u64>(&n, None)?;
         }
         if let Some(r) = &self.replicas {
             encode_replicas(&mut enc, r)?;

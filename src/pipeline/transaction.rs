@@ -25,7 +25,7 @@ use crate::state::AppState;
 /// Who a transaction runs as and what it knows of its request.
 pub struct TxContext<'a> {
     /// The `set_config` context statement's values (`role_settings` is filled from the schema
-    /// cache when the transaction runs).
+    /// cache when the transaction runs, unless the caller gave its own: `/auth/v1` binds its rules').
     pub request: context::RequestContext<'a>,
     /// Whether a token was sent (42501 is 403 with one, 401 without).
     pub has_token: bool,
@@ -57,7 +57,10 @@ pub async fn run_transaction(
 pub(super) fn context_of(state: &AppState, ctx: &TxContext<'_>, read_only: bool) -> (Statement, &'static str) {
     let cache = state.schema.load_full();
     let settings = cache.as_deref().and_then(|c| c.role_settings(ctx.request.role));
-    let role_settings = settings.map_or(&[][..], |s| s.settings.as_slice());
+    let role_settings = match ctx.request.role_settings {
+        [] => settings.map_or(&[][..], |s| s.settings.as_slice()),
+        own => own,
+    };
     let isolation = settings.map(|s| s.isolation).unwrap_or_default();
     let statement = context::context_statement(&context::RequestContext { role_settings, ..ctx.request });
     (statement, context::begin(isolation, read_only))

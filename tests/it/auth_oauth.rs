@@ -38,7 +38,7 @@ async fn start(provider_port: u16) -> Gateway {
     let cfg = config(&db, |a| {
         a.jwt_signing_key = Some(key);
         a.db_pre_request = Some("internal.check_request".into());
-        a.site_url = Some(SITE.into());
+        a.auth_flows.site_url = Some(SITE.into());
         a.external_providers = Some(providers.to_string());
         // The script makes some forty sign-in requests from one address in a few seconds.
         a.rate_limit_auth = Some("600/min".into());

@@ -45,7 +45,8 @@ async fn password_sign_in_issues_a_gotrue_session() {
     assert_eq!(r.status, 200, "{}", r.body);
     let s = r.json();
     assert_eq!(s["token_type"], "bearer");
-    assert_eq!(s["expires_in"], 10800);
+    // ROWGATE_JWT_EXP's default, as GoTrue's GOTRUE_JWT_EXP (issue 18; was three hours).
+    assert_eq!(s["expires_in"], 3600);
     assert_eq!(s["user"]["email"], "ann@example.com");
     assert!(s["refresh_token"].as_str().unwrap().len() >= 64);
     // The access token works against the API and carries the session, not org roles.

@@ -738,7 +738,7 @@ async fn signing_keys_rotate_without_logging_anyone_out() {
         assert!(verifies(g, &new_bearer).await, "phase {name} refuses a k2 token");
     }
     // Phase 0 would not (so phase 1 must be everywhere before phase 2 starts), and phase 3 no
-    // longer takes k1 tokens (so it waits until every k1 token has expired: 3 hours).
+    // longer takes k1 tokens (so it waits until every k1 token has expired: ROWGATE_JWT_EXP).
     assert!(!verifies(&gateways[0].1, &new_bearer).await);
     assert!(!verifies(&gateways[3].1, &old_bearer).await);
     assert_eq!(gateways[3].1.get_with("/whoami", &[("authorization", &anon)]).await.status, 200);

@@ -10,6 +10,7 @@ mod api_tokens;
 mod audit;
 mod auth;
 mod auth_admin;
+mod auth_flows;
 mod auth_logs;
 mod auth_mfa;
 mod auth_oauth;

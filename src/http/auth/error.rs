@@ -31,6 +31,13 @@ pub enum AuthServiceError {
     /// 429 `over_request_rate_limit` with `Retry-After`.
     #[error("{0}")]
     RateLimited(#[from] Limited),
+    /// 400 `validation_failed`: `redirect_to` is neither the site nor in the allow-list.
+    #[error("redirect_to is not an allowed redirect URL (see ROWGATE_SITE_URL and ROWGATE_URI_ALLOW_LIST)")]
+    RedirectNotAllowed,
+    /// 500 `unexpected_failure` (GoTrue's answer): the email cannot be sent now; nothing was
+    /// written, the user may retry.
+    #[error("Error sending {0} email")]
+    MailUnavailable(&'static str),
     /// 404 PGRST125: no such endpoint (or `ROWGATE_AUTH_ENABLED=false`).
     #[error("Invalid path specified in request URL")]
     NotFound,
@@ -58,7 +65,10 @@ impl AuthServiceError {
 impl ClientError for AuthServiceError {
     fn status(&self) -> u16 {
         match self {
-            AuthServiceError::Validation(_) | AuthServiceError::UnsupportedGrant => 400,
+            AuthServiceError::Validation(_)
+            | AuthServiceError::UnsupportedGrant
+            | AuthServiceError::RedirectNotAllowed => 400,
+            AuthServiceError::MailUnavailable(_) => 500,
             AuthServiceError::SignupDisabled => 422,
             AuthServiceError::NoAuthorization => 401,
             AuthServiceError::Refused { status, .. } => *status,
@@ -70,7 +80,8 @@ impl ClientError for AuthServiceError {
 
     fn code(&self) -> Cow<'_, str> {
         match self {
-            AuthServiceError::Validation(_) => "validation_failed".into(),
+            AuthServiceError::Validation(_) | AuthServiceError::RedirectNotAllowed => "validation_failed".into(),
+            AuthServiceError::MailUnavailable(_) => "unexpected_failure".into(),
             AuthServiceError::UnsupportedGrant => "unsupported_grant_type".into(),
             AuthServiceError::SignupDisabled => "signup_disabled".into(),
             AuthServiceError::NoAuthorization => "no_authorization".into(),

@@ -1,11 +1,15 @@
 //! `/auth/v1`: the auth service's HTTP shell, GoTrue-compatible where GoTrue has the endpoint.
 //! Routing and bodies here; every rule (passwords, sessions, rotation, limits, revocation) is a
 //! function of schema `auth`, called through `sql::auth` in the request's own transaction;
-//! `session.rs` signs the access token of a new session.
+//! `session.rs` signs the access token of a new session; `flows.rs` holds the emailed flows and
+//! `admin.rs` the admin API.
 
+mod admin;
 mod error;
+mod flows;
 mod mfa;
 mod oauth;
+mod redirect;
 mod session;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -85,8 +89,21 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
             if !state.config.auth_signup_enabled {
                 return Err(AuthServiceError::SignupDisabled);
             }
-            let (email, password) = credentials(body)?;
-            session::issue(state, call_auth(state, parts, None, AuthCall::Signup { email, password }).await?)
+            flows::signup(state, parts, &param, body).await
+        }
+        (&Method::GET, "/auth/v1/settings") => flows::settings(state),
+        (&Method::GET, "/auth/v1/verify") => flows::verify_get(state, parts, &param).await,
+        (&Method::POST, "/auth/v1/verify") => flows::verify_post(state, parts, body).await,
+        (&Method::POST, "/auth/v1/otp") => flows::send_link(state, parts, &param, body, "otp").await,
+        (&Method::POST, "/auth/v1/recover") => flows::send_link(state, parts, &param, body, "recover").await,
+        (&Method::POST, "/auth/v1/resend") => flows::send_link(state, parts, &param, body, "resend").await,
+        (&Method::POST, "/auth/v1/invite") => {
+            let identity = bearer_identity(state, parts)?;
+            flows::invite(state, parts, &param, &identity, body).await
+        }
+        (&Method::GET, "/auth/v1/reauthenticate") => {
+            let identity = bearer_identity(state, parts)?;
+            flows::reauthenticate(state, parts, &identity).await
         }
         (&Method::GET, "/auth/v1/user") => {
             let identity = bearer_identity(state, parts)?;
@@ -94,8 +111,7 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
         }
         (&Method::PUT, "/auth/v1/user") => {
             let identity = bearer_identity(state, parts)?;
-            let changes = json_body(body)?.to_string();
-            user_call(state, parts, &identity, AuthCall::UpdateUser { changes }).await
+            flows::update_user(state, parts, &param, &identity, body).await
         }
         (&Method::POST, "/auth/v1/logout") => {
             let identity = bearer_identity(state, parts)?;
@@ -108,41 +124,25 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Reply {
             *resp.status_mut() = StatusCode::NO_CONTENT;
             Ok(resp)
         }
-        (&Method::GET, "/auth/v1/admin/users") => {
+        (method, path) if path.starts_with("/auth/v1/admin/") => {
             let identity = bearer_identity(state, parts)?;
-            user_call(state, parts, &identity, AuthCall::AdminListUsers).await
-        }
-        (&Method::POST, "/auth/v1/admin/users") => {
-            let identity = bearer_identity(state, parts)?;
-            let input = json_body(body)?;
-            let (email, password) = credentials(body)?;
-            let super_admin = input.get("is_super_admin").and_then(Value::as_bool).unwrap_or(false);
-            user_call(state, parts, &identity, AuthCall::AdminCreateUser { email, password, super_admin }).await
-        }
-        (&Method::PUT, path) if path.starts_with("/auth/v1/admin/users/") => {
-            let identity = bearer_identity(state, parts)?;
-            let id = path.trim_start_matches("/auth/v1/admin/users/").to_string();
-            let input = json_body(body)?;
-            // `disabled: bool`, or GoTrue's `ban_duration` ("none" lifts the ban).
-            let disabled = match (input.get("disabled").and_then(Value::as_bool), input.get("ban_duration")) {
-                (Some(d), _) => d,
-                (None, Some(Value::String(b))) => b != "none",
-                _ => return Err(AuthServiceError::Validation("expected disabled or ban_duration")),
-            };
-            user_call(state, parts, &identity, AuthCall::AdminSetDisabled { id, disabled }).await
-        }
-        (&Method::DELETE, path) if path.starts_with("/auth/v1/admin/users/") => {
-            let identity = bearer_identity(state, parts)?;
-            let id = path.trim_start_matches("/auth/v1/admin/users/");
-            // GoTrue's answer for an id that names no user, a malformed one included.
-            if !is_uuid(id) {
-                return Err(AuthServiceError::Refused {
-                    status: 404,
-                    code: "user_not_found".into(),
-                    message: "User not found".into(),
-                });
+            match (method, path) {
+                (&Method::GET, "/auth/v1/admin/users") => admin::list(state, parts, &param, &identity).await,
+                (&Method::POST, "/auth/v1/admin/users") => admin::create(state, parts, &identity, body).await,
+                (&Method::POST, "/auth/v1/admin/generate_link") => {
+                    admin::generate_link(state, parts, &param, &identity, body).await
+                }
+                (&Method::GET, p) if p.starts_with("/auth/v1/admin/users/") => {
+                    admin::get(state, parts, &identity, p).await
+                }
+                (&Method::PUT, p) if p.starts_with("/auth/v1/admin/users/") => {
+                    admin::update(state, parts, &identity, p, body).await
+                }
+                (&Method::DELETE, p) if p.starts_with("/auth/v1/admin/users/") => {
+                    admin::delete(state, parts, &identity, p).await
+                }
+                _ => Err(AuthServiceError::NotFound),
             }
-            user_call(state, parts, &identity, AuthCall::AdminDeleteUser { id: id.to_string() }).await
         }
         (&Method::GET, "/auth/v1/authorize") => Ok(oauth::authorize(state, parts).await),
         (&Method::GET, "/auth/v1/callback") => Ok(oauth::callback(state, parts, body).await),
@@ -193,7 +193,8 @@ async fn call_auth(
             statement_timeout_ms,
             timezone: "",
             client_ip: &ip,
-            role_settings: &[],
+            // The lifetimes, limits and confirmation rule of `functions/auth_flows.sql`.
+            role_settings: &state.config.auth_flows.sql_settings,
         },
         has_token: identity.is_some(),
         pre_request: false,

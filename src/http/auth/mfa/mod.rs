@@ -89,10 +89,7 @@ async fn route(state: &AppState, parts: &Parts, body: &Bytes) -> Result<Response
 
 /// GoTrue's default issuer is the site URL's host; without `ROWGATE_SITE_URL`, the request's.
 fn default_issuer(state: &AppState, parts: &Parts) -> String {
-    let site_host = state
-        .config
-        .site_url
-        .as_deref()
+    let site_host = Some(state.config.auth_flows.site_url.as_str())
         .and_then(|u| u.split_once("://"))
         .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or("").to_string());
     site_host

@@ -30,7 +30,7 @@ pub(super) async fn authorize(state: &AppState, parts: &Parts) -> Response<Body>
 /// `GET /callback`: always a 302, to `redirect_to?code=…` or with the error in the URL.
 pub(super) async fn callback(state: &AppState, parts: &Parts, _body: &Bytes) -> Response<Body> {
     let query = query_of(parts);
-    let mut back = state.config.site_url.clone().unwrap_or_default();
+    let mut back = state.config.auth_flows.site_url.clone();
     match finish(state, parts, &query, &mut back).await {
         Ok(location) => redirect(&location),
         Err(e) => redirect(&error_url(&back, &e)),
@@ -56,21 +56,11 @@ fn provider<'a>(state: &'a AppState, name: &str) -> Result<&'a ProviderConfig, O
         .ok_or_else(|| OauthError::UnsupportedProvider(name.into()))
 }
 
-/// The allow-list: `redirect_to` is kept when it is `ROWGATE_SITE_URL` or below it (the next
-/// character a `/`, `?` or `#`); anything else returns to the site URL, as GoTrue does with a
-/// URL outside its allow-list.
-// MERGE NOTE: replace with the shared ROWGATE_SITE_URL + uri allow-list check once it lands.
-pub(crate) fn allowed_redirect(site_url: &str, redirect_to: Option<&str>) -> String {
-    let site = site_url.trim_end_matches('/');
-    match redirect_to {
-        Some(r)
-            if !site.is_empty()
-                && r.strip_prefix(site).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#'])) =>
-        {
-            r.to_string()
-        }
-        _ => site_url.to_string(),
-    }
+/// Where sign-in returns: `redirect_to` when the redirect allow-list accepts it (the site URL,
+/// `ROWGATE_URI_ALLOW_LIST`: `super::redirect`), else the site URL, as GoTrue does for OAuth.
+fn return_to(state: &AppState, redirect_to: Option<&str>) -> String {
+    let flows = &state.config.auth_flows;
+    super::redirect::target(flows, redirect_to).unwrap_or_else(|| flows.site_url.clone())
 }
 
 /// rowgate's callback as the provider knows it: the configured one, or this request's origin.
@@ -86,8 +76,7 @@ fn callback_uri(p: &ProviderConfig, parts: &Parts) -> String {
 async fn begin(state: &AppState, parts: &Parts) -> Result<Response<Body>, OauthError> {
     let query = query_of(parts);
     let p = provider(state, param(&query, "provider").unwrap_or(""))?;
-    let site = state.config.site_url.clone().unwrap_or_default();
-    let redirect_to = allowed_redirect(&site, param(&query, "redirect_to"));
+    let redirect_to = return_to(state, param(&query, "redirect_to"));
     let call = OauthCall::Begin {
         provider: p.name.clone(),
         redirect_to,
@@ -200,19 +189,6 @@ fn redirect(location: &str) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redirect_to_must_be_the_site_or_below_it() {
-        let site = "https://app.example.com";
-        for ok in ["https://app.example.com", "https://app.example.com/welcome?x=1", "https://app.example.com#top"] {
-            assert_eq!(allowed_redirect(site, Some(ok)), ok);
-        }
-        for bad in ["https://app.example.com.evil.io/", "https://evil.io/?https://app.example.com", "//evil.io", ""] {
-            assert_eq!(allowed_redirect(site, Some(bad)), site, "{bad}");
-        }
-        assert_eq!(allowed_redirect(site, None), site);
-        assert_eq!(allowed_redirect("", Some("https://x.io")), "");
-    }
 
     #[test]
     fn codes_and_errors_go_into_the_url() {
