@@ -68,6 +68,26 @@ begin
 end
 $$;
 
+-- The gateway's context statement in Citus mode (ROWGATE_DB_CITUS, src/sql/context.rs) ends with
+-- this call: it re-issues the claims and request headers the statement just set as SET LOCAL
+-- commands with citus.propagate_set_commands = 'local', which Citus sends to every shard
+-- connection of the transaction (set_config never reaches the workers). No SET clause (a SET
+-- LOCAL inside a function with one is undone when it returns), so every name is qualified.
+create or replace function internal.citus_propagate_context() returns void
+language plpgsql volatile
+as $$
+begin
+  set local citus.propagate_set_commands = 'local';
+  execute pg_catalog.format('set local "request.jwt.claims" = %L',
+                            coalesce(pg_catalog.current_setting('request.jwt.claims', true), ''));
+  execute pg_catalog.format('set local "request.headers" = %L',
+                            coalesce(pg_catalog.current_setting('request.headers', true), ''));
+end
+$$;
+
+revoke all on function internal.citus_propagate_context() from public;
+-- (checked when the statement starts, before it switches role: the login role calls it)
+grant execute on function internal.citus_propagate_context() to authenticator, anon, authenticated, service_role;
 revoke all on function internal.citus_table(oid) from public;
 revoke all on function internal.citus_local_shard(regclass, uuid) from public;
 revoke all on function internal.citus_coordinator_copy(oid) from public;

@@ -16,6 +16,7 @@ mod auth_sessions;
 mod backup;
 mod backup_org;
 mod caddy;
+mod citus;
 mod cli;
 mod clients;
 mod compose;

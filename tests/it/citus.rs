@@ -1,0 +1,193 @@
+//! The reference schema on Citus (issue 19 B, docs/scaling.md): a coordinator and two workers on
+//! loopback, started by the test from the PostgreSQL + Citus that `scripts/install-citus` puts
+//! beside the system's (`/opt/rowgate-citus`, or `ROWGATE_CITUS_ROOT`); skipped, saying so, where
+//! it is not installed. `rowgate migrate` distributes the schema (twice: idempotent), rowgate runs
+//! against the coordinator in Citus mode, and the orgs stay apart: reads, writes of viewers and
+//! across orgs, the audit entry written once under the table's name, and the table matrix of
+//! tests/sql run cell by cell, one transaction each.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::Method;
+use rowgate::cluster::{self, Cluster, PgBinaries};
+use rowgate::config::{Config, ServeArgs};
+use serde_json::{json, Value};
+
+use crate::harness::{connect, install_crypto_provider, token, Reply, SECRET};
+use crate::tenants::*;
+
+struct Citus {
+    coordinator: Cluster,
+    workers: Vec<Cluster>,
+}
+
+/// The PostgreSQL with Citus of scripts/install-citus, if installed.
+fn citus_binaries() -> Option<PgBinaries> {
+    let root = PathBuf::from(std::env::var("ROWGATE_CITUS_ROOT").unwrap_or_else(|_| "/opt/rowgate-citus".into()));
+    let lib = root.join("usr/lib/postgresql/15/lib/citus.so");
+    let dir = root.join("usr/lib/postgresql/15/bin");
+    (lib.exists() && dir.join("postgres").exists()).then_some(PgBinaries { dir })
+}
+
+/// A coordinator and two workers with database `app` and the citus extension, or None (skipped).
+async fn start_citus() -> Option<Citus> {
+    install_crypto_provider();
+    let Some(binaries) = citus_binaries() else {
+        eprintln!(
+            "SKIPPED: Citus is not installed (scripts/install-citus installs it from ../shared/citus into \
+             /opt/rowgate-citus; or set ROWGATE_CITUS_ROOT)"
+        );
+        return None;
+    };
+    let conf: Vec<(String, String)> = [
+        ("shared_preload_libraries", "citus"),
+        // Reference tables are written through the coordinator only (no lock round trip to a worker).
+        ("citus.allow_modifications_from_workers_to_replicated_tables", "off"),
+        ("max_connections", "200"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let node = cluster::start_throwaway_on(binaries.clone(), conf.clone(), true).await.expect("a Citus node");
+        connect(&node.conn_string("postgres", "postgres")).await.batch_execute("create database app").await.unwrap();
+        connect(&node.conn_string("postgres", "app")).await.batch_execute("create extension citus").await.unwrap();
+        nodes.push(node);
+    }
+    let coordinator = nodes.remove(0);
+    let c = connect(&coordinator.conn_string("postgres", "app")).await;
+    c.query("select citus_set_coordinator_host('127.0.0.1', $1)", &[&i32::from(coordinator.port())]).await.unwrap();
+    for w in &nodes {
+        c.query("select citus_add_node('127.0.0.1', $1)", &[&i32::from(w.port())]).await.expect("add worker");
+    }
+    Some(Citus { coordinator, workers: nodes })
+}
+
+impl Citus {
+    async fn app(&self) -> tokio_postgres::Client {
+        connect(&self.coordinator.conn_string("postgres", "app")).await
+    }
+
+    async fn migrate(&self) {
+        let (mut client, conn) =
+            tokio_postgres::connect(&self.coordinator.conn_string("postgres", "app"), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        rowgate::db::migrate::migrate(&mut client).await.expect("rowgate migrate on Citus");
+    }
+
+    async fn gateway(&self) -> rowgate::app::Running {
+        let args = ServeArgs {
+            database_url: Some(self.coordinator.conn_string("authenticator", "app")),
+            listen: Some("127.0.0.1:0".into()),
+            admin_listen: Some("127.0.0.1:0".into()),
+            jwt_secret: Some(SECRET.into()),
+            db_citus: Some("true".into()),
+            log: Some("warn".into()),
+            ..Default::default()
+        };
+        let running = rowgate::app::start(Config::from_args(&args, &|_| None).unwrap()).await.expect("rowgate");
+        assert!(running.wait_ready(Duration::from_secs(20)).await, "schema cache never loaded");
+        running
+    }
+}
+
+async fn call(running: &rowgate::app::Running, method: Method, path: &str, sub: &str, body: Option<Value>) -> Reply {
+    let auth = format!("Bearer {}", token(json!({"role": "authenticated", "sub": sub, "exp": 4_000_000_000u64})));
+    let mut req = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", running.api_addr))
+        .header("authorization", auth)
+        .header("prefer", "return=representation");
+    if let Some(b) = body {
+        req = req.header("content-type", "application/json").body(b.to_string());
+    }
+    Reply::read(req.send().await.expect("request sent")).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reference_schema_on_citus_keeps_orgs_apart() {
+    let Some(citus) = start_citus().await else { return };
+    citus.migrate().await;
+    citus.migrate().await; // idempotent on a distributed schema
+    let app = citus.app().await;
+    let layout: Vec<(String, String)> = app
+        .query("select logicalrelid::regclass::text, partmethod::text from pg_dist_partition order by 1", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    for (t, kind) in [("api.tasks", "h"), ("api.projects", "h"), ("api.audit_log", "h"), ("api.memberships", "n")] {
+        assert!(layout.contains(&(t.to_string(), kind.to_string())), "{t} not {kind}: {layout:?}");
+    }
+    // No restrictive policy anywhere: not on the coordinator, not on a worker's shards.
+    for node in std::iter::once(&citus.coordinator).chain(&citus.workers) {
+        let c = connect(&node.conn_string("postgres", "app")).await;
+        let n: i64 = c.query_one("select count(*) from pg_policy where not polpermissive", &[]).await.unwrap().get(0);
+        assert_eq!(n, 0, "restrictive policies on node {}", node.port());
+    }
+    seed_with(&app, &[STATUS_ORGS]).await;
+    let gw = citus.gateway().await;
+
+    // Reads: every row a member sees is their org's (multi-shard reads keep the column names).
+    for (sub, org) in [(MEMBER_A, ORG_A), (VIEWER_A, ORG_A), (OWNER_B, ORG_B)] {
+        for table in ["projects", "tasks", "memberships", "invitations", "org_models", "usage_counters"] {
+            let r = call(&gw, Method::GET, &format!("/{table}?select=org_id"), sub, None).await;
+            assert_eq!(r.status, 200, "{table}: {}", r.body);
+            let rows = r.json();
+            assert!(rows.as_array().unwrap().iter().all(|row| row["org_id"] == org), "{sub} reads {table}: {rows}");
+        }
+        let r = call(&gw, Method::GET, "/tasks?select=id,title,org_id", sub, None).await;
+        let rows = r.json();
+        assert_eq!(rows.as_array().map(Vec::len), Some(1), "{sub}: {rows}");
+        assert!(rows[0]["title"].is_string() && rows[0]["org_id"] == org, "column names kept: {rows}");
+    }
+    let task = |org: &str, project: &str| json!({"org_id": org, "project_id": project, "title": "citus"});
+
+    // A viewer cannot write in their own org (the restrictive-policy hole of a naive distribution).
+    let r = call(&gw, Method::POST, "/tasks", VIEWER_A, Some(task(ORG_A, PROJ_A))).await;
+    assert_eq!((r.status, r.code()), (403, "42501".to_string()), "{}", r.body);
+    let r = call(&gw, Method::PATCH, &format!("/tasks?id=eq.{TASK_A}"), VIEWER_A, Some(json!({"title": "v"}))).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "[]"));
+    let r = call(&gw, Method::DELETE, &format!("/projects?id=eq.{PROJ_A}"), VIEWER_A, None).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "[]"));
+    // Nobody writes into another org.
+    let r = call(&gw, Method::POST, "/tasks", MEMBER_A, Some(task(ORG_B, PROJ_B))).await;
+    assert_eq!((r.status, r.code()), (403, "42501".to_string()), "{}", r.body);
+    let r = call(&gw, Method::PATCH, &format!("/tasks?id=eq.{TASK_B}"), MEMBER_A, Some(json!({"title": "x"}))).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "[]"));
+    let r = call(&gw, Method::DELETE, &format!("/tasks?id=eq.{TASK_B}"), OWNER_A, None).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "[]"));
+
+    // A member writes in their org: the audit entry once, under the table's name, with the actor;
+    // the counter once.
+    let before: i64 = app
+        .query_one("select used from api.usage_counters where org_id = $1::text::uuid and counter = 'tasks'", &[&ORG_A])
+        .await
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    let r = call(&gw, Method::POST, "/tasks?select=id", MEMBER_A, Some(task(ORG_A, PROJ_A))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()[0]["id"].as_str().unwrap().to_string();
+    let audit: Vec<(String, String)> = app
+        .query(
+            "select table_name, actor_user_id::text from api.audit_log where row_key ->> 'id' = $1 and action = 'INSERT'",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(audit, vec![("tasks".to_string(), MEMBER_A.to_string())]);
+    let after: i64 = app
+        .query_one("select used from api.usage_counters where org_id = $1::text::uuid and counter = 'tasks'", &[&ORG_A])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(after, before + 1, "the tasks counter counts once");
+    gw.shutdown().await;
+}
