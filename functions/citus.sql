@@ -86,8 +86,8 @@ end
 $$;
 
 revoke all on function internal.citus_propagate_context() from public;
--- (checked when the statement starts, before it switches role: the login role calls it)
-grant execute on function internal.citus_propagate_context() to authenticator, anon, authenticated, service_role;
+-- (checked when the statement starts, before it switches role: only the login role calls it)
+grant execute on function internal.citus_propagate_context() to authenticator;
 revoke all on function internal.citus_table(oid) from public;
 revoke all on function internal.citus_local_shard(regclass, uuid) from public;
 revoke all on function internal.citus_coordinator_copy(oid) from public;
