@@ -190,6 +190,25 @@ async fn the_reference_schema_on_citus_keeps_orgs_apart() {
         .get(0);
     assert_eq!(after, before + 1, "the tasks counter counts once");
     gw.shutdown().await;
+
+    // `rowgate audit`: nothing to say about the Citus form; a restrictive policy on a distributed
+    // table is an error (it is permissive on the shards).
+    let options = rowgate::audit::AuditOptions {
+        schemas: vec!["api".into()],
+        request_roles: Some(vec!["anon".into(), "authenticated".into(), "service_role".into()]),
+    };
+    let mut admin = citus.app().await;
+    let citus_findings = |f: Vec<rowgate::audit::Finding>| {
+        f.into_iter().filter(|f| f.rule == "citus_restrictive_policy").map(|f| f.object).collect::<Vec<_>>()
+    };
+    let found = citus_findings(rowgate::audit::lint(&mut admin, &options).await.expect("audit"));
+    assert!(found.is_empty(), "{found:?}");
+    admin
+        .batch_execute("create policy fence on api.tasks as restrictive for all to authenticated using (org_id is not null)")
+        .await
+        .unwrap();
+    let found = citus_findings(rowgate::audit::lint(&mut admin, &options).await.expect("audit"));
+    assert_eq!(found, vec!["policy fence on api.tasks".to_string()]);
 }
 
 /// What one statement did as one actor: allowed (rows seen or affected), denied (none, or a
