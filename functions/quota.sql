@@ -81,7 +81,7 @@ declare
   n bigint;
 begin
   -- Citus: each org's counter on the node that holds its shard, once (functions/citus.sql).
-  if internal.citus_table(tg_relid) is not null then
+  if pg_catalog.current_setting('citus.version', true) is not null and internal.citus_table(tg_relid) is not null then
     for r in select c.org_id, count(*) as k from changed c group by c.org_id order by c.org_id loop
       shard := internal.citus_local_shard('api.usage_counters', r.org_id);
       continue when shard is null;
@@ -130,7 +130,7 @@ declare
   shard text;
 begin
   -- Citus: on the node that holds the org's counters, once (functions/citus.sql).
-  if internal.citus_table(tg_relid) is not null then
+  if pg_catalog.current_setting('citus.version', true) is not null and internal.citus_table(tg_relid) is not null then
     shard := internal.citus_local_shard('api.usage_counters', org);
     if shard is null then
       return null;

@@ -19,7 +19,7 @@ declare
   st text;
   i integer;
 begin
-  if internal.citus_coordinator_copy(tg_relid) then
+  if pg_catalog.current_setting('citus.version', true) is not null and internal.citus_coordinator_copy(tg_relid) then
     return null; -- Citus: the workers' placements check (functions/citus.sql)
   end if;
   select o.status into st from api.organizations o where o.id = org;
@@ -49,7 +49,7 @@ language plpgsql security definer set search_path = ''
 as $$
 begin
   if old.role <> 'owner' or (tg_op = 'UPDATE' and new.role = 'owner' and new.org_id = old.org_id)
-     or internal.citus_coordinator_copy(tg_relid) then
+     or (pg_catalog.current_setting('citus.version', true) is not null and internal.citus_coordinator_copy(tg_relid)) then
     return case when tg_op = 'DELETE' then old else new end;
   end if;
   -- Serialise owner changes per org; a missing org means it is being deleted (cascade).
@@ -75,7 +75,7 @@ create or replace function internal.tg_org_status() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
 begin
-  if internal.citus_coordinator_copy(tg_relid) then
+  if pg_catalog.current_setting('citus.version', true) is not null and internal.citus_coordinator_copy(tg_relid) then
     return new;
   end if;
   if new.status is distinct from old.status
@@ -110,7 +110,9 @@ declare
   key jsonb := '{}';
   diff jsonb;
   i integer;
-  logical regclass := internal.citus_table(tg_relid);
+  -- (citus.version: set only where Citus is loaded, so a single node skips the call)
+  logical regclass := case when pg_catalog.current_setting('citus.version', true) is not null
+                           then internal.citus_table(tg_relid) end;
   shard text;
 begin
   if org::text = pg_catalog.current_setting('rowgate.purging_org', true) then

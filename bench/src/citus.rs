@@ -129,8 +129,15 @@ pub async fn run(args: Args, root: PathBuf) -> Result<()> {
         },
         Gateway {
             name: "single-node, Citus mode",
-            running: systems::start_rowgate(&args.rowgate, &common(&single), port + 2, "single-citus", None, &citus_env)
-                .await?,
+            running: systems::start_rowgate(
+                &args.rowgate,
+                &common(&single),
+                port + 2,
+                "single-citus",
+                None,
+                &citus_env,
+            )
+            .await?,
         },
         Gateway {
             name: "Citus (1+2 nodes)",
@@ -176,7 +183,15 @@ pub async fn run(args: Args, root: PathBuf) -> Result<()> {
                     r.p50_us as f64 / 1000.0,
                     r.p99_us as f64 / 1000.0
                 );
-                rows.push((label.clone(), connections, g.name, rps, r.p50_us as f64 / 1000.0, r.p99_us as f64 / 1000.0, errors));
+                rows.push((
+                    label.clone(),
+                    connections,
+                    g.name,
+                    rps,
+                    r.p50_us as f64 / 1000.0,
+                    r.p99_us as f64 / 1000.0,
+                    errors,
+                ));
             }
         }
     }
@@ -192,7 +207,12 @@ pub async fn run(args: Args, root: PathBuf) -> Result<()> {
 }
 
 /// The median of each (scenario, connections, system) over the rounds.
-fn report(args: &Args, size: DataSize, distribute_s: f64, rows: &[(String, usize, &str, f64, f64, f64, u64)]) -> String {
+fn report(
+    args: &Args,
+    size: DataSize,
+    distribute_s: f64,
+    rows: &[(String, usize, &str, f64, f64, f64, u64)],
+) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# rowgate on Citus beside single-node PostgreSQL\n");
     let _ = writeln!(

@@ -78,7 +78,8 @@ pub async fn is_citus(client: &tokio_postgres::Client) -> Result<bool, MigrateEr
     Ok(row.get(0))
 }
 
-const CITUS_BEFORE: (&str, &str) = ("sql/citus/policies_before.sql", include_str!("../../sql/citus/policies_before.sql"));
+const CITUS_BEFORE: (&str, &str) =
+    ("sql/citus/policies_before.sql", include_str!("../../sql/citus/policies_before.sql"));
 const CITUS_DISTRIBUTE: (&str, &str) = ("sql/citus/distribute.sql", include_str!("../../sql/citus/distribute.sql"));
 
 /// policies/ in the Citus form and the distribution, all in one transaction.

@@ -167,6 +167,19 @@ mod tests {
     }
 
     #[test]
+    fn citus_mode_appends_the_propagation_and_materializes_reads() {
+        let st = citus_context(context_statement(&ctx(&[])));
+        assert_eq!(st.sql, format!("{CONTEXT_SQL}, internal.citus_propagate_context()"));
+        assert_eq!(st.params.len(), 10, "the same values, still bound");
+        let read = Statement { sql: "WITH pgrst_source AS (SELECT 1) SELECT 2".into(), params: vec!["x".into()] };
+        let m = citus_read(&read).expect("a read statement");
+        assert_eq!(m.sql, "WITH pgrst_source AS MATERIALIZED (SELECT 1) SELECT 2");
+        assert_eq!(m.params, ["x"]);
+        let write = Statement { sql: "WITH pgrst_mutation AS (INSERT …) SELECT 1".into(), params: vec![] };
+        assert!(citus_read(&write).is_none(), "other statements stay as they are");
+    }
+
+    #[test]
     fn role_settings_are_bound_in_one_text_per_count() {
         let settings =
             vec![("statement_timeout".to_string(), "1s".to_string()), ("app.x".to_string(), "y".to_string())];

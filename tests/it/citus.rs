@@ -189,6 +189,11 @@ async fn the_reference_schema_on_citus_keeps_orgs_apart() {
         .unwrap()
         .get(0);
     assert_eq!(after, before + 1, "the tasks counter counts once");
+    // A write over every shard (no org_id filter) answers with the columns named too.
+    let r =
+        call(&gw, Method::PATCH, "/tasks?title=eq.citus&select=id,title", MEMBER_A, Some(json!({"title": "c2"}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json(), json!([{"id": id, "title": "c2"}]));
     gw.shutdown().await;
 
     // `rowgate audit`: nothing to say about the Citus form; a restrictive policy on a distributed
@@ -204,7 +209,9 @@ async fn the_reference_schema_on_citus_keeps_orgs_apart() {
     let found = citus_findings(rowgate::audit::lint(&mut admin, &options).await.expect("audit"));
     assert!(found.is_empty(), "{found:?}");
     admin
-        .batch_execute("create policy fence on api.tasks as restrictive for all to authenticated using (org_id is not null)")
+        .batch_execute(
+            "create policy fence on api.tasks as restrictive for all to authenticated using (org_id is not null)",
+        )
         .await
         .unwrap();
     let found = citus_findings(rowgate::audit::lint(&mut admin, &options).await.expect("audit"));
