@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use reqwest::Method;
 use rowgate::cluster::{self, Cluster, PgBinaries};
 use rowgate::config::{Config, ServeArgs};
@@ -86,6 +87,9 @@ impl Citus {
             admin_listen: Some("127.0.0.1:0".into()),
             jwt_secret: Some(SECRET.into()),
             db_citus: Some("true".into()),
+            // Two connections: requests of different orgs take turns on the same ones (and on
+            // the shard connections Citus keeps per role).
+            db_pool: Some("2".into()),
             log: Some("warn".into()),
             ..Default::default()
         };
@@ -145,6 +149,44 @@ async fn the_reference_schema_on_citus_keeps_orgs_apart() {
         assert_eq!(rows.as_array().map(Vec::len), Some(1), "{sub}: {rows}");
         assert!(rows[0]["title"].is_string() && rows[0]["org_id"] == org, "column names kept: {rows}");
     }
+    // Pooled connections carry nobody's claims into the next request: 1,200 requests of members
+    // of A and B (and anonymous ones), 24 in flight through the 2 connections.
+    let probes = futures_util::stream::iter(0..1200usize)
+        .map(|i| {
+            let gw = &gw;
+            async move {
+                let (sub, org) = [(MEMBER_A, ORG_A), (OWNER_B, ORG_B), ("", "")][i % 3];
+                let table = ["tasks", "projects", "memberships", "invitations"][i / 3 % 4];
+                let r = if sub.is_empty() {
+                    let url = format!("http://{}/{table}?select=org_id", gw.api_addr);
+                    Reply::read(reqwest::get(url).await.expect("sent")).await
+                } else {
+                    call(gw, Method::GET, &format!("/{table}?select=org_id"), sub, None).await
+                };
+                let rows: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+                let empty = rows.as_array().is_some_and(|a| a.is_empty());
+                let ok = if sub.is_empty() {
+                    // Anonymous: refused, or nothing.
+                    [401, 403].contains(&r.status) || (r.status == 200 && empty)
+                } else {
+                    r.status == 200
+                        && rows.as_array().is_some_and(|a| a.iter().all(|row| row["org_id"] == org))
+                        && (!empty || table == "invitations")
+                };
+                (!ok).then(|| format!("{sub:?} {table}: {} {}", r.status, r.body))
+            }
+        })
+        .buffer_unordered(24)
+        .filter_map(|x| async move { x })
+        .collect::<Vec<_>>()
+        .await;
+    assert!(
+        probes.is_empty(),
+        "{} of 1200 answers crossed orgs or failed: {:?}",
+        probes.len(),
+        &probes[..3.min(probes.len())]
+    );
+
     let task = |org: &str, project: &str| json!({"org_id": org, "project_id": project, "title": "citus"});
 
     // A viewer cannot write in their own org (the restrictive-policy hole of a naive distribution).
