@@ -77,7 +77,28 @@ as $$
 declare
   v_counter text := tg_argv[0];
   r record;
+  shard text;
+  n bigint;
 begin
+  -- Citus: each org's counter on the node that holds its shard, once (functions/citus.sql).
+  if pg_catalog.current_setting('citus.version', true) is not null and internal.citus_table(tg_relid) is not null then
+    for r in select c.org_id, count(*) as k from changed c group by c.org_id order by c.org_id loop
+      shard := internal.citus_local_shard('api.usage_counters', r.org_id);
+      continue when shard is null;
+      if tg_argv[1] = '1' then
+        execute pg_catalog.format('insert into %s as u (org_id, counter, used) values ($1, $2, $3)
+                                   on conflict (org_id, counter) do update set used = u.used + excluded.used,
+                                   updated_at = pg_catalog.now() returning u.used', shard)
+          into n using r.org_id, v_counter, r.k;
+        perform internal.check_quota(r.org_id, v_counter, n);
+      else
+        execute pg_catalog.format('update %s u set used = greatest(u.used - $3, 0), updated_at = pg_catalog.now()
+                                    where u.org_id = $1 and u.counter = $2', shard)
+          using r.org_id, v_counter, r.k;
+      end if;
+    end loop;
+    return null;
+  end if;
   if tg_argv[1] = '1' then
     for r in
       insert into api.usage_counters as u (org_id, counter, used)
@@ -106,7 +127,24 @@ declare
   now_active boolean := tg_op <> 'DELETE' and new.revoked_at is null;
   org uuid := case when tg_op = 'DELETE' then old.org_id else new.org_id end;
   n bigint;
+  shard text;
 begin
+  -- Citus: on the node that holds the org's counters, once (functions/citus.sql).
+  if pg_catalog.current_setting('citus.version', true) is not null and internal.citus_table(tg_relid) is not null then
+    shard := internal.citus_local_shard('api.usage_counters', org);
+    if shard is null then
+      return null;
+    elsif now_active and not was then
+      execute pg_catalog.format('insert into %s as u (org_id, counter, used) values ($1, $2, 1)
+                                 on conflict (org_id, counter) do update set used = u.used + 1,
+                                 updated_at = pg_catalog.now() returning u.used', shard) into n using org, 'api_tokens';
+      perform internal.check_quota(org, 'api_tokens', n);
+    elsif was and not now_active then
+      execute pg_catalog.format('update %s u set used = greatest(u.used - 1, 0), updated_at = pg_catalog.now()
+                                  where u.org_id = $1 and u.counter = $2', shard) using org, 'api_tokens';
+    end if;
+    return null;
+  end if;
   if now_active and not was then
     insert into api.usage_counters as u (org_id, counter, used) values (org, 'api_tokens', 1)
     on conflict on constraint usage_counters_pkey do update set used = u.used + 1, updated_at = pg_catalog.now()

@@ -19,6 +19,9 @@ declare
   st text;
   i integer;
 begin
+  if pg_catalog.current_setting('citus.version', true) is not null and internal.citus_coordinator_copy(tg_relid) then
+    return null; -- Citus: the workers' placements check (functions/citus.sql)
+  end if;
   select o.status into st from api.organizations o where o.id = org;
   -- No org: the org itself is being deleted (cascade).
   if found and not internal.org_writable(org) and not internal.is_platform()
@@ -45,7 +48,8 @@ create or replace function internal.tg_keep_an_owner() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
 begin
-  if old.role <> 'owner' or (tg_op = 'UPDATE' and new.role = 'owner' and new.org_id = old.org_id) then
+  if old.role <> 'owner' or (tg_op = 'UPDATE' and new.role = 'owner' and new.org_id = old.org_id)
+     or (pg_catalog.current_setting('citus.version', true) is not null and internal.citus_coordinator_copy(tg_relid)) then
     return case when tg_op = 'DELETE' then old else new end;
   end if;
   -- Serialise owner changes per org; a missing org means it is being deleted (cascade).
@@ -71,6 +75,9 @@ create or replace function internal.tg_org_status() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
 begin
+  if pg_catalog.current_setting('citus.version', true) is not null and internal.citus_coordinator_copy(tg_relid) then
+    return new;
+  end if;
   if new.status is distinct from old.status
      and nullif(pg_catalog.current_setting('request.jwt.claims', true), '') is not null
      and not internal.is_super_admin()
@@ -103,9 +110,21 @@ declare
   key jsonb := '{}';
   diff jsonb;
   i integer;
+  -- (citus.version: set only where Citus is loaded, so a single node skips the call)
+  logical regclass := case when pg_catalog.current_setting('citus.version', true) is not null
+                           then internal.citus_table(tg_relid) end;
+  shard text;
 begin
   if org::text = pg_catalog.current_setting('rowgate.purging_org', true) then
     return null;
+  end if;
+  -- Citus (a shard, or one placement of a reference table): one entry, written on the node that
+  -- holds the org's audit shard, under the logical table's name (functions/citus.sql).
+  if logical is not null then
+    shard := internal.citus_local_shard('api.audit_log', org);
+    if shard is null then
+      return null;
+    end if;
   end if;
   for i in 1 .. tg_nargs - 1 loop
     key := key || jsonb_build_object(tg_argv[i], r -> tg_argv[i]);
@@ -125,6 +144,13 @@ begin
     if diff is null then
       return null; -- nothing changed
     end if;
+  end if;
+  if shard is not null then
+    execute pg_catalog.format('insert into %s (org_id, actor_user_id, action, table_name, row_key, diff, request_id)
+                               values ($1, $2, $3, $4, $5, $6, $7)', shard)
+      using org, internal.user_id(), tg_op, (select c.relname::text from pg_catalog.pg_class c where c.oid = logical),
+            key, diff, nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb ->> 'x-request-id';
+    return null;
   end if;
   insert into api.audit_log (org_id, actor_user_id, action, table_name, row_key, diff, request_id)
   values (org, internal.user_id(), tg_op, tg_table_name, key, diff,

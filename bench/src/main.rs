@@ -4,6 +4,7 @@
 //! bench/README.md for what each number means.
 
 mod capture;
+mod citus;
 mod database;
 mod harness;
 mod measure;
@@ -99,6 +100,11 @@ pub struct Args {
     /// set this run's REST figures beside.
     #[arg(long)]
     pub compare_with: Option<PathBuf>,
+    /// Instead of the main run: the REST scenarios on Citus (coordinator + 2 workers) beside
+    /// single-node PostgreSQL and a write-heavy scenario over --orgs orgs, into CITUS.md beside
+    /// --out. The value: the root scripts/install-citus unpacked PostgreSQL with Citus into.
+    #[arg(long)]
+    pub citus: Option<PathBuf>,
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -114,6 +120,9 @@ async fn main() -> Result<()> {
         args.rounds = 1;
         args.connections = vec![16];
         args.variants = args.variants.min(8);
+    }
+    if let Some(root) = args.citus.clone() {
+        return citus::run(args, root).await;
     }
     harness::run(args).await
 }

@@ -50,6 +50,13 @@ pub(super) const LINTS: &[Lint] = &[
          careless policy; grants and policies must say the same thing."
     ),
     lint!(
+        "citus_restrictive_policy",
+        Error,
+        "Restrictive policy on a Citus table",
+        "Citus creates every shard's policies without AS RESTRICTIVE: a tenant fence written as a restrictive \
+         policy becomes one more permissive policy on the shards, and a viewer (or another org) passes it."
+    ),
+    lint!(
         "request_role_owns_object",
         Error,
         "Request role owns an object",

@@ -45,7 +45,7 @@ pub use embedded::{start_embedded, ROOT_FALLBACK_BASE};
 pub use error::ClusterError;
 pub use options::{logical_decoding, ClusterOptions, DEFAULT_PORT};
 pub use replica::start_replica_of;
-pub use throwaway::{start_throwaway, start_throwaway_with};
+pub use throwaway::{start_throwaway, start_throwaway_on, start_throwaway_with};
 
 use dirs::RunAs;
 use options::conninfo_quote;

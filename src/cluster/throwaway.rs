@@ -73,7 +73,17 @@ pub async fn start_throwaway() -> Result<Cluster, ClusterError> {
 
 /// [`start_throwaway`] with extra postgresql.conf settings.
 pub async fn start_throwaway_with(extra_conf: Vec<(String, String)>) -> Result<Cluster, ClusterError> {
-    let binaries = PgBinaries::find()?;
+    start_throwaway_on(PgBinaries::find()?, extra_conf, false).await
+}
+
+/// [`start_throwaway_with`] on given server binaries (e.g. a PostgreSQL with Citus installed
+/// beside the system's), listening on 127.0.0.1 too when `tcp` (Citus nodes reach each other
+/// over TCP).
+pub async fn start_throwaway_on(
+    binaries: PgBinaries,
+    extra_conf: Vec<(String, String)>,
+    tcp: bool,
+) -> Result<Cluster, ClusterError> {
     let run_as = current_run_as()?;
     let base = make_temp_dir("rowgate-pg")?;
     let data_dir = base.join("data");
@@ -84,12 +94,12 @@ pub async fn start_throwaway_with(extra_conf: Vec<(String, String)>) -> Result<C
     for _attempt in 0..PORT_ATTEMPTS {
         let port = (0..100)
             .map(|_| random_port())
-            .find(|&p| port_looks_free(&socket_dir, p, false))
+            .find(|&p| port_looks_free(&socket_dir, p, tcp))
             .ok_or(ClusterError::NoFreePort(100))?;
         let opts = ClusterOptions {
             data_dir: data_dir.clone(),
             socket_dir: socket_dir.clone(),
-            tcp_port: None,
+            tcp_port: tcp.then_some(port),
             fast: true,
             extra_conf: extra_conf.clone(),
             socket_port: Some(port),

@@ -173,6 +173,10 @@ pub struct ServeArgs {
     /// Hard cap on rows returned.
     #[arg(long, env = "ROWGATE_DB_MAX_ROWS")]
     pub db_max_rows: Option<String>,
+    /// The database is a Citus coordinator: claims reach the shards (SET LOCAL, propagated) and
+    /// reads keep column names on multi-shard plans (docs/scaling.md).
+    #[arg(long, env = "ROWGATE_DB_CITUS")]
+    pub db_citus: Option<String>,
     /// Function (schema.name) called before every main statement.
     #[arg(long, env = "ROWGATE_DB_PRE_REQUEST")]
     pub db_pre_request: Option<String>,

@@ -75,6 +75,8 @@ pub struct Config {
     pub max_rows: Option<u64>,
     /// `(schema, function)` called before every main statement.
     pub pre_request: Option<(String, String)>,
+    /// `ROWGATE_DB_CITUS`: the Citus shape of the context and read statements.
+    pub citus: bool,
     pub statement_timeout: Duration,
     pub extra_search_path: Vec<String>,
     pub tx_end: TxEnd,

@@ -136,6 +136,7 @@ pub fn resolve(a: &ServeArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         pool_timeout,
         max_rows,
         pre_request,
+        citus: boolean("ROWGATE_DB_CITUS", a.db_citus.clone())?,
         statement_timeout,
         extra_search_path,
         tx_end,

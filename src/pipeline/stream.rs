@@ -32,6 +32,10 @@ pub(super) async fn respond(
 ) -> Result<Response<Body>, PipelineError> {
     let has_token = ctx.has_token;
     let (context, begin) = context_of(state, ctx, read_only);
+    let main = match state.config.citus.then(|| crate::sql::context::citus_read(&main)).flatten() {
+        Some(materialized) => materialized,
+        None => main,
+    };
     let pre_request = if ctx.pre_request { state.pre_request_sql.clone() } else { None };
     let mut conn =
         observe::time_async(Phase::Transaction, Lease::get(&state.pool)).await.map_err(|e| e.reported(has_token))?;

@@ -62,7 +62,10 @@ pub(super) fn context_of(state: &AppState, ctx: &TxContext<'_>, read_only: bool)
         own => own,
     };
     let isolation = settings.map(|s| s.isolation).unwrap_or_default();
-    let statement = context::context_statement(&context::RequestContext { role_settings, ..ctx.request });
+    let mut statement = context::context_statement(&context::RequestContext { role_settings, ..ctx.request });
+    if state.config.citus {
+        statement = context::citus_context(statement);
+    }
     (statement, context::begin(isolation, read_only))
 }
 
@@ -77,6 +80,8 @@ async fn run_on(
     finish: Finish<'_>,
 ) -> Result<Outcome, DbFailure> {
     let (statement, begin) = context_of(state, ctx, read_only);
+    let materialized = if state.config.citus { context::citus_read(main) } else { None };
+    let main = materialized.as_ref().unwrap_or(main);
     let reported = |e: DbError| e.reported(ctx.has_token);
     let mut conn = observe::time_async(Phase::Transaction, Lease::get(pool)).await.map_err(reported)?;
     let pre_request = if ctx.pre_request { state.pre_request_sql.as_deref() } else { None };

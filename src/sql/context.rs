@@ -113,6 +113,27 @@ pub fn read_only_context_statement(ctx: &RequestContext) -> Statement {
     Statement { sql: sql.into(), params: statement.params }
 }
 
+/// Citus mode (`ROWGATE_DB_CITUS`): the same statement, then internal.citus_propagate_context()
+/// (functions/citus.sql) re-issues the claims and headers as `SET LOCAL` with
+/// `citus.propagate_set_commands = 'local'`, so that they reach the shard connections
+/// (`set_config` never does). The role is not propagated: Citus connects to the shards as the
+/// current role. Still one statement, one round trip.
+pub fn citus_context(statement: Statement) -> Statement {
+    const CALL: &str = ", internal.citus_propagate_context()";
+    let sql = statement.sql.into_owned() + CALL;
+    Statement { sql: sql.into(), params: statement.params }
+}
+
+/// Citus mode: the read statement's CTE materialized, so that a multi-shard plan keeps the
+/// column names in `json_agg` (an inlined CTE over shards yields `f1, f2, …`). Other statements
+/// are returned unchanged.
+pub fn citus_read(statement: &Statement) -> Option<Statement> {
+    const INLINE: &str = "WITH pgrst_source AS (";
+    const MATERIALIZED: &str = "WITH pgrst_source AS MATERIALIZED (";
+    let rest = statement.sql.strip_prefix(INLINE)?;
+    Some(Statement { sql: format!("{MATERIALIZED}{rest}").into(), params: statement.params.clone() })
+}
+
 /// `select "schema"."fn"()` for `ROWGATE_DB_PRE_REQUEST` (validated at start-up).
 pub fn pre_request_sql(schema: &str, function: &str) -> String {
     let mut sql = String::from("select ");
@@ -153,6 +174,19 @@ mod tests {
         assert_eq!(st.params[9], "192.0.2.1");
         assert_eq!(st.params.len(), 10);
         assert_eq!(pre_request_sql("api", "check"), "select \"api\".\"check\"()");
+    }
+
+    #[test]
+    fn citus_mode_appends_the_propagation_and_materializes_reads() {
+        let st = citus_context(context_statement(&ctx(&[])));
+        assert_eq!(st.sql, format!("{CONTEXT_SQL}, internal.citus_propagate_context()"));
+        assert_eq!(st.params.len(), 10, "the same values, still bound");
+        let read = Statement { sql: "WITH pgrst_source AS (SELECT 1) SELECT 2".into(), params: vec!["x".into()] };
+        let m = citus_read(&read).expect("a read statement");
+        assert_eq!(m.sql, "WITH pgrst_source AS MATERIALIZED (SELECT 1) SELECT 2");
+        assert_eq!(m.params, ["x"]);
+        let write = Statement { sql: "WITH pgrst_mutation AS (INSERT …) SELECT 1".into(), params: vec![] };
+        assert!(citus_read(&write).is_none(), "other statements stay as they are");
     }
 
     #[test]

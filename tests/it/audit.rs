@@ -172,8 +172,13 @@ async fn every_lint_reports_exactly_its_violation() {
         ("materialized_view_exposed", Level::Warning, "api.lint_matview".into()),
         ("foreign_table_exposed", Level::Warning, "api.lint_foreign".into()),
     ];
-    // The list covers every rule, with the rule's own level.
-    let rules: Vec<(&str, Level)> = rowgate::audit::rules().into_iter().map(|(id, level, _)| (id, level)).collect();
+    // The list covers every rule, with the rule's own level (but citus_restrictive_policy, which
+    // needs a Citus cluster: tests/it/citus.rs).
+    let rules: Vec<(&str, Level)> = rowgate::audit::rules()
+        .into_iter()
+        .filter(|(id, _, _)| *id != "citus_restrictive_policy")
+        .map(|(id, level, _)| (id, level))
+        .collect();
     assert_eq!(rules, expected.iter().map(|(id, level, _)| (*id, *level)).collect::<Vec<_>>());
 
     let out = audit(&db, "postgres", &[&args[..], &["--format", "json"]].concat()).await;

@@ -19,6 +19,7 @@ mod auth_sessions;
 mod backup;
 mod backup_org;
 mod caddy;
+mod citus;
 mod cli;
 mod clients;
 mod compose;

@@ -69,8 +69,13 @@ fn every_function_has_one_live_definition_in_functions() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
     let mut in_migrations = BTreeMap::new();
     let mut dropped = Vec::new();
+    // (sql/citus/ is no migration: its DO blocks define no function.)
     for entry in std::fs::read_dir(&dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
         in_migrations.extend(defined_functions(&text));
         dropped.extend(dropped_functions(&text));
     }

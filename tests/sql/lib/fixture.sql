@@ -186,8 +186,17 @@ declare
   a isolation_test.actors;
 begin
   select * into strict a from isolation_test.actors where name = actor;
-  perform set_config('request.jwt.claims', a.claims::text, true);
-  perform set_config('role', a.db_role, true);
+  if exists (select 1 from pg_catalog.pg_extension where extname = 'citus') then
+    -- On Citus, as the gateway does there: the claims by SET LOCAL, propagated to the shard
+    -- connections (set_config never reaches the workers); the role is not propagated, Citus opens
+    -- the shard connections as the current role.
+    set local citus.propagate_set_commands = 'local';
+    execute format('set local "request.jwt.claims" = %L', a.claims::text);
+    perform set_config('role', a.db_role, true);
+  else
+    perform set_config('request.jwt.claims', a.claims::text, true);
+    perform set_config('role', a.db_role, true);
+  end if;
 end
 $$;
 
@@ -195,8 +204,13 @@ $$;
 create function isolation_test.act_as_admin() returns void
 language plpgsql as $$
 begin
-  perform set_config('role', 'none', true);
-  perform set_config('request.jwt.claims', '', true);
+  if exists (select 1 from pg_catalog.pg_extension where extname = 'citus') then
+    perform set_config('role', 'none', true);
+    set local "request.jwt.claims" = '';
+  else
+    perform set_config('role', 'none', true);
+    perform set_config('request.jwt.claims', '', true);
+  end if;
 end
 $$;
 
