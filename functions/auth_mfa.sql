@@ -156,35 +156,44 @@ begin
                                        'email', u.email, 'totp', pg_catalog.jsonb_build_object('secret', auth.base32(secret)));
 end $$;
 
--- The caller's factor, or the error to answer.
-create or replace function auth.mfa_own_factor(factor uuid, for_update boolean, out f auth.mfa_factors, out problem jsonb)
+-- The error to answer when `factor` is not the caller's (NULL when it is; then the factor's row
+-- is locked with `for_update`). A plain jsonb answer: Citus refuses to re-create a function with
+-- OUT parameters of a table's row type.
+create or replace function auth.mfa_factor_problem(factor uuid, for_update boolean) returns jsonb
 language plpgsql volatile security definer set search_path = '' as $$
+declare
+  problem jsonb := auth.session_problem(true);
+  found_id uuid;
 begin
-  problem := auth.session_problem(true);
   if problem is not null then
-    return;
+    return problem;
   end if;
   if for_update then
-    select * into f from auth.mfa_factors m where m.id = factor and m.user_id = internal.claims_sub(auth.claims()) for update;
+    select m.id into found_id from auth.mfa_factors m
+     where m.id = factor and m.user_id = internal.claims_sub(auth.claims()) for update;
   else
-    select * into f from auth.mfa_factors m where m.id = factor and m.user_id = internal.claims_sub(auth.claims());
+    select m.id into found_id from auth.mfa_factors m
+     where m.id = factor and m.user_id = internal.claims_sub(auth.claims());
   end if;
-  if f.id is null then
-    problem := auth.error(404, 'mfa_factor_not_found', 'Factor not found');
+  if found_id is null then
+    return auth.error(404, 'mfa_factor_not_found', 'Factor not found');
   end if;
+  return null;
 end $$;
 
 -- POST /factors/{id}/challenge
 create or replace function auth.mfa_challenge(factor uuid, ip text) returns jsonb
 language plpgsql volatile security definer set search_path = '' as $$
 declare
-  own record;
+  problem jsonb;
+  f auth.mfa_factors;
   ch auth.mfa_challenges;
 begin
-  select * into own from auth.mfa_own_factor(factor, true);
-  if own.problem is not null then
-    return own.problem;
+  problem := auth.mfa_factor_problem(factor, true);
+  if problem is not null then
+    return problem;
   end if;
+  select * into f from auth.mfa_factors m where m.id = factor;
   -- A factor's old challenges and failures do not pile up.
   delete from auth.mfa_challenges m where m.factor_id = factor and m.created_at < now() - interval '1 hour';
   delete from auth.mfa_failures m where m.factor_id = factor and m.at < now() - interval '1 hour';
@@ -201,7 +210,8 @@ end $$;
 create or replace function auth.mfa_verify(mfa_key text, factor uuid, challenge uuid, code text, ip text) returns jsonb
 language plpgsql volatile security definer set search_path = '' as $$
 declare
-  own record;
+  problem jsonb;
+  f auth.mfa_factors;
   ch auth.mfa_challenges;
   secret bytea;
   now_step bigint := pg_catalog.floor(extract(epoch from pg_catalog.clock_timestamp()) / 30)::bigint;
@@ -210,10 +220,11 @@ declare
   sid uuid;
   u auth.users;
 begin
-  select * into own from auth.mfa_own_factor(factor, true);
-  if own.problem is not null then
-    return own.problem;
+  problem := auth.mfa_factor_problem(factor, true);
+  if problem is not null then
+    return problem;
   end if;
+  select * into f from auth.mfa_factors m where m.id = factor;
   select * into ch from auth.mfa_challenges m where m.id = challenge and m.factor_id = factor for update;
   if ch.id is null then
     return auth.error(422, 'mfa_factor_not_found', 'MFA factor with the provided challenge ID not found');
@@ -230,12 +241,12 @@ begin
     return auth.error(429, 'over_request_rate_limit', 'Too many MFA verification attempts; try again later');
   end if;
   begin
-    secret := public.pgp_sym_decrypt_bytea((own.f).secret, mfa_key);
+    secret := public.pgp_sym_decrypt_bytea(f.secret, mfa_key);
   exception when others then
     return auth.error(500, 'unexpected_failure', 'The MFA secret cannot be decrypted (was ROWGATE_MFA_ENCRYPTION_KEY changed?)');
   end;
   for s in now_step - 1 .. now_step + 1 loop
-    if s > coalesce((own.f).last_step, -1) and auth.totp(secret, s) = code then
+    if s > coalesce(f.last_step, -1) and auth.totp(secret, s) = code then
       matched := s;
     end if;
   end loop;
@@ -255,9 +266,9 @@ begin
                     'method', 'totp', 'timestamp', pg_catalog.floor(extract(epoch from now()))::bigint))
    where id = sid;
   update auth.sessions set revoked_at = now()
-   where user_id = (own.f).user_id and id <> sid and aal = 'aal1' and revoked_at is null;
-  delete from auth.mfa_factors m where m.user_id = (own.f).user_id and m.status = 'unverified';
-  select * into u from auth.users where id = (own.f).user_id;
+   where user_id = f.user_id and id <> sid and aal = 'aal1' and revoked_at is null;
+  delete from auth.mfa_factors m where m.user_id = f.user_id and m.status = 'unverified';
+  select * into u from auth.users where id = f.user_id;
   return auth.session_answer(pg_catalog.jsonb_build_object(
     'user', auth.user_json(u), 'session_id', sid, 'refresh_token', auth.issue_refresh_token(sid, null)), null);
 end $$;
@@ -267,13 +278,15 @@ end $$;
 create or replace function auth.mfa_unenroll(factor uuid) returns jsonb
 language plpgsql volatile security definer set search_path = '' as $$
 declare
-  own record;
+  problem jsonb;
+  f auth.mfa_factors;
 begin
-  select * into own from auth.mfa_own_factor(factor, true);
-  if own.problem is not null then
-    return own.problem;
+  problem := auth.mfa_factor_problem(factor, true);
+  if problem is not null then
+    return problem;
   end if;
-  if (own.f).status = 'verified'
+  select * into f from auth.mfa_factors m where m.id = factor;
+  if f.status = 'verified'
      and (select aal from auth.sessions where id = (auth.claims() ->> 'session_id')::uuid) <> 'aal2' then
     return auth.error(422, 'insufficient_aal', 'AAL2 required to unenroll verified factor');
   end if;
@@ -312,7 +325,7 @@ revoke all on function auth.session_answer(jsonb, text) from public;
 grant execute on function auth.session_answer(jsonb, text) to authenticator;
 revoke all on function auth.mfa_enroll(text, text, text) from public;
 grant execute on function auth.mfa_enroll(text, text, text) to authenticator;
-revoke all on function auth.mfa_own_factor(uuid, boolean) from public;
+revoke all on function auth.mfa_factor_problem(uuid, boolean) from public;
 revoke all on function auth.mfa_challenge(uuid, text) from public;
 grant execute on function auth.mfa_challenge(uuid, text) to authenticator;
 revoke all on function auth.mfa_verify(text, uuid, uuid, text, text) from public;

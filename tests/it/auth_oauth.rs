@@ -135,6 +135,10 @@ async fn supabase_js_oauth_pkce_with_a_real_oidc_provider() {
 #[tokio::test]
 async fn expired_flows_and_foreign_nonces_are_refused() {
     let g = start(free_port()).await;
+    // /settings lists the configured provider beside email, as GoTrue's does.
+    let settings = g.get("/auth/v1/settings").await.json();
+    assert_eq!(settings["external"]["corp"], json!(true), "{settings}");
+    assert_eq!(settings["external"]["email"], json!(true), "{settings}");
     let admin = g.db.admin().await;
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

@@ -259,10 +259,14 @@ pub(super) async fn reauthenticate(state: &AppState, parts: &Parts, identity: &I
 /// GET /settings: what this instance offers (GoTrue's shape).
 pub(super) fn settings(state: &AppState) -> Reply {
     let flows = &state.config.auth_flows;
+    let mut external = json!({ "email": true, "phone": false, "anonymous_users": false });
+    for provider in &state.config.external_providers {
+        external[provider.name.as_str()] = json!(true);
+    }
     Ok(json_response(
         StatusCode::OK,
         &json!({
-            "external": { "email": true, "phone": false, "anonymous_users": false },
+            "external": external,
             "disable_signup": !state.config.auth_signup_enabled,
             "mailer_autoconfirm": flows.autoconfirm,
             "phone_autoconfirm": false,
