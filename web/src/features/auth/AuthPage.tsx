@@ -1,6 +1,6 @@
 //! Sign in and sign up (supabase-js auth → /auth/v1/token?grant_type=password, /auth/v1/signup).
-//! rowgate confirms new accounts at once today; when email confirmation exists (issue 18) signUp
-//! answers without a session and this page says to check the inbox.
+//! When the server requires email confirmation (ROWGATE_MAILER_AUTOCONFIRM=false) signUp answers
+//! without a session and this page says to check the inbox; the link lands on /auth/confirm.
 
 import { useState } from 'preact/hooks';
 import { supabase } from '../../api/client';
@@ -26,7 +26,7 @@ export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
     setInfo(null);
     await act(async () => {
       const { data, error: err } = signingUp
-        ? await supabase.auth.signUp({ email, password })
+        ? await supabase.auth.signUp({ email, password, options: { emailRedirectTo: `${location.origin}/auth/confirm` } })
         : await supabase.auth.signInWithPassword({ email, password });
       if (err) throw ApiError.from(err);
       // With a session, App moves on (to a pending invitation, else home) as the session appears.
@@ -86,7 +86,11 @@ export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
             </>
           )}
         </p>
-        {/* TODO(issue 18): "Forgot your password?" → supabase.auth.resetPasswordForEmail, once /recover exists. */}
+        {!signingUp && (
+          <p>
+            <Link href="/auth/forgot">Forgot your password?</Link>
+          </p>
+        )}
       </Page>
     </div>
   );
