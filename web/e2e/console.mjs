@@ -43,6 +43,7 @@ import {
   step,
 } from './lib.mjs';
 import { tenancySteps } from './tenancy.mjs';
+import { accountSteps } from './account.mjs';
 // ---------------------------------------------------------------------------------------------
 
 const alice = await person('alice');
@@ -409,6 +410,7 @@ await step('models: the admin adds one to the catalog and enables it for Acme; a
 });
 
 await tenancySteps({ alice, bob, admin, A, B, acme, labs });
+await accountSteps();
 
 await step('keyboard: the skip link reaches the content, focus is always visible', async () => {
   await alice.page.goto(`/o/${acme}/projects`);

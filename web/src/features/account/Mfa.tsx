@@ -51,9 +51,10 @@ function QrCode({ dataUri }: { dataUri: string }) {
 
 function CodeField({ value, onInput }: { value: string; onInput: (v: string) => void }) {
   return (
-    <label>
-      Code from your authenticator app
-      <input
+    <>
+      <label>
+        Code from your authenticator app
+        <input
         name="code"
         inputMode="numeric"
         autoComplete="one-time-code"
@@ -62,12 +63,13 @@ function CodeField({ value, onInput }: { value: string; onInput: (v: string) => 
         required
         aria-describedby="code-hint"
         value={value}
-        onInput={(e) => onInput(e.currentTarget.value.trim())}
-      />
-      <span class="hint" id="code-hint">
+          onInput={(e) => onInput(e.currentTarget.value.trim())}
+        />
+      </label>
+      <p class="hint" id="code-hint">
         Six digits; a new one every 30 seconds.
-      </span>
-    </label>
+      </p>
+    </>
   );
 }
 
