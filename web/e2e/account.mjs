@@ -128,7 +128,7 @@ export async function accountSteps() {
     await heading(erin, 'Choose a new password');
     await erin.page.getByText(`Signed in as ${E.email} by the link in your email.`).waitFor();
     await axe(erin, 'choose a new password');
-    await erin.page.getByLabel('New password').fill(E.next);
+    await erin.page.getByLabel('New password', { exact: true }).fill(E.next);
     await erin.page.getByRole('button', { name: 'Save the new password' }).click();
     await erin.page.getByText('Your password is changed.').waitFor();
     await erin.page.getByRole('link', { name: 'Continue to the console' }).click();
