@@ -91,7 +91,7 @@ async function signOut(p) {
   await heading(p, 'Sign in');
 }
 
-export async function accountSteps() {
+export async function accountSteps({ admin }) {
   const erin = await person('erin');
   const E = { email: 'erin@example.test', password: 'erin-passphrase', next: 'erin-new-passphrase' };
   let link;
@@ -201,5 +201,31 @@ export async function accountSteps() {
     await erin.page.waitForURL(/\/orgs\/new$/);
     await erin.context.close();
     people.splice(people.indexOf(erin), 1);
+  });
+
+  await step('confirmation: a sign-up link lands on /auth/confirm, which says so; used again, it is refused in a sentence', async () => {
+    // A confirmation link without sending it (the server confirms sign-ups at once here): the
+    // platform admin's generate_link, with the admin's own token from the console's storage.
+    const stored = JSON.parse(await admin.page.evaluate(() => localStorage.getItem('rowgate-console-auth')));
+    const res = await fetch(`${ORIGIN}/auth/v1/admin/generate_link`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stored.access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'signup', email: 'frank@example.test', password: 'frank-passphrase', redirect_to: `${ORIGIN}/auth/confirm` }),
+    });
+    const generated = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(generated));
+    const frank = await person('frank');
+    await frank.page.goto(generated.action_link);
+    await frank.page.waitForURL(/\/auth\/confirm#?$/);
+    await heading(frank, 'Email confirmation');
+    await frank.page.getByText('Your email address frank@example.test is confirmed.').waitFor();
+    await axe(frank, 'email confirmation');
+    await frank.page.getByRole('link', { name: 'Continue to the console' }).click();
+    await frank.page.waitForURL(/\/orgs\/new$/);
+    await frank.page.goto(generated.action_link);
+    await heading(frank, 'Email confirmation');
+    assert.equal(await frank.page.getByRole('alert').innerText(), 'This link or code has expired or was already used: ask for a new one.');
+    await frank.context.close();
+    people.splice(people.indexOf(frank), 1);
   });
 }

@@ -410,7 +410,7 @@ await step('models: the admin adds one to the catalog and enables it for Acme; a
 });
 
 await tenancySteps({ alice, bob, admin, A, B, acme, labs });
-await accountSteps();
+await accountSteps({ admin });
 
 await step('keyboard: the skip link reaches the content, focus is always visible', async () => {
   await alice.page.goto(`/o/${acme}/projects`);
