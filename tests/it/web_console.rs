@@ -195,6 +195,7 @@ async fn the_console_in_chromium_behind_caddy() {
         "06-admin-orgs.png",
         "08-plan.png",
         "09-admin-org.png",
+        "10-mfa.png",
     ] {
         assert!(artefacts.join(shot).is_file(), "no screenshot {shot}");
     }
