@@ -2,7 +2,7 @@
 //! web/ with Vite into a fresh site directory, serves it with the committed Caddyfile by real
 //! Caddy (its SPA block, the strict CSP, /config.json from SPA_ANON_KEY) in front of rowgate and
 //! a throwaway PostgreSQL, bootstraps a platform admin, then runs web/e2e/console.mjs:
-//! playwright-core driving Debian's chromium (never a downloaded browser) through four people's
+//! playwright-core driving Debian's chromium (never a downloaded browser) through seven people's
 //! scenario, with axe-core on every main screen. The script asserts everything and prints one
 //! line per step; screenshots and the axe report land in <target>/web-e2e/.
 //!
@@ -128,6 +128,7 @@ async fn the_console_in_chromium_behind_caddy() {
         ("SITE_ROOT", site.path().to_string_lossy().into_owned()),
         ("SPA_ANON_KEY", anon_key.clone()),
     ]);
+    // Caddy::start names the port it picked; this one was given in SITE_ADDRESS/CADDY_HTTPS_PORT.
     caddy.origin = origin;
     let client = caddy.client().await;
     // Ready once Caddy serves the app and has seen the instance's /ready.

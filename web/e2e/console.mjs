@@ -7,7 +7,8 @@
 // and configures, an optimistic edit is rolled back with the server's sentence, an API token
 // works until it is revoked, sign-out revokes the session; then the tenancy kit (tenancy.mjs):
 // plans and quotas, a member's denied case, exports, deletion and restore, ownership moves, the
-// access report, a person's erasure. axe-core checks every main screen; the CSP must never fire.
+// access report, a person's erasure; then the account lifecycle (account.mjs): password recovery
+// through a real SMTP server, a confirmation link, TOTP enrolment and the code at sign-in. axe-core checks every main screen; the CSP must never fire.
 // The harness (browser, people, steps, axe) is lib.mjs.
 //
 //   E2E_ORIGIN=https://localhost:port   the site (Caddy)
