@@ -203,17 +203,20 @@ export async function accountSteps({ admin }) {
     people.splice(people.indexOf(erin), 1);
   });
 
-  await step('confirmation: a sign-up link lands on /auth/confirm, which says so; used again, it is refused in a sentence', async () => {
+  await step('confirmation: a sign-up link landing on the site root is forwarded to /auth/confirm, which says so; used again, it is refused in a sentence', async () => {
     // A confirmation link without sending it (the server confirms sign-ups at once here): the
     // platform admin's generate_link, with the admin's own token from the console's storage.
     const stored = JSON.parse(await admin.page.evaluate(() => localStorage.getItem('rowgate-console-auth')));
     const res = await fetch(`${ORIGIN}/auth/v1/admin/generate_link`, {
       method: 'POST',
       headers: { authorization: `Bearer ${stored.access_token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'signup', email: 'frank@example.test', password: 'frank-passphrase', redirect_to: `${ORIGIN}/auth/confirm` }),
+      // No redirect_to: the link lands on ROWGATE_SITE_URL (the site's root), as a sign-up's does
+      // (the console does not send emailRedirectTo), and the console forwards it to /auth/confirm.
+      body: JSON.stringify({ type: 'signup', email: 'frank@example.test', password: 'frank-passphrase' }),
     });
     const generated = await res.json();
     assert.equal(res.status, 200, JSON.stringify(generated));
+    assert.equal(new URL(generated.action_link).searchParams.get('redirect_to'), ORIGIN);
     const frank = await person('frank');
     await frank.page.goto(generated.action_link);
     await frank.page.waitForURL(/\/auth\/confirm#?$/);

@@ -15,7 +15,7 @@ import { AdminPlans } from './features/admin/Plans';
 import { Account } from './features/account/Account';
 import { Audit } from './features/audit/Audit';
 import { AuthPage } from './features/auth/AuthPage';
-import { ConfirmPage, ForgotPage, RecoverPage } from './features/auth/links';
+import { ConfirmPage, ForgotPage, RecoverPage, linkLanding } from './features/auth/links';
 import { MfaChallenge, MfaSettings } from './features/account/Mfa';
 import { JoinPage, afterSignIn } from './features/members/join';
 import { Members } from './features/members/Members';
@@ -204,6 +204,11 @@ export function App() {
 
   // Signed out: the sign-in pages, the emailed links' pages and the invitation landing page only.
   const publicPage = path === '/signin' || path === '/signup' || path === '/join' || path in EMAIL_PAGES;
+  // An emailed link that landed on the site's root goes on to the page that tells its outcome.
+  useEffect(() => {
+    const to = linkLanding(path);
+    if (to) navigate(to, { replace: true });
+  }, []);
   useEffect(() => {
     if (session === null && !publicPage) navigate('/signin', { replace: true });
     // Signed in on a sign-in page: back to a pending invitation, else home.

@@ -115,6 +115,10 @@ export class ApiError extends Error {
     }
     if (name === 'AuthSessionMissingError') return new ApiError(AUTH_CODES.session_not_found, 'session_not_found');
     if (name.startsWith('Auth')) {
+      // rowgate refuses a link back to an origin it does not know (docs/auth.md, "Redirects").
+      if (code === 'validation_failed' && /redirect_to is not an allowed/.test(message)) {
+        return new ApiError('This server may not send links back to this site: its ROWGATE_SITE_URL must be this site’s address.', code);
+      }
       if (code && AUTH_CODES[code]) return new ApiError(AUTH_CODES[code], code);
       if (err.status === 429) return new ApiError(AUTH_CODES.over_request_rate_limit, 'over_request_rate_limit');
       return new ApiError(asSentence(message || 'The sign-in service refused the request'), code);

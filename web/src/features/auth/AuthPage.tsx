@@ -1,6 +1,7 @@
 //! Sign in and sign up (supabase-js auth → /auth/v1/token?grant_type=password, /auth/v1/signup).
 //! When the server requires email confirmation (ROWGATE_MAILER_AUTOCONFIRM=false) signUp answers
-//! without a session and this page says to check the inbox; the link lands on /auth/confirm.
+//! without a session and this page says to check the inbox; the link lands on ROWGATE_SITE_URL
+//! (no `emailRedirectTo`, so that sign-up never depends on it) and App forwards it to /auth/confirm.
 
 import { useState } from 'preact/hooks';
 import { supabase } from '../../api/client';
@@ -26,7 +27,7 @@ export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
     setInfo(null);
     await act(async () => {
       const { data, error: err } = signingUp
-        ? await supabase.auth.signUp({ email, password, options: { emailRedirectTo: `${location.origin}/auth/confirm` } })
+        ? await supabase.auth.signUp({ email, password })
         : await supabase.auth.signInWithPassword({ email, password });
       if (err) throw ApiError.from(err);
       // With a session, App moves on (to a pending invitation, else home) as the session appears.

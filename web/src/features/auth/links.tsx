@@ -15,6 +15,20 @@ import { Notice, Page, useAction } from '../../ui/kit';
 /** The fragment as the page opened (read before supabase-js removes a session from it). */
 const landing = new URLSearchParams(location.hash.slice(1));
 
+let forwarded = false;
+
+/**
+ * An emailed link that landed on the site's root (ROWGATE_SITE_URL, the default redirect): the
+ * page that tells its outcome, once per page load; else null.
+ */
+export function linkLanding(path: string): string | null {
+  if (path !== '/' || forwarded) return null;
+  const type = landing.get('type');
+  const to = type === 'recovery' ? '/auth/recover' : type === 'signup' || type === 'email_change' || landing.has('error_code') ? '/auth/confirm' : null;
+  forwarded = to !== null;
+  return to;
+}
+
 /** "Forgot your password?": a link by email, and the same sentence whether the address has an account. */
 export function ForgotPage() {
   const [email, setEmail] = useState('');
