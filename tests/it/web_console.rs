@@ -2,12 +2,15 @@
 //! web/ with Vite into a fresh site directory, serves it with the committed Caddyfile by real
 //! Caddy (its SPA block, the strict CSP, /config.json from SPA_ANON_KEY) in front of rowgate and
 //! a throwaway PostgreSQL, bootstraps a platform admin, then runs web/e2e/console.mjs:
-//! playwright-core driving Debian's chromium (never a downloaded browser) through four people's
+//! playwright-core driving Debian's chromium (never a downloaded browser) through seven people's
 //! scenario, with axe-core on every main screen. The script asserts everything and prints one
 //! line per step; screenshots and the axe report land in <target>/web-e2e/.
 //!
 //! The gateway runs with realtime on (docs/realtime.md), so the console must go live and another
-//! tab's edit must arrive without a reload. (The script keeps a soft path, E2E_REALTIME=absent,
+//! tab's edit must arrive without a reload. It sends email through a real SMTP server
+//! (tests/clients/smtp_sink.py, as in tests/it/auth_flows) with ROWGATE_SITE_URL and the links'
+//! base at Caddy's origin: the script reads the recovery email from the sink's folder and opens its
+//! link in the browser (web/e2e/account.mjs). Sign-ups stay confirmed at once (the default). (The script keeps a soft path, E2E_REALTIME=absent,
 //! for a server without realtime: "live updates off", and the edit seen after a reload.)
 
 use std::path::{Path, PathBuf};
@@ -15,6 +18,7 @@ use std::process::Command;
 
 use serde_json::json;
 
+use crate::auth_flows::SmtpSink;
 use crate::caddy::Caddy;
 use crate::harness::*;
 
@@ -85,12 +89,23 @@ async fn the_console_in_chromium_behind_caddy() {
     let db = TestDb::new().await;
     let key = rowgate::auth::signing::SigningKey::generate_jwk().expect("key");
     let (replication, slot) = (db.replication_url(), format!("rt_{}", db.name));
+    // Caddy's port is chosen first: the gateway's email links and redirects name its origin.
+    let https_port = std::net::TcpListener::bind(("0.0.0.0", 0)).expect("bind").local_addr().expect("addr").port();
+    let origin = format!("https://localhost:{https_port}");
+    let sink = SmtpSink::start();
     let cfg = config(&db, |a| {
         a.jwt_signing_key = Some(key);
         a.db_pre_request = Some("internal.check_request".into());
         a.realtime = Some("on".into());
         a.realtime_db_url = Some(replication);
         a.realtime_slot = Some(slot);
+        let f = &mut a.auth_flows;
+        f.smtp_host = Some("127.0.0.1".into());
+        f.smtp_port = Some(sink.port.to_string());
+        f.smtp_tls = Some("opportunistic".into());
+        f.smtp_admin_email = Some("noreply@rowgate.test".into());
+        f.site_url = Some(origin.clone());
+        f.api_external_url = Some(origin.clone());
     });
     let g = Gateway::start_on(db, cfg).await;
     crate::realtime::wait_streaming(&g).await;
@@ -104,13 +119,17 @@ async fn the_console_in_chromium_behind_caddy() {
     assert_eq!(r.status(), 200, "bootstrap: {}", r.text().await.unwrap_or_default());
 
     let anon_key = token(json!({"role": "anon"}));
-    let caddy = Caddy::start(&[
+    let mut caddy = Caddy::start(&[
+        ("SITE_ADDRESS", format!("localhost:{https_port}")),
+        ("CADDY_HTTPS_PORT", https_port.to_string()),
         ("ROWGATE_DISCOVERY", "static".into()),
         ("ROWGATE_UPSTREAMS", g.running.api_addr.to_string()),
         ("ROWGATE_ADMIN_PORT", g.running.admin_addr.port().to_string()),
         ("SITE_ROOT", site.path().to_string_lossy().into_owned()),
         ("SPA_ANON_KEY", anon_key.clone()),
     ]);
+    // Caddy::start names the port it picked; this one was given in SITE_ADDRESS/CADDY_HTTPS_PORT.
+    caddy.origin = origin;
     let client = caddy.client().await;
     // Ready once Caddy serves the app and has seen the instance's /ready.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -137,6 +156,7 @@ async fn the_console_in_chromium_behind_caddy() {
 
     let artefacts = artefacts_dir();
     let (origin, ca, root) = (caddy.origin.clone(), caddy.intermediate_cert(), caddy.root_cert());
+    let maildir = sink.dir.clone();
     let out = tokio::task::spawn_blocking({
         let artefacts = artefacts.clone();
         move || {
@@ -147,6 +167,7 @@ async fn the_console_in_chromium_behind_caddy() {
                 .env("E2E_CA", ca)
                 .env("E2E_ARTIFACTS", &artefacts)
                 .env("E2E_REALTIME", realtime)
+                .env("E2E_MAILDIR", maildir)
                 .env("E2E_ADMIN_EMAIL", ADMIN_EMAIL)
                 .env("E2E_ADMIN_PASSWORD", ADMIN_PASSWORD)
                 .env("CHROMIUM", CHROMIUM)
@@ -175,6 +196,7 @@ async fn the_console_in_chromium_behind_caddy() {
         "06-admin-orgs.png",
         "08-plan.png",
         "09-admin-org.png",
+        "10-mfa.png",
     ] {
         assert!(artefacts.join(shot).is_file(), "no screenshot {shot}");
     }

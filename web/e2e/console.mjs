@@ -7,7 +7,8 @@
 // and configures, an optimistic edit is rolled back with the server's sentence, an API token
 // works until it is revoked, sign-out revokes the session; then the tenancy kit (tenancy.mjs):
 // plans and quotas, a member's denied case, exports, deletion and restore, ownership moves, the
-// access report, a person's erasure. axe-core checks every main screen; the CSP must never fire.
+// access report, a person's erasure; then the account lifecycle (account.mjs): password recovery
+// through a real SMTP server, a confirmation link, TOTP enrolment and the code at sign-in. axe-core checks every main screen; the CSP must never fire.
 // The harness (browser, people, steps, axe) is lib.mjs.
 //
 //   E2E_ORIGIN=https://localhost:port   the site (Caddy)
@@ -43,6 +44,7 @@ import {
   step,
 } from './lib.mjs';
 import { tenancySteps } from './tenancy.mjs';
+import { accountSteps } from './account.mjs';
 // ---------------------------------------------------------------------------------------------
 
 const alice = await person('alice');
@@ -409,6 +411,7 @@ await step('models: the admin adds one to the catalog and enables it for Acme; a
 });
 
 await tenancySteps({ alice, bob, admin, A, B, acme, labs });
+await accountSteps({ admin });
 
 await step('keyboard: the skip link reaches the content, focus is always visible', async () => {
   await alice.page.goto(`/o/${acme}/projects`);

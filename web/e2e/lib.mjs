@@ -80,7 +80,7 @@ export async function person(name) {
     const text = msg.text();
     // Expected noise: answers the scenario provokes on purpose (403, 409) and, without realtime,
     // the refused WebSocket. Anything else (a CSP violation, an exception) fails the run.
-    if (/^Failed to load resource: the server responded with a status of (40[0139]|409)/.test(text)) return;
+    if (/^Failed to load resource: the server responded with a status of (40[0139]|409|422)/.test(text)) return;
     if (REALTIME === 'absent' && /WebSocket connection to .*\/realtime\/v1\/websocket/.test(text)) return;
     problems.push(`${name}: console error: ${text}`);
   });

@@ -15,13 +15,14 @@ import { AdminPlans } from './features/admin/Plans';
 import { Account } from './features/account/Account';
 import { Audit } from './features/audit/Audit';
 import { AuthPage } from './features/auth/AuthPage';
+import { ConfirmPage, ForgotPage, RecoverPage, linkLanding } from './features/auth/links';
+import { MfaChallenge, MfaSettings } from './features/account/Mfa';
 import { JoinPage, afterSignIn } from './features/members/join';
 import { Members } from './features/members/Members';
 import { Models } from './features/models/Models';
 import { CreateOrg, Home, OrgStatusNotice, StatusBadge, rememberOrg, useCurrentOrg } from './features/orgs/orgs';
 import { OrgSettings } from './features/orgs/Settings';
 import { PlanPage } from './features/plan/Plan';
-import { PENDING, PendingPage } from './features/pending/pending';
 import { Projects } from './features/projects/Projects';
 import { Tokens } from './features/tokens/Tokens';
 
@@ -101,7 +102,7 @@ function Frame({ orgId, children }: { orgId: string | null; children: ComponentC
         </Link>
         <OrgSwitcher current={orgId} />
         <div class="me">
-          <Link href="/account" class="email" aria-current={loc.path === '/account' ? 'page' : undefined}>
+          <Link href="/account" class="email" aria-current={loc.path.startsWith('/account') ? 'page' : undefined}>
             {email}
           </Link>
           <button type="button" class="quiet" onClick={() => void signOut()}>
@@ -189,20 +190,48 @@ function NotFound() {
   );
 }
 
+/** Pages of emailed links and the recovery request: open signed in or out, without the frame. */
+const EMAIL_PAGES: Record<string, () => ComponentChildren> = {
+  '/auth/forgot': () => <ForgotPage />,
+  '/auth/recover': () => <RecoverPage />,
+  '/auth/confirm': () => <ConfirmPage />,
+};
+
 export function App() {
-  const { session, superAdmin, orgsError } = useApp();
+  const { session, superAdmin, orgsError, needsMfa } = useApp();
   const loc = useLocation();
   const path = loc.path.replace(/\/+$/, '') || '/';
 
-  // Signed out: the sign-in pages and the invitation landing page only.
-  const publicPage = path === '/signin' || path === '/signup' || path === '/join';
+  // Signed out: the sign-in pages, the emailed links' pages and the invitation landing page only.
+  const publicPage = path === '/signin' || path === '/signup' || path === '/join' || path in EMAIL_PAGES;
+  // An emailed link that landed on the site's root goes on to the page that tells its outcome.
+  useEffect(() => {
+    const to = linkLanding(path);
+    if (to) navigate(to, { replace: true });
+  }, []);
   useEffect(() => {
     if (session === null && !publicPage) navigate('/signin', { replace: true });
     // Signed in on a sign-in page: back to a pending invitation, else home.
     if (session && (path === '/signin' || path === '/signup')) navigate(afterSignIn(), { replace: true });
   }, [session, path, publicPage]);
 
-  if (session === undefined) return <p class="loading">Loading…</p>;
+  if (session === undefined || (session && needsMfa === undefined)) return <p class="loading">Loading…</p>;
+  // A verified second factor and an aal1 session: the code first, then the console.
+  if (session && needsMfa) {
+    return (
+      <main id="main" class="solo">
+        <MfaChallenge />
+      </main>
+    );
+  }
+  const emailPage = EMAIL_PAGES[path];
+  if (emailPage) {
+    return (
+      <main id="main" class="solo">
+        {emailPage()}
+      </main>
+    );
+  }
   if (!session) {
     if (path === '/join') return <main id="main" class="solo"><JoinPage /></main>;
     return (
@@ -219,12 +248,11 @@ export function App() {
   else if (path === '/orgs/new') content = <CreateOrg />;
   else if (path === '/join') content = <JoinPage />;
   else if (path === '/account') content = <Account />;
+  else if (path === '/account/mfa') content = <MfaSettings />;
   else if (orgMatch) {
     orgId = orgMatch.org;
     const section = ORG_SECTIONS.find((s) => s.path === orgMatch.section && (s.path === 'projects' || !orgMatch.project));
-    const pending = PENDING.find((p) => match(p.path, path));
     if (section) content = <OrgRoute orgId={orgId} section={section} params={orgMatch} />;
-    else if (pending) content = <PendingPage screen={pending} />;
   } else if (path.startsWith('/admin/')) {
     const one = match('/admin/orgs/:id', path);
     const render = one ? () => <AdminOrg id={one.id} /> : ADMIN_SECTIONS.find((s) => s.path === path)?.render;
@@ -232,9 +260,6 @@ export function App() {
       if (superAdmin === null) content = <p class="loading">Loading…</p>;
       else content = superAdmin ? render() : <Notice kind="error">Only platform administrators may open this page.</Notice>;
     }
-  } else {
-    const pending = PENDING.find((p) => match(p.path, path));
-    if (pending) content = <PendingPage screen={pending} />;
   }
 
   return (

@@ -20,6 +20,12 @@ export interface AppState {
   orgs: MyOrg[] | null;
   orgsError: string | null;
   reloadOrgs: () => Promise<void>;
+  /**
+   * True when the user has a verified second factor but this session has not used it (aal1 →
+   * aal2, supabase-js `mfa.getAuthenticatorAssuranceLevel`): the console asks for the code first.
+   * undefined while asking.
+   */
+  needsMfa: boolean | undefined;
 }
 
 const AppContext = createContext<AppState>({
@@ -30,6 +36,7 @@ const AppContext = createContext<AppState>({
   orgs: null,
   orgsError: null,
   reloadOrgs: async () => {},
+  needsMfa: undefined,
 });
 
 export const useApp = () => useContext(AppContext);
@@ -56,13 +63,31 @@ export function AppProvider({ children }: { children: ComponentChildren }) {
   const [superAdmin, setSuperAdmin] = useState<boolean | null>(null);
   const [orgs, setOrgs] = useState<MyOrg[] | null>(null);
   const [orgsError, setOrgsError] = useState<string | null>(null);
+  const [needsMfa, setNeedsMfa] = useState<boolean | undefined>(undefined);
   const userId = session?.user.id ?? null;
+  const accessToken = session?.access_token;
 
   useEffect(() => {
     void supabase.auth.getSession().then(({ data }) => setSession(data.session));
     const { data } = supabase.auth.onAuthStateChange((_event, next) => setSession(next));
     return () => data.subscription.unsubscribe();
   }, []);
+
+  // Each new access token (sign-in, MFA verify, refresh): does this session still owe a code?
+  // (Not from inside onAuthStateChange: supabase-js must not be awaited there.)
+  useEffect(() => {
+    if (!accessToken) {
+      setNeedsMfa(undefined);
+      return;
+    }
+    let current = true;
+    void supabase.auth.mfa.getAuthenticatorAssuranceLevel().then(({ data }) => {
+      if (current) setNeedsMfa(data?.nextLevel === 'aal2' && data.currentLevel !== 'aal2');
+    });
+    return () => {
+      current = false;
+    };
+  }, [accessToken]);
 
   const reloadOrgs = useCallback(async () => {
     if (!userId) {
@@ -102,6 +127,7 @@ export function AppProvider({ children }: { children: ComponentChildren }) {
     orgs,
     orgsError,
     reloadOrgs,
+    needsMfa,
   };
   return <AppContext.Provider value={value}>{children}</AppContext.Provider>;
 }

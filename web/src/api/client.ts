@@ -14,8 +14,9 @@ function makeClient(cfg: ConsoleConfig) {
       persistSession: true,
       autoRefreshToken: true,
       storageKey: 'rowgate-console-auth',
-      // TODO(issue 18): the confirmation and recovery links will land here with tokens in the URL.
-      detectSessionInUrl: false,
+      // The emailed links (features/auth/links.tsx) land with the session in the URL's fragment
+      // (the implicit flow: rowgate's email flows refuse PKCE); supabase-js reads and removes it.
+      detectSessionInUrl: true,
     },
   });
 }

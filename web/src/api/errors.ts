@@ -19,6 +19,16 @@ const AUTH_CODES: Record<string, string> = {
   user_banned: 'This account is disabled.',
   not_admin: 'Only platform administrators may do that.',
   user_not_found: 'That user does not exist.',
+  otp_expired: 'This link or code has expired or was already used: ask for a new one.',
+  over_email_send_rate_limit: 'An email was sent to this address a moment ago: wait a minute before asking again.',
+  same_password: 'The new password must differ from the old one.',
+  mfa_verification_failed: 'That code is not right: check your authenticator app and enter the current code.',
+  mfa_challenge_expired: 'The code request has expired: enter the current code again.',
+  mfa_factor_name_conflict: 'You already have an authenticator with that name: choose another.',
+  too_many_enrolled_mfa_factors: 'You have the most authenticators allowed: remove one first.',
+  insufficient_aal: 'Enter a code from your authenticator app first (sign in again).',
+  mfa_factor_not_found: 'That authenticator no longer exists: reload the page.',
+  reauthentication_needed: 'For your security, sign in again before changing your password.',
 };
 
 const PGRST_CODES: Record<string, string> = {
@@ -105,6 +115,10 @@ export class ApiError extends Error {
     }
     if (name === 'AuthSessionMissingError') return new ApiError(AUTH_CODES.session_not_found, 'session_not_found');
     if (name.startsWith('Auth')) {
+      // rowgate refuses a link back to an origin it does not know (docs/auth.md, "Redirects").
+      if (code === 'validation_failed' && /redirect_to is not an allowed/.test(message)) {
+        return new ApiError('This server may not send links back to this site: its ROWGATE_SITE_URL must be this site’s address.', code);
+      }
       if (code && AUTH_CODES[code]) return new ApiError(AUTH_CODES[code], code);
       if (err.status === 429) return new ApiError(AUTH_CODES.over_request_rate_limit, 'over_request_rate_limit');
       return new ApiError(asSentence(message || 'The sign-in service refused the request'), code);
@@ -135,4 +149,14 @@ export class ApiError extends Error {
 /** The sentence for any error a screen catches. */
 export function describe(e: unknown): string {
   return ApiError.from(e).sentence;
+}
+
+/**
+ * The error an emailed link's redirect carries (GoTrue's `#error=…&error_code=…&error_description=…`,
+ * rowgate's GET /auth/v1/verify), as a sentence; null when the URL carries none.
+ */
+export function redirectError(params: URLSearchParams): string | null {
+  const code = params.get('error_code') ?? params.get('error');
+  if (!code) return null;
+  return AUTH_CODES[code] ?? asSentence(params.get('error_description') ?? 'The link did not work');
 }

@@ -7,7 +7,7 @@
 import { useState } from 'preact/hooks';
 import { run, supabase } from '../../api/client';
 import { useApp } from '../../state';
-import { navigate } from '../../router';
+import { Link, navigate } from '../../router';
 import { Notice, Page, downloadJson, useAction } from '../../ui/kit';
 
 /** Read once by the sign-in page after an erasure. */
@@ -40,6 +40,10 @@ export function Account() {
     <Page title="Your account">
       <p>
         Signed in as <strong>{email}</strong>.
+      </p>
+      <h2>Sign-in</h2>
+      <p>
+        <Link href="/account/mfa">Two-factor authentication</Link>: a code from an authenticator app at every sign-in.
       </p>
       <h2>Your data</h2>
       <p class="hint">Your profile, memberships, sessions, the tokens and invitations you created, the rows you created and every audit entry you caused.</p>

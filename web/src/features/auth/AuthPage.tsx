@@ -1,6 +1,7 @@
 //! Sign in and sign up (supabase-js auth → /auth/v1/token?grant_type=password, /auth/v1/signup).
-//! rowgate confirms new accounts at once today; when email confirmation exists (issue 18) signUp
-//! answers without a session and this page says to check the inbox.
+//! When the server requires email confirmation (ROWGATE_MAILER_AUTOCONFIRM=false) signUp answers
+//! without a session and this page says to check the inbox; the link lands on ROWGATE_SITE_URL
+//! (no `emailRedirectTo`, so that sign-up never depends on it) and App forwards it to /auth/confirm.
 
 import { useState } from 'preact/hooks';
 import { supabase } from '../../api/client';
@@ -86,7 +87,11 @@ export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
             </>
           )}
         </p>
-        {/* TODO(issue 18): "Forgot your password?" → supabase.auth.resetPasswordForEmail, once /recover exists. */}
+        {!signingUp && (
+          <p>
+            <Link href="/auth/forgot">Forgot your password?</Link>
+          </p>
+        )}
       </Page>
     </div>
   );
