@@ -9,8 +9,9 @@
 //! The gateway runs with realtime on (docs/realtime.md), so the console must go live and another
 //! tab's edit must arrive without a reload. It sends email through a real SMTP server
 //! (tests/clients/smtp_sink.py, as in tests/it/auth_flows) with ROWGATE_SITE_URL and the links'
-//! base at Caddy's origin: the script reads the recovery email from the sink's folder and opens its
-//! link in the browser (web/e2e/account.mjs). Sign-ups stay confirmed at once (the default). (The script keeps a soft path, E2E_REALTIME=absent,
+//! base at Caddy's origin and ROWGATE_MAILER_AUTOCONFIRM=false: the script reads every sign-up's
+//! confirmation email (and the recovery, invitation, email-change and sign-in-link emails) from the
+//! sink's folder and opens its link in the browser (web/e2e/lib.mjs, account.mjs). (The script keeps a soft path, E2E_REALTIME=absent,
 //! for a server without realtime: "live updates off", and the edit seen after a reload.)
 
 use std::path::{Path, PathBuf};
@@ -106,6 +107,10 @@ async fn the_console_in_chromium_behind_caddy() {
         f.smtp_admin_email = Some("noreply@rowgate.test".into());
         f.site_url = Some(origin.clone());
         f.api_external_url = Some(origin.clone());
+        // Sign-ups wait for their confirmation email, which the script reads from the sink; one
+        // person gets several emails within seconds (confirmation, then recovery or a sign-in link).
+        f.mailer_autoconfirm = Some("false".into());
+        f.smtp_max_frequency = Some("0".into());
     });
     let g = Gateway::start_on(db, cfg).await;
     crate::realtime::wait_streaming(&g).await;
