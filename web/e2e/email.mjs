@@ -84,4 +84,19 @@ export async function emailSteps({ alice, acme }) {
     await gina.context.close();
     people.splice(people.indexOf(gina), 1);
   });
+
+  await step('OAuth: the sign-in page offers no provider button (the server lists none); a refusal back at /auth/callback is a sentence', async () => {
+    const hank = await person('hank');
+    const settings = hank.page.waitForResponse((r) => r.url().endsWith('/auth/v1/settings'));
+    await hank.page.goto('/signin');
+    await heading(hank, 'Sign in');
+    assert.equal((await settings).status(), 200);
+    assert.equal(await hank.page.getByRole('button', { name: /^Continue with/ }).count(), 0);
+    await hank.page.goto('/auth/callback?error=access_denied&error_description=The+provider+refused');
+    await heading(hank, 'Signing in');
+    assert.equal(await hank.page.getByRole('alert').innerText(), 'The sign-in did not complete: The provider refused');
+    await axe(hank, 'OAuth callback refused');
+    await hank.context.close();
+    people.splice(people.indexOf(hank), 1);
+  });
 }

@@ -12,6 +12,7 @@ import { ApiError } from '../../api/errors';
 import { Link } from '../../router';
 import { Notice, Page, useAction } from '../../ui/kit';
 import { FAREWELL_KEY } from '../account/Account';
+import { OAuthButtons } from './oauth';
 
 export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
   const [email, setEmail] = useState('');
@@ -109,6 +110,7 @@ export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
             <Link href="/auth/forgot">Forgot your password?</Link>
           </p>
         )}
+        {!signingUp && <OAuthButtons />}
       </Page>
     </div>
   );
