@@ -2,9 +2,11 @@
 // read from the test's SMTP server and its link opened in the invitee's own browser context: an
 // invitation sent by email from the members page (the link signs gina up and joins Acme in one
 // step), changing one's password and email address from the account page (the new address
-// confirms by its link, which lands on /auth/confirm), and "Email me a sign-in link" (a magic link).
+// confirms by its link, which lands on /auth/confirm), "Email me a sign-in link" (a magic link),
+// and "Continue with corp": OAuth through a real OIDC provider (tests/clients/oidc_provider.mjs).
 
 import assert from 'node:assert/strict';
+import { startProvider } from '../../tests/clients/oidc_provider.mjs';
 import { ORIGIN, axe, heading, linkOf, mailsTo, people, person, waitForMail, step } from './lib.mjs';
 
 export async function emailSteps({ alice, acme }) {
@@ -85,18 +87,39 @@ export async function emailSteps({ alice, acme }) {
     people.splice(people.indexOf(gina), 1);
   });
 
-  await step('OAuth: the sign-in page offers no provider button (the server lists none); a refusal back at /auth/callback is a sentence', async () => {
-    const hank = await person('hank');
-    const settings = hank.page.waitForResponse((r) => r.url().endsWith('/auth/v1/settings'));
-    await hank.page.goto('/signin');
-    await heading(hank, 'Sign in');
-    assert.equal((await settings).status(), 200);
-    assert.equal(await hank.page.getByRole('button', { name: /^Continue with/ }).count(), 0);
-    await hank.page.goto('/auth/callback?error=access_denied&error_description=The+provider+refused');
-    await heading(hank, 'Signing in');
-    assert.equal(await hank.page.getByRole('alert').innerText(), 'The sign-in did not complete: The provider refused');
-    await axe(hank, 'OAuth callback refused');
-    await hank.context.close();
-    people.splice(people.indexOf(hank), 1);
+  await step('OAuth: "Continue with corp" (listed by /auth/v1/settings) signs ivy up through a real OIDC provider; a refusal is a sentence', async () => {
+    // The provider has no login page: it signs in the account its login_hint names, which the
+    // test adds to the console's /authorize request (a person would type it at the provider).
+    const provider = await startProvider({
+      port: Number(process.env.E2E_OIDC_PORT),
+      clientId: 'rowgate-console',
+      clientSecret: 'rowgate-console-secret-0123456789',
+      redirectUri: `${ORIGIN}/auth/v1/callback`,
+      accounts: { ivy: { email: 'ivy@acme.test', email_verified: true, name: 'Ivy' } },
+    });
+    try {
+      const ivy = await person('ivy');
+      await ivy.page.route('**/auth/v1/authorize?*', (route) => route.continue({ url: `${route.request().url()}&login_hint=ivy` }));
+      await ivy.page.goto('/signin');
+      await heading(ivy, 'Sign in');
+      await axe(ivy, 'sign in with a provider');
+      await ivy.page.getByRole('button', { name: 'Continue with corp' }).click();
+      await ivy.page.waitForURL(/\/orgs\/new$/, { timeout: 15_000 });
+      await ivy.page.getByRole('link', { name: 'ivy@acme.test' }).waitFor();
+      await ivy.context.close();
+      people.splice(people.indexOf(ivy), 1);
+      // Someone the provider does not know (another browser: no session at the provider).
+      const hank = await person('hank');
+      await hank.page.route('**/auth/v1/authorize?*', (route) => route.continue({ url: `${route.request().url()}&login_hint=nobody` }));
+      await hank.page.goto('/signin');
+      await hank.page.getByRole('button', { name: 'Continue with corp' }).click();
+      await heading(hank, 'Signing in');
+      assert.match(await hank.page.getByRole('alert').innerText(), /^The sign-in did not complete: /);
+      await axe(hank, 'OAuth callback refused');
+      await hank.context.close();
+      people.splice(people.indexOf(hank), 1);
+    } finally {
+      await provider.close();
+    }
   });
 }
