@@ -2,15 +2,18 @@
 //! web/ with Vite into a fresh site directory, serves it with the committed Caddyfile by real
 //! Caddy (its SPA block, the strict CSP, /config.json from SPA_ANON_KEY) in front of rowgate and
 //! a throwaway PostgreSQL, bootstraps a platform admin, then runs web/e2e/console.mjs:
-//! playwright-core driving Debian's chromium (never a downloaded browser) through seven people's
+//! playwright-core driving Debian's chromium (never a downloaded browser) through the people's
 //! scenario, with axe-core on every main screen. The script asserts everything and prints one
 //! line per step; screenshots and the axe report land in <target>/web-e2e/.
 //!
 //! The gateway runs with realtime on (docs/realtime.md), so the console must go live and another
 //! tab's edit must arrive without a reload. It sends email through a real SMTP server
 //! (tests/clients/smtp_sink.py, as in tests/it/auth_flows) with ROWGATE_SITE_URL and the links'
-//! base at Caddy's origin: the script reads the recovery email from the sink's folder and opens its
-//! link in the browser (web/e2e/account.mjs). Sign-ups stay confirmed at once (the default). (The script keeps a soft path, E2E_REALTIME=absent,
+//! base at Caddy's origin and ROWGATE_MAILER_AUTOCONFIRM=false: the script reads every sign-up's
+//! confirmation email (and the recovery, invitation, email-change and sign-in-link emails) from the
+//! sink's folder and opens its link in the browser (web/e2e/lib.mjs, account.mjs, email.mjs). One
+//! OAuth provider, `corp`, is configured: a real OIDC provider the script starts on loopback
+//! (tests/clients/oidc_provider.mjs) at E2E_OIDC_PORT. (The script keeps a soft path, E2E_REALTIME=absent,
 //! for a server without realtime: "live updates off", and the edit seen after a reload.)
 
 use std::path::{Path, PathBuf};
@@ -93,6 +96,8 @@ async fn the_console_in_chromium_behind_caddy() {
     let https_port = std::net::TcpListener::bind(("0.0.0.0", 0)).expect("bind").local_addr().expect("addr").port();
     let origin = format!("https://localhost:{https_port}");
     let sink = SmtpSink::start();
+    // A real OpenID Connect provider (tests/clients/oidc_provider.mjs), started by the script.
+    let oidc_port = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind").local_addr().expect("addr").port();
     let cfg = config(&db, |a| {
         a.jwt_signing_key = Some(key);
         a.db_pre_request = Some("internal.check_request".into());
@@ -106,6 +111,19 @@ async fn the_console_in_chromium_behind_caddy() {
         f.smtp_admin_email = Some("noreply@rowgate.test".into());
         f.site_url = Some(origin.clone());
         f.api_external_url = Some(origin.clone());
+        // Sign-ups wait for their confirmation email, which the script reads from the sink; one
+        // person gets several emails within seconds (confirmation, then recovery or a sign-in link).
+        f.mailer_autoconfirm = Some("false".into());
+        f.smtp_max_frequency = Some("0".into());
+        a.external_providers = Some(
+            json!([{
+                "name": "corp",
+                "issuer": format!("http://127.0.0.1:{oidc_port}"),
+                "client_id": "rowgate-console",
+                "client_secret": "rowgate-console-secret-0123456789",
+            }])
+            .to_string(),
+        );
     });
     let g = Gateway::start_on(db, cfg).await;
     crate::realtime::wait_streaming(&g).await;
@@ -168,6 +186,7 @@ async fn the_console_in_chromium_behind_caddy() {
                 .env("E2E_ARTIFACTS", &artefacts)
                 .env("E2E_REALTIME", realtime)
                 .env("E2E_MAILDIR", maildir)
+                .env("E2E_OIDC_PORT", oidc_port.to_string())
                 .env("E2E_ADMIN_EMAIL", ADMIN_EMAIL)
                 .env("E2E_ADMIN_PASSWORD", ADMIN_PASSWORD)
                 .env("CHROMIUM", CHROMIUM)

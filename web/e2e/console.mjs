@@ -1,6 +1,7 @@
 // The console end to end in a real browser: Debian's chromium driven by playwright-core, against
 // rowgate + Caddy + PostgreSQL that tests/it/web_console.rs started. Five people in five browser
-// contexts (separate storage, as separate browsers): alice and bob each sign up and create an
+// contexts (separate storage, as separate browsers): alice and bob each sign up (confirmed by the
+// email read from the SMTP server: lib.mjs confirmSignUp) and create an
 // org, alice invites bob by link and carol by email, both accept, bob's task edits reach alice's
 // tab (live over realtime when the server has it, else on reload), a tab renews an expired
 // session, alice never receives a byte of bob's other org, a platform admin approves, suspends
@@ -8,7 +9,9 @@
 // works until it is revoked, sign-out revokes the session; then the tenancy kit (tenancy.mjs):
 // plans and quotas, a member's denied case, exports, deletion and restore, ownership moves, the
 // access report, a person's erasure; then the account lifecycle (account.mjs): password recovery
-// through a real SMTP server, a confirmation link, TOTP enrolment and the code at sign-in. axe-core checks every main screen; the CSP must never fire.
+// through a real SMTP server, a confirmation link, TOTP enrolment and the code at sign-in; then the
+// emails the console starts (email.mjs): an invitation by email, a password and an email change,
+// a sign-in link. axe-core checks every main screen; the CSP must never fire.
 // The harness (browser, people, steps, axe) is lib.mjs.
 //
 //   E2E_ORIGIN=https://localhost:port   the site (Caddy)
@@ -40,11 +43,13 @@ import {
   problems,
   section,
   shot,
+  confirmSignUp,
   signUp,
   step,
 } from './lib.mjs';
 import { tenancySteps } from './tenancy.mjs';
 import { accountSteps } from './account.mjs';
+import { emailSteps } from './email.mjs';
 // ---------------------------------------------------------------------------------------------
 
 const alice = await person('alice');
@@ -103,6 +108,10 @@ await step('alice signs up with the keyboard only', async () => {
   assert.equal(await alice.page.evaluate(() => document.activeElement?.getAttribute('name')), 'password');
   await alice.page.keyboard.type(A.password);
   await alice.page.keyboard.press('Enter');
+  // The server confirms by email: the page says so, and the link in the email signs her in.
+  await alice.page.getByText('Check your email for a link to confirm your address, then sign in.').waitFor();
+  await axe(alice, 'check your email');
+  await confirmSignUp(alice, A.email);
   await alice.page.waitForURL(/\/orgs\/new$/);
   await axe(alice, 'new organization');
 });
@@ -172,6 +181,8 @@ await step('carol opens her email invitation signed out, signs up, lands back on
   await carol.page.getByLabel('Email address').fill('carol@acme.test');
   await carol.page.getByLabel('Password').fill('carol-passphrase');
   await carol.page.getByRole('button', { name: 'Create account' }).click();
+  // Her confirmation email's link signs her in; "Continue" goes back to the pending invitation.
+  await confirmSignUp(carol, 'carol@acme.test');
   await carol.page.waitForURL(/\/join#/);
   // alice's members tab stays open: carol's arrival must reach it live, without a reload.
   const live = await liveState(alice);
@@ -412,6 +423,7 @@ await step('models: the admin adds one to the catalog and enables it for Acme; a
 
 await tenancySteps({ alice, bob, admin, A, B, acme, labs });
 await accountSteps({ admin });
+await emailSteps({ alice, acme });
 
 await step('keyboard: the skip link reaches the content, focus is always visible', async () => {
   await alice.page.goto(`/o/${acme}/projects`);

@@ -5,7 +5,7 @@
 
 import { chromium } from 'playwright-core';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -19,6 +19,7 @@ export const ORIGIN = env('E2E_ORIGIN');
 export const ARTIFACTS = env('E2E_ARTIFACTS');
 export const REALTIME = env('E2E_REALTIME', 'absent');
 export const ADMIN = { email: env('E2E_ADMIN_EMAIL'), password: env('E2E_ADMIN_PASSWORD') };
+const MAILDIR = env('E2E_MAILDIR');
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 mkdirSync(ARTIFACTS, { recursive: true });
 
@@ -131,6 +132,45 @@ export async function axe(p, screen) {
   assert.deepEqual(bad, [], `axe on ${screen}: ${JSON.stringify(bad, null, 2)}`);
 }
 
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The messages to `to` so far, oldest first (the SMTP sink writes one JSON file per message). */
+export function mailsTo(to) {
+  return readdirSync(MAILDIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(MAILDIR, f), 'utf8')))
+    .filter((m) => m.rcpt_tos.includes(to));
+}
+
+/** The message number `n` (0: the first) to `to`, once it has arrived. */
+export async function waitForMail(to, n = 0) {
+  for (let i = 0; i < 150; i++) {
+    const m = mailsTo(to)[n];
+    if (m) return m;
+    await sleep(100);
+  }
+  throw new Error(`no email number ${n + 1} to ${to}`);
+}
+
+/** The link of an email (its href, HTML entities undone). */
+export const linkOf = (mail) => /href="([^"]+)"/.exec(mail.body)[1].replaceAll('&amp;', '&');
+
+/**
+ * After "Create account": the page says to check the inbox (the server confirms by email); the
+ * confirmation email's link, opened in the same tab, goes through Caddy to /auth/v1/verify and lands
+ * on /auth/confirm signed in; "Continue" goes on (to a pending invitation, else home).
+ */
+export async function confirmSignUp(p, email) {
+  await p.page.getByText('Check your email for a link to confirm your address, then sign in.').waitFor();
+  const link = linkOf(await waitForMail(email));
+  assert.ok(link.startsWith(`${ORIGIN}/auth/v1/verify?`) && new URL(link).searchParams.get('type') === 'signup', link);
+  await p.page.goto(link);
+  await p.page.waitForURL(/\/auth\/confirm#?$/);
+  await p.page.getByText(`Your email address ${email} is confirmed.`).waitFor();
+  await p.page.getByRole('link', { name: 'Continue to the console' }).click();
+}
+
 export async function signUp(p, email, password) {
   await p.page.goto('/');
   await p.page.waitForURL(/\/signin$/);
@@ -139,6 +179,7 @@ export async function signUp(p, email, password) {
   await p.page.getByLabel('Email address').fill(email);
   await p.page.getByLabel('Password').fill(password);
   await p.page.getByRole('button', { name: 'Create account' }).click();
+  await confirmSignUp(p, email);
 }
 
 export async function createOrg(p, name) {

@@ -18,6 +18,7 @@ import { AuthPage } from './features/auth/AuthPage';
 import { ConfirmPage, ForgotPage, RecoverPage, linkLanding } from './features/auth/links';
 import { MfaChallenge, MfaSettings } from './features/account/Mfa';
 import { JoinPage, afterSignIn } from './features/members/join';
+import { OAuthCallback } from './features/auth/oauth';
 import { Members } from './features/members/Members';
 import { Models } from './features/models/Models';
 import { CreateOrg, Home, OrgStatusNotice, StatusBadge, rememberOrg, useCurrentOrg } from './features/orgs/orgs';
@@ -195,6 +196,7 @@ const EMAIL_PAGES: Record<string, () => ComponentChildren> = {
   '/auth/forgot': () => <ForgotPage />,
   '/auth/recover': () => <RecoverPage />,
   '/auth/confirm': () => <ConfirmPage />,
+  '/auth/callback': () => <OAuthCallback />,
 };
 
 export function App() {

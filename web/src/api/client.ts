@@ -2,7 +2,7 @@
 //! (REST in schema `api`, auth, realtime) and unwraps answers with `run`/`runCounted`, which turn
 //! an error into an `ApiError` carrying a sentence (errors.ts).
 
-import { GoTrueAdminApi, createClient } from '@supabase/supabase-js';
+import { AuthClient, GoTrueAdminApi, createClient } from '@supabase/supabase-js';
 import type { ConsoleConfig } from '../config';
 import { ApiError } from './errors';
 
@@ -72,4 +72,35 @@ export async function adminApi(): Promise<GoTrueAdminApi | null> {
     url: `${config.url}/auth/v1`,
     headers: { Authorization: `Bearer ${token}`, apikey: config.anonKey },
   });
+}
+
+/** The site's settings (GET /auth/v1/settings; supabase-js has no call for it): the OAuth providers. */
+export async function oauthProviders(): Promise<string[]> {
+  const res = await fetch(`${config.url}/auth/v1/settings`, { headers: { apikey: config.anonKey } });
+  if (!res.ok) return [];
+  const settings = (await res.json()) as { external?: Record<string, boolean> };
+  const notOAuth = new Set(['email', 'phone', 'anonymous_users']);
+  return Object.entries(settings.external ?? {})
+    .filter(([name, on]) => on && !notOAuth.has(name))
+    .map(([name]) => name);
+}
+
+/**
+ * OAuth sign-in: rowgate's /authorize is PKCE only, while `supabase` uses the implicit flow (the
+ * emailed links need it). A second, short-lived auth client with `flowType: 'pkce'` and the same
+ * storage key keeps the code verifier where `supabase.auth.exchangeCodeForSession` finds it when
+ * the provider sends the person back to /auth/callback?code=… (features/auth/oauth.tsx).
+ */
+export async function signInWithOAuth(provider: string): Promise<void> {
+  const pkce = new AuthClient({
+    url: `${config.url}/auth/v1`,
+    headers: { apikey: config.anonKey, Authorization: `Bearer ${config.anonKey}` },
+    storageKey: 'rowgate-console-auth',
+    flowType: 'pkce',
+    detectSessionInUrl: false,
+    autoRefreshToken: false,
+    persistSession: true,
+  });
+  const { error } = await pkce.signInWithOAuth({ provider: provider as never, options: { redirectTo: `${location.origin}/auth/callback` } });
+  if (error) throw ApiError.from(error);
 }

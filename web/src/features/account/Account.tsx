@@ -2,13 +2,14 @@
 //! JSON file (api.export_my_data), and deleting their account (api.delete_my_account: the current
 //! password again; refused while they are the last owner of an organization — PT409 — or the last
 //! super admin). Erasure removes their sessions at once, so the console then forgets the session
-//! locally and says so on the sign-in page.
+//! locally and says so on the sign-in page. Changing the password or the email address: Credentials.tsx.
 
 import { useState } from 'preact/hooks';
 import { run, supabase } from '../../api/client';
 import { useApp } from '../../state';
 import { Link, navigate } from '../../router';
 import { Notice, Page, downloadJson, useAction } from '../../ui/kit';
+import { ChangeEmail, ChangePassword } from './Credentials';
 
 /** Read once by the sign-in page after an erasure. */
 export const FAREWELL_KEY = 'rowgate-console-farewell';
@@ -45,6 +46,10 @@ export function Account() {
       <p>
         <Link href="/account/mfa">Two-factor authentication</Link>: a code from an authenticator app at every sign-in.
       </p>
+      <div class="columns">
+        <ChangePassword />
+        <ChangeEmail />
+      </div>
       <h2>Your data</h2>
       <p class="hint">Your profile, memberships, sessions, the tokens and invitations you created, the rows you created and every audit entry you caused.</p>
       <p>

@@ -2,6 +2,9 @@
 //! When the server requires email confirmation (ROWGATE_MAILER_AUTOCONFIRM=false) signUp answers
 //! without a session and this page says to check the inbox; the link lands on ROWGATE_SITE_URL
 //! (no `emailRedirectTo`, so that sign-up never depends on it) and App forwards it to /auth/confirm.
+//! "Email me a sign-in link" is `signInWithOtp` (POST /auth/v1/otp, `shouldCreateUser: false`): a
+//! magic link to an existing account, the same sentence for any address; the link lands on the
+//! site's root signed in (the implicit flow's fragment, read by supabase-js).
 
 import { useState } from 'preact/hooks';
 import { supabase } from '../../api/client';
@@ -9,6 +12,7 @@ import { ApiError } from '../../api/errors';
 import { Link } from '../../router';
 import { Notice, Page, useAction } from '../../ui/kit';
 import { FAREWELL_KEY } from '../account/Account';
+import { OAuthButtons } from './oauth';
 
 export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
   const [email, setEmail] = useState('');
@@ -25,6 +29,15 @@ export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
   const submit = async (e: Event) => {
     e.preventDefault();
     setInfo(null);
+    if ((e as SubmitEvent).submitter?.getAttribute('value') === 'link') {
+      await act(async () => {
+        if (!email) throw new Error('Enter your email address first.');
+        const { error: err } = await supabase.auth.signInWithOtp({ email, options: { shouldCreateUser: false } });
+        if (err) throw ApiError.from(err);
+        setInfo(`If ${email} has an account here, an email with a sign-in link is on its way.`);
+      });
+      return;
+    }
     await act(async () => {
       const { data, error: err } = signingUp
         ? await supabase.auth.signUp({ email, password })
@@ -72,9 +85,14 @@ export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
             <Notice kind="error">{error}</Notice>
           </div>
           <Notice kind="info">{info}</Notice>
-          <button type="submit" class="primary" disabled={busy}>
+          <button type="submit" class="primary" name="how" value="password" disabled={busy}>
             {busy ? 'Please wait…' : signingUp ? 'Create account' : 'Sign in'}
           </button>
+          {!signingUp && (
+            <button type="submit" name="how" value="link" formNoValidate disabled={busy}>
+              Email me a sign-in link
+            </button>
+          )}
         </form>
         <p>
           {signingUp ? (
@@ -92,6 +110,7 @@ export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
             <Link href="/auth/forgot">Forgot your password?</Link>
           </p>
         )}
+        {!signingUp && <OAuthButtons />}
       </Page>
     </div>
   );

@@ -10,6 +10,7 @@ import { supabase } from '../../api/client';
 import { ApiError, redirectError } from '../../api/errors';
 import { Link } from '../../router';
 import { useApp } from '../../state';
+import { afterSignIn } from '../members/join';
 import { Notice, Page, useAction } from '../../ui/kit';
 
 /** The fragment as the page opened (read before supabase-js removes a session from it). */
@@ -156,7 +157,7 @@ export function ConfirmPage() {
       <Page title="Email confirmation">
         {outcome}
         <p>
-          {session ? <Link href="/">Continue to the console</Link> : <Link href="/signin">Sign in</Link>}
+          {session ? <Link href={afterSignIn()}>Continue to the console</Link> : <Link href="/signin">Sign in</Link>}
         </p>
       </Page>
     </div>

@@ -2,11 +2,15 @@
 //! and admins only: policies/invitations.sql); role changes and removals are PATCH/DELETE on
 //! api.memberships, decided by policies/memberships.sql (nobody above their own role) and the
 //! keep_an_owner trigger; invitations come from api.create_invitation (by email) and
-//! api.create_invite_link (anyone with the link), revoked by DELETE. Membership changes arrive
+//! api.create_invite_link (anyone with the link), revoked by DELETE. "Send by email" is
+//! supabase-js's `auth.admin.inviteUserByEmail` with the person's own token (api/client.ts adminApi):
+//! POST /auth/v1/invite with data {org_id, role}, which rowgate allows the org's owners and admins
+//! (auth.invite); the emailed link signs the invitee up or in and joins in one step. Membership changes arrive
 //! live (api/live.ts: api.memberships is published; each delivery is decided by its policies).
 
 import { useEffect, useState } from 'preact/hooks';
-import { run, supabase } from '../../api/client';
+import { adminApi, run, supabase } from '../../api/client';
+import { ApiError } from '../../api/errors';
 import { describe } from '../../api/errors';
 import { subscribeToOrg, type LiveState } from '../../api/live';
 import { ROLES, atLeast, rank, type Invitation, type Membership, type MyOrg, type Role } from '../../api/types';
@@ -167,14 +171,26 @@ function Invitations({ org, invitations }: { org: MyOrg; invitations: Loaded<Inv
   const [linkRole, setLinkRole] = useState<Role>('member');
   const [maxUses, setMaxUses] = useState(1);
   const [expires, setExpires] = useState('7 days');
-  const [created, setCreated] = useState<{ kind: 'email' | 'link'; link: string; to: string } | null>(null);
+  const [created, setCreated] = useState<{ kind: 'email' | 'link' | 'sent'; link: string; to: string } | null>(null);
   const byEmail = useAction();
   const byLink = useAction();
   const [revokeError, setRevokeError] = useState<string | null>(null);
 
   const inviteByEmail = (e: Event) => {
     e.preventDefault();
+    const send = (e as SubmitEvent).submitter?.getAttribute('value') === 'send';
+    setCreated(null);
     void byEmail.act(async () => {
+      if (send) {
+        const admin = await adminApi();
+        if (!admin) throw new Error('Your session has ended: sign in again.');
+        const { error } = await admin.inviteUserByEmail(email, { data: { org_id: org.org_id, role: emailRole } });
+        if (error) throw ApiError.from(error);
+        setCreated({ kind: 'sent', link: '', to: email });
+        setEmail('');
+        await invitations.reload();
+        return;
+      }
       const token = await run<string>(supabase.rpc('create_invitation', { org: org.org_id, email, role: emailRole }));
       setCreated({ kind: 'email', link: joinLink(token), to: email });
       setEmail('');
@@ -207,7 +223,10 @@ function Invitations({ org, invitations }: { org: MyOrg; invitations: Loaded<Inv
       <div class="columns">
         <form class="stack card" onSubmit={inviteByEmail} aria-labelledby="invite-email-title">
           <h3 id="invite-email-title">By email address</h3>
-          <p class="hint">Only the person with this address can accept, once, within 7 days.</p>
+          <p class="hint">
+            Only the person with this address can accept, once, within 7 days. The email's link signs them up (or in) and joins; or
+            create the link and send it yourself.
+          </p>
           <label>
             Email address
             <input type="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
@@ -217,9 +236,14 @@ function Invitations({ org, invitations }: { org: MyOrg; invitations: Loaded<Inv
             <RoleSelect label="Role" value={emailRole} max={org.role} onChange={setEmailRole} />
           </label>
           <Notice kind="error">{byEmail.error}</Notice>
-          <button type="submit" class="primary" disabled={byEmail.busy}>
-            Create invitation
-          </button>
+          <p class="actions">
+            <button type="submit" class="primary" name="how" value="send" disabled={byEmail.busy}>
+              Send by email
+            </button>
+            <button type="submit" name="how" value="link" disabled={byEmail.busy}>
+              Create invitation
+            </button>
+          </p>
         </form>
         <form class="stack card" onSubmit={inviteByLink} aria-labelledby="invite-link-title">
           <h3 id="invite-link-title">Anyone with the link</h3>
@@ -247,13 +271,14 @@ function Invitations({ org, invitations }: { org: MyOrg; invitations: Loaded<Inv
           </button>
         </form>
       </div>
-      {created && (
+      {created?.kind === 'sent' && <Notice kind="success">{`An invitation email is on its way to ${created.to}.`}</Notice>}
+      {created && created.kind !== 'sent' && (
         <OnceVisible
           label="Invitation link"
           value={created.link}
           note={
             created.kind === 'email'
-              ? `Send this link to ${created.to} yourself: this server sends no email yet. It is shown only now.`
+              ? `Send this link to ${created.to} yourself. It is shown only now.`
               : 'Share this link with the people you invite. It is shown only now.'
           }
         />
