@@ -133,7 +133,15 @@ export function StatusLine({ org }: { org: AdminOrg }) {
 export function PlanSelect({ org, plans, onDone, onError }: { org: AdminOrg; plans: Plan[]; onDone: (msg: string) => void; onError: (msg: string) => void }) {
   const [plan, setPlan] = useState(org.plan_id);
   const [busy, setBusy] = useState(false);
-  useEffect(() => setPlan(org.plan_id), [org.plan_id]);
+  // Follow the org's plan when it changes (after a move), never on mount: an effect that ran
+  // after the first paint would undo a choice made in between.
+  const shown = useRef(org.plan_id);
+  useEffect(() => {
+    if (shown.current !== org.plan_id) {
+      shown.current = org.plan_id;
+      setPlan(org.plan_id);
+    }
+  }, [org.plan_id]);
   const change = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
