@@ -235,6 +235,8 @@ declare
   u auth.users;
   orgs uuid[];
   n bigint;
+  mode text;
+  copy text;
 begin
   select * into u from auth.users x where x.id = uid for update;
   if not found then
@@ -254,6 +256,13 @@ begin
     raise exception 'the last super admin cannot be deleted' using errcode = 'PT409',
       hint = 'Make another user super admin first.';
   end if;
+  -- Citus: the invitations' multi-shard delete, then the user's (a reference table), in one
+  -- transaction: one shard connection at a time (Citus refuses a reference table's DML after a
+  -- parallel one); the caller's mode again afterwards.
+  if pg_catalog.current_setting('citus.version', true) is not null then
+    mode := pg_catalog.current_setting('citus.multi_shard_modify_mode');
+    perform pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+  end if;
   -- Cleaning up after a person is no tenant's write: allowed in suspended orgs too.
   perform internal.set_local('rowgate.erasing_user', uid::text);
   delete from api.invitations i where i.accepted_at is null and pg_catalog.lower(i.email) = pg_catalog.lower(u.email);
@@ -267,8 +276,24 @@ begin
   -- (another deletion's cascades must come before its redaction too).
   set constraints auth.redact immediate;
   set constraints auth.redact deferred;
+  -- Citus: the trigger that acts is the one on the coordinator's copy of auth.users, named
+  -- after its shard (`redact_102008`; tg_redact_user).
+  if mode is not null then
+    execute 'select ''redact_'' || p.shardid from pg_catalog.pg_dist_shard s
+               join pg_catalog.pg_dist_placement p on p.shardid = s.shardid
+               join pg_catalog.pg_dist_local_group g on g.groupid = p.groupid
+              where s.logicalrelid = ''auth.users''::regclass'
+      into copy;
+    if copy is not null then
+      execute pg_catalog.format('set constraints auth.%I immediate', copy);
+      execute pg_catalog.format('set constraints auth.%I deferred', copy);
+    end if;
+  end if;
   perform internal.set_local('rowgate.erasing_user', '');
   perform internal.set_local('rowgate.erasure_reason', '');
+  if mode is not null then
+    perform pg_catalog.set_config('citus.multi_shard_modify_mode', mode, true);
+  end if;
   n := nullif(pg_catalog.current_setting('rowgate.redacted_entries', true), '')::bigint;
   return jsonb_build_object('user_id', uid, 'redacted_entries', n);
 end
