@@ -397,14 +397,15 @@ async fn purge_and_erasure_reach_the_shards() {
     // names them as actor too.
     let claims = json!({"role": "authenticated", "sub": MEMBER_A}).to_string();
     let tx = app.transaction().await.unwrap();
-    let set: String =
-        tx.query_one("select format('set local \"request.jwt.claims\" = %L', $1::text)", &[&claims]).await.unwrap().get(0);
+    let set: String = tx
+        .query_one("select format('set local \"request.jwt.claims\" = %L', $1::text)", &[&claims])
+        .await
+        .unwrap()
+        .get(0);
     tx.batch_execute(&format!("set local citus.propagate_set_commands = 'local'; {set}")).await.unwrap();
     tx.execute("select set_config('role', 'authenticated', true)", &[]).await.unwrap();
-    let n = tx
-        .execute("update api.tasks set title = 'by member' where org_id = $1::text::uuid", &[&ORG_A])
-        .await
-        .unwrap();
+    let n =
+        tx.execute("update api.tasks set title = 'by member' where org_id = $1::text::uuid", &[&ORG_A]).await.unwrap();
     assert_eq!(n, 1);
     tx.commit().await.unwrap();
 
