@@ -409,6 +409,26 @@ async fn purge_and_erasure_reach_the_shards() {
     assert_eq!(n, 1);
     tx.commit().await.unwrap();
 
+    // internal.set_local reaches the shard connections already open and takes its reset there
+    // too; it sets nothing but rowgate's own settings, and only for its callers.
+    let tx = app.transaction().await.unwrap();
+    let on_shards =
+        "select string_agg(distinct coalesce(current_setting('rowgate.purging_org', true), '-'), ',') from api.tasks";
+    let first: String = tx.query_one(on_shards, &[]).await.unwrap().get(0);
+    tx.execute("select internal.set_local('rowgate.purging_org', 'o''x')", &[]).await.unwrap();
+    let set: String = tx.query_one(on_shards, &[]).await.unwrap().get(0);
+    tx.execute("select internal.set_local('rowgate.purging_org', '')", &[]).await.unwrap();
+    let reset: String = tx.query_one(on_shards, &[]).await.unwrap().get(0);
+    assert_eq!((first.as_str(), set.as_str(), reset.as_str()), ("-", "o'x", ""));
+    let refused = tx.execute("select internal.set_local('role', 'postgres')", &[]).await.unwrap_err();
+    assert_eq!(refused.code().map(|c| c.code()), Some("22023"), "{refused}");
+    tx.rollback().await.unwrap();
+    let tx = app.transaction().await.unwrap();
+    tx.batch_execute("set local role authenticated").await.unwrap();
+    let refused = tx.execute("select internal.set_local('rowgate.erasing_user', 'x')", &[]).await.unwrap_err();
+    assert_eq!(refused.code().map(|c| c.code()), Some("42501"), "{refused}");
+    tx.rollback().await.unwrap();
+
     // Purge org B.
     let a_before = org_rows(&app, ORG_A).await;
     let b_before = org_rows(&app, ORG_B).await;
