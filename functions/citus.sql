@@ -91,3 +91,28 @@ grant execute on function internal.citus_propagate_context() to authenticator;
 revoke all on function internal.citus_table(oid) from public;
 revoke all on function internal.citus_local_shard(regclass, uuid) from public;
 revoke all on function internal.citus_coordinator_copy(oid) from public;
+
+-- SET LOCAL of one of rowgate's own transaction settings, the way the triggers on Citus shards
+-- see it: set_config(…, true) stays on the connection it runs on, while SET LOCAL with
+-- citus.propagate_set_commands = 'local' goes to every shard connection of the transaction (the
+-- ones already open and the ones opened later). On a single node it is a plain SET LOCAL. Only
+-- the names below (an error otherwise); the value is quoted with %L. No SET clause and not
+-- SECURITY DEFINER (either would confine the SET LOCAL to this call), so every name is qualified;
+-- the callers are SECURITY DEFINER functions, and PUBLIC may not call it.
+create or replace function internal.set_local(name text, value text) returns void
+language plpgsql volatile
+as $$
+begin
+  if name is null or name <> all (array['rowgate.purging_org', 'rowgate.erasing_user', 'rowgate.erasure_reason',
+                                        'rowgate.audit_redaction', 'rowgate.redacted_entries']) then
+    raise exception 'internal.set_local: % is not one of rowgate''s transaction settings', name
+      using errcode = '22023';
+  end if;
+  if pg_catalog.current_setting('citus.version', true) is not null then
+    set local citus.propagate_set_commands = 'local';
+  end if;
+  execute pg_catalog.format('set local %I = %L', name, coalesce(value, ''));
+end
+$$;
+
+revoke all on function internal.set_local(text, text) from public;

@@ -28,9 +28,9 @@ begin
            'invitations', (select count(*) from api.invitations i where i.org_id = org),
            'api_tokens', (select count(*) from auth.api_tokens k where k.org_id = org))
     into counts;
-  perform pg_catalog.set_config('rowgate.purging_org', org::text, true);
+  perform internal.set_local('rowgate.purging_org', org::text);
   delete from api.organizations o where o.id = org;
-  perform pg_catalog.set_config('rowgate.purging_org', '', true);
+  perform internal.set_local('rowgate.purging_org', '');
   insert into api.audit_log (org_id, actor_user_id, action, table_name, row_key, diff)
   values (org, null, 'PURGE', 'organizations', jsonb_build_object('id', org),
           jsonb_build_object('name', v_org.name, 'deletion_requested_by', v_org.status_changed_by,

@@ -176,7 +176,7 @@ declare
   email_pattern text := internal.json_text_pattern(email);
   n bigint;
 begin
-  perform pg_catalog.set_config('rowgate.audit_redaction', p::text, true);
+  perform internal.set_local('rowgate.audit_redaction', p::text);
   update api.audit_log a
      set actor_user_id = case when a.actor_user_id = uid then p else a.actor_user_id end,
          row_key = pg_catalog.regexp_replace(pg_catalog.replace(a.row_key::text, id_pattern, p::text),
@@ -190,9 +190,9 @@ begin
       or pg_catalog.strpos(a.row_key::text, id_pattern) > 0 or a.row_key::text ~* email_pattern
       or pg_catalog.strpos(a.diff::text, id_pattern) > 0 or a.diff::text ~* email_pattern;
   get diagnostics n = row_count;
-  perform pg_catalog.set_config('rowgate.audit_redaction', '', true);
+  perform internal.set_local('rowgate.audit_redaction', '');
   -- For the caller that deleted the user (internal.erase_user reports it).
-  perform pg_catalog.set_config('rowgate.redacted_entries', n::text, true);
+  perform internal.set_local('rowgate.redacted_entries', n::text);
   insert into api.audit_log (org_id, actor_user_id, action, table_name, row_key, diff, request_id)
   values (internal.platform_org_id(),
           case when internal.user_id() is not distinct from uid then p else internal.user_id() end,
@@ -204,11 +204,18 @@ end
 $$;
 
 -- Every deleted user, however deleted (the deferred trigger `redact` on auth.users, at the end
--- of the deleting transaction): their identifying values leave the audit log.
+-- of the deleting transaction): their identifying values leave the audit log. On Citus, where
+-- auth.users is a reference table and the trigger fires on every placement, only the
+-- coordinator's copy acts (functions/citus.sql): once, from the node that runs the transaction,
+-- whose redaction reaches every audit shard; the workers' copies fire as they commit and do nothing.
 create or replace function internal.tg_redact_user() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
 begin
+  if pg_catalog.current_setting('citus.version', true) is not null and internal.citus_table(tg_relid) is not null
+     and not internal.citus_coordinator_copy(tg_relid) then
+    return null;
+  end if;
   perform internal.redact_user(old.id, old.email,
                                coalesce(nullif(pg_catalog.current_setting('rowgate.erasure_reason', true), ''), 'user deleted'));
   return null;
@@ -228,6 +235,8 @@ declare
   u auth.users;
   orgs uuid[];
   n bigint;
+  mode text;
+  copy text;
 begin
   select * into u from auth.users x where x.id = uid for update;
   if not found then
@@ -247,21 +256,44 @@ begin
     raise exception 'the last super admin cannot be deleted' using errcode = 'PT409',
       hint = 'Make another user super admin first.';
   end if;
+  -- Citus: the invitations' multi-shard delete, then the user's (a reference table), in one
+  -- transaction: one shard connection at a time (Citus refuses a reference table's DML after a
+  -- parallel one); the caller's mode again afterwards.
+  if pg_catalog.current_setting('citus.version', true) is not null then
+    mode := pg_catalog.current_setting('citus.multi_shard_modify_mode');
+    perform pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+  end if;
   -- Cleaning up after a person is no tenant's write: allowed in suspended orgs too.
-  perform pg_catalog.set_config('rowgate.erasing_user', uid::text, true);
+  perform internal.set_local('rowgate.erasing_user', uid::text);
   delete from api.invitations i where i.accepted_at is null and pg_catalog.lower(i.email) = pg_catalog.lower(u.email);
   delete from auth.login_failures f where f.key = 'account:' || pg_catalog.lower(u.email);
   delete from auth.rate_events e
    where e.key in ('mail:' || pg_catalog.lower(u.email), 'code:' || pg_catalog.lower(u.email));
   -- The trigger `redact` pseudonymises the audit log, with this reason.
-  perform pg_catalog.set_config('rowgate.erasure_reason', reason, true);
+  perform internal.set_local('rowgate.erasure_reason', reason);
   delete from auth.users x where x.id = uid;
   -- Run the (deferred) redaction now, then defer it again for the rest of the transaction
   -- (another deletion's cascades must come before its redaction too).
   set constraints auth.redact immediate;
   set constraints auth.redact deferred;
-  perform pg_catalog.set_config('rowgate.erasing_user', '', true);
-  perform pg_catalog.set_config('rowgate.erasure_reason', '', true);
+  -- Citus: the trigger that acts is the one on the coordinator's copy of auth.users, named
+  -- after its shard (`redact_102008`; tg_redact_user).
+  if mode is not null then
+    execute 'select ''redact_'' || p.shardid from pg_catalog.pg_dist_shard s
+               join pg_catalog.pg_dist_placement p on p.shardid = s.shardid
+               join pg_catalog.pg_dist_local_group g on g.groupid = p.groupid
+              where s.logicalrelid = ''auth.users''::regclass'
+      into copy;
+    if copy is not null then
+      execute pg_catalog.format('set constraints auth.%I immediate', copy);
+      execute pg_catalog.format('set constraints auth.%I deferred', copy);
+    end if;
+  end if;
+  perform internal.set_local('rowgate.erasing_user', '');
+  perform internal.set_local('rowgate.erasure_reason', '');
+  if mode is not null then
+    perform pg_catalog.set_config('citus.multi_shard_modify_mode', mode, true);
+  end if;
   n := nullif(pg_catalog.current_setting('rowgate.redacted_entries', true), '')::bigint;
   return jsonb_build_object('user_id', uid, 'redacted_entries', n);
 end

@@ -169,7 +169,7 @@ declare
 begin
   for f in select pr.oid from pg_catalog.pg_proc pr
             where pr.pronamespace = 'internal'::regnamespace and pr.prolang = (select oid from pg_catalog.pg_language where lanname = 'plpgsql')
-              and pr.prokind = 'f' and pr.proname <> 'citus_propagate_context' loop
+              and pr.prokind = 'f' and pr.proname not in ('citus_propagate_context', 'set_local') loop
     execute format('alter function %s set citus.allow_nested_distributed_execution = on', f);
   end loop;
 end

@@ -359,3 +359,161 @@ async fn the_table_matrix_holds_on_citus() {
     app.batch_execute("create policy hole on api.tasks for insert to authenticated with check (true)").await.unwrap();
     assert_eq!(attempt(&mut app, claims, role, &insert.replace("{x}", "a")).await, "allowed");
 }
+
+/// Rows of `org` in each tenant table (read through the coordinator, from the shards).
+async fn org_rows(app: &tokio_postgres::Client, org: &str) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for table in ["api.tasks", "api.projects", "api.memberships", "api.org_models", "api.org_entitlements"] {
+        let q = format!("select count(*) from {table} where org_id = $1::text::uuid");
+        counts.push(app.query_one(&q, &[&org]).await.unwrap().get(0));
+    }
+    counts
+}
+
+/// The audit entries that do not mention `user` (nor are a redaction), as one text.
+async fn others_audit(app: &tokio_postgres::Client, user: &str) -> String {
+    app.query_one(
+        "select coalesce(string_agg(to_jsonb(a)::text, E'\\n' order by a.id), '') from api.audit_log a
+          where a.action <> 'REDACT' and a.actor_user_id is distinct from $1::text::uuid
+            and strpos(a.row_key::text || coalesce(a.diff::text, ''), $1) = 0",
+        &[&user],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+/// Purging an org and erasing a user on Citus (internal.set_local carries their settings to the
+/// shard connections): the purge removes the org's rows on the shards with one PURGE entry and no
+/// entry per row; the erasure removes the memberships and pseudonymises the person's audit
+/// entries once (one REDACT entry, one pseudonym), leaving everyone else's as they were.
+#[tokio::test(flavor = "multi_thread")]
+async fn purge_and_erasure_reach_the_shards() {
+    let Some(citus) = start_citus().await else { return };
+    citus.migrate().await;
+    let mut app = citus.app().await;
+    seed_with(&app, &[]).await;
+    // MEMBER_A acts (as through the gateway: claims by SET LOCAL, propagated), so the audit log
+    // names them as actor too.
+    let claims = json!({"role": "authenticated", "sub": MEMBER_A}).to_string();
+    let tx = app.transaction().await.unwrap();
+    let set: String = tx
+        .query_one("select format('set local \"request.jwt.claims\" = %L', $1::text)", &[&claims])
+        .await
+        .unwrap()
+        .get(0);
+    tx.batch_execute(&format!("set local citus.propagate_set_commands = 'local'; {set}")).await.unwrap();
+    tx.execute("select set_config('role', 'authenticated', true)", &[]).await.unwrap();
+    let n =
+        tx.execute("update api.tasks set title = 'by member' where org_id = $1::text::uuid", &[&ORG_A]).await.unwrap();
+    assert_eq!(n, 1);
+    tx.commit().await.unwrap();
+
+    // internal.set_local reaches the shard connections already open and takes its reset there
+    // too; it sets nothing but rowgate's own settings, and only for its callers.
+    let tx = app.transaction().await.unwrap();
+    let on_shards =
+        "select string_agg(distinct coalesce(current_setting('rowgate.purging_org', true), '-'), ',') from api.tasks";
+    let first: String = tx.query_one(on_shards, &[]).await.unwrap().get(0);
+    tx.execute("select internal.set_local('rowgate.purging_org', 'o''x')", &[]).await.unwrap();
+    let set: String = tx.query_one(on_shards, &[]).await.unwrap().get(0);
+    tx.execute("select internal.set_local('rowgate.purging_org', '')", &[]).await.unwrap();
+    let reset: String = tx.query_one(on_shards, &[]).await.unwrap().get(0);
+    assert_eq!((first.as_str(), set.as_str(), reset.as_str()), ("-", "o'x", ""));
+    let refused = tx.execute("select internal.set_local('role', 'postgres')", &[]).await.unwrap_err();
+    assert_eq!(refused.code().map(|c| c.code()), Some("22023"), "{refused}");
+    tx.rollback().await.unwrap();
+    let tx = app.transaction().await.unwrap();
+    tx.batch_execute("set local role authenticated").await.unwrap();
+    let refused = tx.execute("select internal.set_local('rowgate.erasing_user', 'x')", &[]).await.unwrap_err();
+    assert_eq!(refused.code().map(|c| c.code()), Some("42501"), "{refused}");
+    tx.rollback().await.unwrap();
+
+    // Purge org B.
+    let a_before = org_rows(&app, ORG_A).await;
+    let b_before = org_rows(&app, ORG_B).await;
+    assert!(b_before.iter().all(|n| *n > 0), "org B seeded: {b_before:?}");
+    let audit_b: i64 = app
+        .query_one("select count(*) from api.audit_log where org_id = $1::text::uuid", &[&ORG_B])
+        .await
+        .unwrap()
+        .get(0);
+    app.execute(
+        "update api.organizations set status = 'pending_deletion', restore_status = status, purge_after = now() - interval '1 day'
+          where id = $1::text::uuid",
+        &[&ORG_B],
+    )
+    .await
+    .unwrap();
+    let purged: bool = app.query_one("select internal.purge_org($1::text::uuid)", &[&ORG_B]).await.unwrap().get(0);
+    assert!(purged);
+    assert_eq!(org_rows(&app, ORG_B).await, vec![0; 5], "org B's rows left on the shards");
+    assert_eq!(org_rows(&app, ORG_A).await, a_before, "org A changed");
+    let entries: Vec<(String, i64)> = app
+        .query(
+            "select action, count(*) from api.audit_log where org_id = $1::text::uuid and action in ('PURGE', 'DELETE')
+              group by 1 order by 1",
+            &[&ORG_B],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(entries, vec![("PURGE".to_string(), 1)], "one PURGE entry, no DELETE per row");
+    let audit_b_after: i64 = app
+        .query_one("select count(*) from api.audit_log where org_id = $1::text::uuid", &[&ORG_B])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audit_b_after, audit_b + 1 + 1, "B's history kept, plus its status change and the PURGE");
+
+    // Erase MEMBER_A.
+    let mentions = "select count(*) from api.audit_log a where a.actor_user_id = $1::text::uuid
+                     or strpos(a.row_key::text || coalesce(a.diff::text, ''), $1) > 0
+                     or strpos(lower(a.row_key::text || coalesce(a.diff::text, '')), 'member@a.test') > 0";
+    let mentioned: i64 = app.query_one(mentions, &[&MEMBER_A]).await.unwrap().get(0);
+    let acted: i64 = app
+        .query_one("select count(*) from api.audit_log where actor_user_id = $1::text::uuid", &[&MEMBER_A])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(mentioned >= 2 && acted >= 1, "{mentioned} entries name the member, {acted} as actor");
+    let others = others_audit(&app, MEMBER_A).await;
+    let done: Value =
+        app.query_one("select internal.erase_user($1::text::uuid, 'test erasure')", &[&MEMBER_A]).await.unwrap().get(0);
+    assert_eq!(done["user_id"], MEMBER_A, "{done}");
+    assert_eq!(app.query_one(mentions, &[&MEMBER_A]).await.unwrap().get::<_, i64>(0), 0, "the member is still named");
+    let memberships: i64 = app
+        .query_one("select count(*) from api.memberships where user_id = $1::text::uuid", &[&MEMBER_A])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(memberships, 0);
+    let redactions: Vec<(String, Value)> = app
+        .query("select row_key ->> 'pseudonym', diff from api.audit_log where action = 'REDACT'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(redactions.len(), 1, "redacted once: {redactions:?}");
+    let (pseudonym, diff) = &redactions[0];
+    // (the erasure's own entries too: the memberships' and the user's DELETE)
+    let redacted = diff["entries"].as_i64().unwrap_or(-1);
+    assert!(redacted > mentioned, "{diff}, {mentioned} before");
+    assert_eq!(done["redacted_entries"], json!(redacted), "{done}");
+    let with_pseudonym: i64 = app.query_one(mentions, &[pseudonym]).await.unwrap().get(0);
+    assert_eq!(with_pseudonym, redacted + 1, "the redacted entries and the REDACT entry name the one pseudonym");
+    assert_eq!(diff["reason"], "test erasure");
+    let as_pseudonym: i64 = app
+        .query_one("select count(*) from api.audit_log where actor_user_id = $1::text::uuid", &[pseudonym])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(as_pseudonym, acted, "the member's own entries carry the one pseudonym");
+    assert_eq!(others_audit(&app, pseudonym).await, others, "other users' entries changed");
+    // (The audit log stays append-only outside a redaction.)
+    let refused = app.execute("update api.audit_log set action = 'X' where action = 'PURGE'", &[]).await;
+    assert!(refused.is_err(), "the audit log took an update");
+}
